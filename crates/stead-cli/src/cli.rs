@@ -1,0 +1,203 @@
+//! Arguments, and which module handles each command.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::{EXIT_USAGE, Failure};
+
+/// Keep any program running: restart it when it dies, stop its whole process tree, capture
+/// its output, and control it from the command line.
+///
+/// Start with `stead up -c examples/stead.toml` in one terminal and `stead status` in another.
+#[derive(Debug, Parser)]
+#[command(
+    name = "stead",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub(crate) struct Cli {
+    /// Directory for the control socket, the lock and the logs
+    /// [default: /run/stead for root, else $`XDG_RUNTIME_DIR/stead`]
+    #[arg(long, global = true, env = "STEAD_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Supervise every program in a stead.toml (in the foreground, or with --daemon).
+    ///
+    /// Programs with `autostart = true` (the default) start at once. SIGTERM or Ctrl-C stops
+    /// them all (each with its `stop_signal`, then SIGKILL of its whole tree after
+    /// `stop_timeout`); SIGHUP or `stead reload` re-reads the file and applies the difference.
+    Up(UpArgs),
+    /// Supervise one command in the foreground: `stead run --restart on-failure -- ./server`.
+    ///
+    /// The command runs directly (no shell) with this terminal as its stdout and stderr. It
+    /// is restarted per --restart; Ctrl-C stops it gracefully. stead exits with the program's
+    /// exit code once it ends for good (restart = never, or success under on-failure), or
+    /// with 100 when it restarted too often (fatal).
+    Run(crate::run::RunArgs),
+    /// Show each program's state, pid, uptime, restarts, last exit and why.
+    Status(StatusArgs),
+    /// Start programs (by name, `group` for all its instances, or `--all`).
+    Start(ActionArgs),
+    /// Stop programs: `stop_signal` to the whole tree, SIGKILL after `stop_timeout`.
+    Stop(ActionArgs),
+    /// Stop, then start programs.
+    Restart(ActionArgs),
+    /// Send a signal to programs' process trees: `stead signal HUP web`.
+    Signal(SignalArgs),
+    /// Re-read the config file and apply it: add, remove and restart changed programs.
+    ///
+    /// Programs whose settings did not change keep running untouched. A file with any error
+    /// changes nothing, and the errors are printed.
+    Reload(JsonArg),
+    /// Stop every program and end the supervisor.
+    Shutdown(JsonArg),
+    /// Check a config file without running anything.
+    Validate(ValidateArgs),
+    /// Print a shell completion script: `stead completions bash > /etc/bash_completion.d/stead`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ConfigArg {
+    /// The config file.
+    #[arg(
+        short,
+        long,
+        env = "STEAD_CONFIG",
+        default_value = "stead.toml",
+        value_name = "FILE"
+    )]
+    pub config: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UpArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Detach into the background; return once the control socket answers.
+    #[arg(long)]
+    pub daemon: bool,
+    /// With --daemon: write stead's pid here [default: <state dir>/stead.pid].
+    #[arg(long, value_name = "FILE", requires = "daemon")]
+    pub pid_file: Option<PathBuf>,
+    /// With --daemon: stead's own log [default: <state dir>/stead.log].
+    #[arg(long, value_name = "FILE", requires = "daemon")]
+    pub log_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct JsonArg {
+    /// Print the answer as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// Programs to show (all when none).
+    pub names: Vec<String>,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ActionArgs {
+    /// Programs (a name from the config selects all its instances; `web:1` selects one).
+    #[arg(required_unless_present = "all")]
+    pub names: Vec<String>,
+    /// Every program.
+    #[arg(long, conflicts_with = "names")]
+    pub all: bool,
+    /// Return at once instead of waiting for the programs to settle.
+    #[arg(long)]
+    pub no_wait: bool,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SignalArgs {
+    /// The signal: HUP, USR1, TERM… (with or without SIG, or a number).
+    pub signal: String,
+    /// Programs to signal.
+    #[arg(required = true)]
+    pub names: Vec<String>,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ValidateArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+pub(crate) fn state_dir(cli_value: Option<PathBuf>) -> PathBuf {
+    cli_value.unwrap_or_else(stead_supervisor::default_state_dir)
+}
+
+pub(crate) fn dispatch(cli: Cli) -> Result<u8, Failure> {
+    let state = state_dir(cli.state_dir);
+    match cli.command {
+        Command::Up(args) => crate::run::up(args, state),
+        Command::Run(args) => crate::run::run(args, state),
+        Command::Status(a) => crate::ctl::status(&state, &a.names, a.json.json),
+        Command::Start(a) => crate::ctl::action(&state, "start", &a),
+        Command::Stop(a) => crate::ctl::action(&state, "stop", &a),
+        Command::Restart(a) => crate::ctl::action(&state, "restart", &a),
+        Command::Signal(a) => crate::ctl::signal(&state, &a),
+        Command::Reload(a) => crate::ctl::reload(&state, &a),
+        Command::Shutdown(a) => crate::ctl::shutdown(&state, &a),
+        Command::Validate(a) => validate(&a),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "stead", &mut std::io::stdout());
+            Ok(0)
+        }
+    }
+}
+
+fn validate(args: &ValidateArgs) -> Result<u8, Failure> {
+    match stead_supervisor::Config::load(&args.config.config) {
+        Ok(config) => {
+            if args.json.json {
+                let names: Vec<&str> = config.programs.iter().map(|p| p.name.as_str()).collect();
+                println!(
+                    "{}",
+                    serde_json::json!({ "ok": true, "path": config.path, "programs": names })
+                );
+            } else {
+                println!(
+                    "{}: ok, {} program instance(s)",
+                    config.path.display(),
+                    config.programs.len()
+                );
+            }
+            Ok(0)
+        }
+        Err(e) => {
+            if args.json.json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "ok": false, "path": e.path, "diagnostics": e.diagnostics })
+                );
+                Err(Failure::new(EXIT_USAGE, ""))
+            } else {
+                Err(Failure::new(EXIT_USAGE, e.to_string()))
+            }
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! Commands that talk to a running supervisor over its control endpoint.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use stead_supervisor::control::api::{
+    ActionReport, ActionRequest, ReloadReport, SignalRequest, StatusReport,
+};
+use stead_supervisor::control::client::{Client, ClientError};
+
+use crate::cli::ActionArgs;
+use crate::render;
+use crate::{EXIT_FAILED, EXIT_NOT_FOUND, EXIT_PERMISSION, EXIT_TEMPORARY, EXIT_USAGE, Failure};
+
+fn client(state_dir: &Path) -> Client {
+    Client::new(stead_supervisor::control_endpoint(state_dir))
+}
+
+/// Maps a client error to an exit code and a message for people.
+pub(crate) fn failure(e: ClientError) -> Failure {
+    let code = match &e {
+        ClientError::NotRunning { .. } => EXIT_NOT_FOUND,
+        ClientError::PermissionDenied { .. } => EXIT_PERMISSION,
+        ClientError::Api { status, .. } => match status {
+            403 => EXIT_PERMISSION,
+            404 => EXIT_NOT_FOUND,
+            400 | 405 | 413 | 422 => EXIT_USAGE,
+            409 | 503 => EXIT_TEMPORARY,
+            _ => EXIT_FAILED,
+        },
+        _ => EXIT_FAILED,
+    };
+    Failure::new(code, format!("stead: {e}"))
+}
+
+fn print_json<T: serde::Serialize>(value: &T) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
+}
+
+pub(crate) fn status(state_dir: &Path, names: &[String], json: bool) -> Result<u8, Failure> {
+    let mut path = String::from("/v1/status");
+    for (i, n) in names.iter().enumerate() {
+        path.push(if i == 0 { '?' } else { '&' });
+        path.push_str("name=");
+        path.push_str(&percent_encode(n));
+    }
+    let report: StatusReport = client(state_dir).get(&path).map_err(failure)?;
+    if json {
+        print_json(&report);
+    } else {
+        print!("{}", render::status_table(&report.programs));
+    }
+    Ok(0)
+}
+
+pub(crate) fn action(state_dir: &Path, verb: &str, args: &ActionArgs) -> Result<u8, Failure> {
+    let req = ActionRequest {
+        names: args.names.clone(),
+        wait: !args.no_wait,
+    };
+    let report: ActionReport = client(state_dir)
+        .post(&format!("/v1/{verb}"), &req)
+        .map_err(failure)?;
+    if args.json.json {
+        print_json(&report);
+    } else {
+        print!("{}", render::status_table(&report.programs));
+    }
+    // A start that ended in a failure state is a failure of the command.
+    let failed = verb != "stop"
+        && !args.no_wait
+        && report
+            .programs
+            .iter()
+            .any(|p| p.state == "fatal" || p.state == "backoff");
+    Ok(if failed { EXIT_FAILED } else { 0 })
+}
+
+pub(crate) fn signal(state_dir: &Path, args: &crate::cli::SignalArgs) -> Result<u8, Failure> {
+    let req = SignalRequest {
+        names: args.names.clone(),
+        signal: args.signal.clone(),
+    };
+    let report: ActionReport = client(state_dir)
+        .post("/v1/signal", &req)
+        .map_err(failure)?;
+    if args.json.json {
+        print_json(&report);
+    } else {
+        for p in &report.programs {
+            match p.pid {
+                Some(pid) => println!(
+                    "{}: sent {} (pid {pid})",
+                    p.name,
+                    args.signal.to_ascii_uppercase()
+                ),
+                None => println!("{}: not running, nothing sent", p.name),
+            }
+        }
+    }
+    Ok(0)
+}
+
+pub(crate) fn reload(state_dir: &Path, json: &crate::cli::JsonArg) -> Result<u8, Failure> {
+    match client(state_dir).post::<ReloadReport>("/v1/reload", &serde_json::json!({})) {
+        Ok(report) => {
+            if json.json {
+                print_json(&report);
+            } else {
+                for (what, list) in [
+                    ("added", &report.added),
+                    ("removed", &report.removed),
+                    ("changed", &report.changed),
+                    ("unchanged", &report.unchanged),
+                ] {
+                    if !list.is_empty() {
+                        println!("{what:>9}: {}", list.join(", "));
+                    }
+                }
+            }
+            Ok(0)
+        }
+        Err(ClientError::Api { status: 422, body }) => {
+            if json.json {
+                print_json(&body);
+                return Err(Failure::new(EXIT_USAGE, ""));
+            }
+            let hint = body
+                .hint
+                .map(|h| format!("\nhint: {h}"))
+                .unwrap_or_default();
+            Err(Failure::new(
+                EXIT_USAGE,
+                format!(
+                    "stead: reload refused, nothing changed:\n{}{hint}",
+                    body.error
+                ),
+            ))
+        }
+        Err(e) => Err(failure(e)),
+    }
+}
+
+pub(crate) fn shutdown(state_dir: &Path, json: &crate::cli::JsonArg) -> Result<u8, Failure> {
+    let c = client(state_dir);
+    let started = Instant::now();
+    match c.call("POST", "/v1/shutdown", Some(b"{}")) {
+        Ok((200, _)) => {}
+        Ok((status, body)) => {
+            return Err(Failure::new(
+                EXIT_FAILED,
+                format!(
+                    "stead: shutdown refused (HTTP {status}): {}",
+                    String::from_utf8_lossy(&body)
+                ),
+            ));
+        }
+        Err(e) => return Err(failure(e)),
+    }
+    // The answer comes once every program is gone; the process exits right after.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline && c.call("GET", "/v1/health", None).is_ok() {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    if json.json {
+        println!(
+            "{}",
+            serde_json::json!({ "ok": true, "elapsed_ms": started.elapsed().as_millis() as u64 })
+        );
+    } else {
+        println!("stead: all programs stopped; supervisor exited");
+    }
+    Ok(0)
+}
+
+fn percent_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b':') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

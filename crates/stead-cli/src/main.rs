@@ -1,0 +1,62 @@
+//! `stead`: keep any program running, on any OS.
+//!
+//! A thin binary over `stead-supervisor`: it parses arguments, renders answers for people
+//! (or as JSON with `--json`), and maps failures to documented exit codes:
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success |
+//! | 1 | the operation failed |
+//! | 2 | usage or config error (nothing was changed) |
+//! | 3 | permission denied |
+//! | 4 | not found: no supervisor running, or no such program |
+//! | 75 | temporary: the supervisor is busy or shutting down; retry |
+//! | 100 | a supervised program went fatal and that ended stead |
+//!
+//! `stead run` exits with its program's own exit code (128 + signal for a signal).
+
+mod cli;
+mod ctl;
+#[cfg(unix)]
+mod daemon;
+mod render;
+mod run;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// An error on its way out, with the exit code it maps to.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    pub(crate) fn new(code: u8, message: impl Into<String>) -> Self {
+        Failure {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+pub(crate) const EXIT_FAILED: u8 = 1;
+pub(crate) const EXIT_USAGE: u8 = 2;
+pub(crate) const EXIT_PERMISSION: u8 = 3;
+pub(crate) const EXIT_NOT_FOUND: u8 = 4;
+pub(crate) const EXIT_TEMPORARY: u8 = 75;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match cli::dispatch(args) {
+        Ok(code) => ExitCode::from(code),
+        Err(f) => {
+            if !f.message.is_empty() {
+                eprintln!("{}", f.message);
+            }
+            ExitCode::from(f.code)
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! `stead up` and `stead run`: build the runtime and hand over to the supervisor.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use stead_supervisor::config::{Backoff, ProgramConfig, RestartPolicy, check_program};
+use stead_supervisor::{Config, Options, OutputMode, Signal, parse_duration};
+
+use crate::cli::UpArgs;
+use crate::{EXIT_FAILED, EXIT_USAGE, Failure};
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// Name shown in messages.
+    #[arg(long, default_value = "run")]
+    pub name: String,
+    /// When to restart: always, on-failure (exit code not in --exit-code, or a signal), never.
+    #[arg(long, default_value = "always", value_parser = ["always", "on-failure", "never"])]
+    pub restart: String,
+    /// First delay after a quick failure.
+    #[arg(long, value_parser = duration, default_value = "100ms", value_name = "DURATION")]
+    pub backoff_initial: Duration,
+    /// Longest delay between restarts.
+    #[arg(long, value_parser = duration, default_value = "30s", value_name = "DURATION")]
+    pub backoff_max: Duration,
+    /// A run at least this long resets the backoff (the next restart is immediate).
+    #[arg(long, value_parser = duration, default_value = "10s", value_name = "DURATION")]
+    pub reset_after: Duration,
+    /// More restarts than this within --restart-window is fatal (0: no limit).
+    #[arg(long, default_value_t = 10)]
+    pub max_restarts: u32,
+    /// The window for --max-restarts.
+    #[arg(long, value_parser = duration, default_value = "60s", value_name = "DURATION")]
+    pub restart_window: Duration,
+    /// Signal that asks the program to stop.
+    #[arg(long, default_value = "TERM", value_parser = signal)]
+    pub stop_signal: Signal,
+    /// Wait this long after the stop signal, then SIGKILL the whole tree.
+    #[arg(long, value_parser = duration, default_value = "10s", value_name = "DURATION")]
+    pub stop_timeout: Duration,
+    /// An exit code that counts as success (repeatable; default 0).
+    #[arg(long = "exit-code", value_name = "CODE")]
+    pub exit_codes: Vec<i32>,
+    /// Working directory [default: the current one].
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<PathBuf>,
+    /// Extra environment, KEY=VALUE (repeatable).
+    #[arg(long, short = 'e', value_name = "KEY=VALUE", value_parser = key_value)]
+    pub env: Vec<(String, String)>,
+    /// Run as this user (stead must run as root).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Run with this group.
+    #[arg(long)]
+    pub group: Option<String>,
+    /// Run the command through /bin/sh -c (cmd /C on Windows); give it as one argument.
+    #[arg(long)]
+    pub shell: bool,
+    /// Signal and kill only the main process, not its whole tree.
+    #[arg(long)]
+    pub no_kill_tree: bool,
+    /// Capture output into <state dir>/logs instead of this terminal.
+    #[arg(long)]
+    pub capture: bool,
+    /// The command and its arguments, after `--`.
+    #[arg(required = true, last = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+fn duration(s: &str) -> Result<Duration, String> {
+    parse_duration(s)
+}
+
+fn signal(s: &str) -> Result<Signal, String> {
+    s.parse()
+        .map_err(|e: stead_supervisor::signal::UnknownSignal| e.to_string())
+}
+
+fn key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("`{s}` is not KEY=VALUE")),
+    }
+}
+
+pub(crate) fn init_tracing_for_daemon() {
+    init_tracing_with(false);
+}
+
+fn init_tracing() {
+    init_tracing_with(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+}
+
+fn init_tracing_with(ansi: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("STEAD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .try_init();
+}
+
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(EXIT_FAILED, format!("stead: cannot start the runtime: {e}")))
+}
+
+pub(crate) fn supervise(options: Options) -> Result<u8, Failure> {
+    let code = runtime()?
+        .block_on(stead_supervisor::supervise(options))
+        .map_err(|e| {
+            let code = match &e {
+                stead_supervisor::Error::Lock(stead_supervisor::LockError::Held { .. }) => {
+                    crate::EXIT_TEMPORARY
+                }
+                _ => EXIT_FAILED,
+            };
+            Failure::new(code, format!("stead: {e}"))
+        })?;
+    Ok(u8::try_from(code).unwrap_or(EXIT_FAILED))
+}
+
+pub(crate) fn up(args: UpArgs, state_dir: PathBuf) -> Result<u8, Failure> {
+    let config =
+        Config::load(&args.config.config).map_err(|e| Failure::new(EXIT_USAGE, e.to_string()))?;
+    if args.daemon {
+        #[cfg(unix)]
+        return crate::daemon::up(config, state_dir, args.pid_file, args.log_file);
+        #[cfg(not(unix))]
+        return Err(Failure::new(
+            EXIT_USAGE,
+            "stead: --daemon is for Unix; on Windows install stead as a service (stead install)",
+        ));
+    }
+    init_tracing();
+    tracing::info!(
+        "supervising {} program(s) from {}; control socket {}",
+        config.programs.len(),
+        config.path.display(),
+        stead_supervisor::control_endpoint(&state_dir).display()
+    );
+    supervise(Options::new(config, state_dir))
+}
+
+pub(crate) fn run(args: RunArgs, state_dir: PathBuf) -> Result<u8, Failure> {
+    let mut p = ProgramConfig::new(&args.name, args.command.clone());
+    if args.shell {
+        if args.command.len() != 1 {
+            return Err(Failure::new(
+                EXIT_USAGE,
+                "stead: --shell takes the command as one argument: stead run --shell -- 'server | tee log'",
+            ));
+        }
+        p.command = if cfg!(windows) {
+            vec!["cmd.exe".into(), "/C".into(), args.command[0].clone()]
+        } else {
+            vec!["/bin/sh".into(), "-c".into(), args.command[0].clone()]
+        };
+    }
+    p.restart = match args.restart.as_str() {
+        "on-failure" => RestartPolicy::OnFailure,
+        "never" => RestartPolicy::Never,
+        _ => RestartPolicy::Always,
+    };
+    p.backoff = Backoff {
+        initial: args.backoff_initial,
+        max: args.backoff_max,
+        reset_after: args.reset_after,
+        ..Backoff::default()
+    };
+    p.max_restarts = args.max_restarts;
+    p.restart_window = args.restart_window;
+    p.stop_signal = args.stop_signal;
+    p.stop_timeout = args.stop_timeout;
+    if !args.exit_codes.is_empty() {
+        p.exit_codes = args.exit_codes;
+    }
+    if let Some(cwd) = args.cwd {
+        p.cwd = std::path::absolute(&cwd).unwrap_or(cwd);
+    }
+    p.env = args.env.into_iter().collect::<BTreeMap<_, _>>();
+    p.user = args.user;
+    p.group_name = args.group;
+    p.kill_tree = !args.no_kill_tree;
+    if let Err(problems) = check_program(&p) {
+        let text: Vec<String> = problems
+            .into_iter()
+            .map(|(m, h)| format!("error: {m}\n  = hint: {h}"))
+            .collect();
+        return Err(Failure::new(EXIT_USAGE, text.join("\n")));
+    }
+    init_tracing();
+    let mut options = Options::new(Config::single(p), state_dir);
+    options.control = false;
+    options.run_mode = true;
+    options.output = if args.capture {
+        OutputMode::Capture
+    } else {
+        OutputMode::Inherit
+    };
+    supervise(options)
+}

@@ -1,0 +1,259 @@
+//! `stead.toml`: the model, and a strict parser that reports every problem at once with its
+//! line, column and a hint.
+//!
+//! ```
+//! use std::path::Path;
+//! use stead_supervisor::config::{Config, RestartPolicy};
+//!
+//! let text = r#"
+//! [program.web]
+//! command = ["sh", "-c", "exec sleep 100"]
+//! restart = "on-failure"
+//! stop_timeout = "5s"
+//! "#;
+//! let config = Config::parse(Path::new("stead.toml"), text).unwrap();
+//! assert_eq!(config.programs[0].name, "web");
+//! assert_eq!(config.programs[0].restart, RestartPolicy::OnFailure);
+//!
+//! let err = Config::parse(Path::new("stead.toml"), "[program.web]\ncomand = 'x'\n").unwrap_err();
+//! assert!(err.to_string().contains("stead.toml:2:1: unknown key `comand`"));
+//! ```
+
+mod diagnostic;
+mod parse;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use diagnostic::{ConfigError, Diagnostic};
+
+use crate::Signal;
+
+/// A whole `stead.toml`, with `numprocs` expanded into instances.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The file this was read from (used in messages and by reload).
+    pub path: PathBuf,
+    /// The `[supervisor]` section.
+    pub supervisor: SupervisorSettings,
+    /// Every program instance, in file order.
+    pub programs: Vec<ProgramConfig>,
+}
+
+/// Settings of the supervisor itself (`[supervisor]`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SupervisorSettings {
+    /// When a program goes `fatal`, stop everything and exit with
+    /// [`crate::EXIT_PROGRAM_FATAL`], so that the native manager running stead can act.
+    pub exit_on_fatal: bool,
+    /// Where captured output goes; default `<state dir>/logs`.
+    pub log_dir: Option<PathBuf>,
+}
+
+/// When a program that exited is started again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartPolicy {
+    /// Restart after every exit, successful or not.
+    Always,
+    /// Restart only after a failure: an exit code not in `exit_codes`, or death by a signal.
+    OnFailure,
+    /// Never restart; the program ends in state `exited`.
+    Never,
+}
+
+/// How long to wait before restarting a program that keeps failing quickly.
+///
+/// A program that ran for at least `reset_after` is restarted at once; each further exit
+/// that comes sooner than `reset_after` waits `initial`, then `initial × multiplier`, … up to
+/// `max`, each spread by ± `jitter` (a fraction) so that many programs do not restart in step.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Backoff {
+    /// First delay after a quick exit.
+    #[serde(with = "crate::serde_duration")]
+    pub initial: Duration,
+    /// Longest delay.
+    #[serde(with = "crate::serde_duration")]
+    pub max: Duration,
+    /// Growth factor between consecutive delays (≥ 1).
+    pub multiplier: f64,
+    /// Random spread, as a fraction of the delay (0 to 1).
+    pub jitter: f64,
+    /// A run at least this long counts as healthy and resets the backoff.
+    #[serde(with = "crate::serde_duration")]
+    pub reset_after: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(30),
+            multiplier: 2.0,
+            jitter: 0.1,
+            reset_after: Duration::from_secs(10),
+        }
+    }
+}
+
+/// One program instance to supervise.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ProgramConfig {
+    /// Instance name: the program's name, or `NAME:INDEX` when `numprocs > 1`.
+    pub name: String,
+    /// The `[program.NAME]` this instance comes from.
+    pub group: String,
+    /// 0-based instance index (`{index}` in `command` and `env`).
+    pub index: u32,
+    /// The argv to execute, after `{index}` expansion; with `shell = true`, the shell's argv.
+    pub command: Vec<String>,
+    /// Working directory; default: the directory of the config file.
+    pub cwd: PathBuf,
+    /// Extra environment, `env_file` first, then `env` (later wins).
+    pub env: BTreeMap<String, String>,
+    /// Run as this user (requires stead to run as root).
+    pub user: Option<String>,
+    /// Run with this primary group (default: the user's).
+    pub group_name: Option<String>,
+    /// Start with the supervisor.
+    pub autostart: bool,
+    /// When to restart.
+    pub restart: RestartPolicy,
+    /// Delays between quick restarts.
+    pub backoff: Backoff,
+    /// More than this many restarts within `restart_window` makes the program `fatal`
+    /// (0: no limit).
+    pub max_restarts: u32,
+    /// The window for `max_restarts`.
+    #[serde(with = "crate::serde_duration")]
+    pub restart_window: Duration,
+    /// Signal sent to ask the program to stop.
+    pub stop_signal: Signal,
+    /// How long to wait after `stop_signal` before killing the whole tree.
+    #[serde(with = "crate::serde_duration")]
+    pub stop_timeout: Duration,
+    /// Exit codes that count as success.
+    pub exit_codes: Vec<i32>,
+    /// Stop and kill the program's whole process tree (default); `false` signals only the
+    /// main process, for programs that detach children on purpose.
+    pub kill_tree: bool,
+}
+
+impl ProgramConfig {
+    /// A program with every default, running `command`; what `stead run` builds from its flags.
+    ///
+    /// ```
+    /// let p = stead_supervisor::config::ProgramConfig::new("job", vec!["true".into()]);
+    /// assert_eq!(p.stop_timeout, std::time::Duration::from_secs(10));
+    /// ```
+    pub fn new(name: &str, command: Vec<String>) -> Self {
+        ProgramConfig {
+            name: name.to_string(),
+            group: name.to_string(),
+            index: 0,
+            command,
+            cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+            env: BTreeMap::new(),
+            user: None,
+            group_name: None,
+            autostart: true,
+            restart: RestartPolicy::Always,
+            backoff: Backoff::default(),
+            max_restarts: 10,
+            restart_window: Duration::from_secs(60),
+            stop_signal: Signal::Term,
+            stop_timeout: Duration::from_secs(10),
+            exit_codes: vec![0],
+            kill_tree: true,
+        }
+    }
+}
+
+/// Checks a program built outside a config file (`stead run`): the binary resolves and the
+/// user and group exist and can be switched to. Returns every problem, each with its fix.
+///
+/// ```
+/// use stead_supervisor::config::{ProgramConfig, check_program};
+/// assert!(check_program(&ProgramConfig::new("x", vec!["no-such-binary-here".into()])).is_err());
+/// ```
+pub fn check_program(p: &ProgramConfig) -> Result<(), Vec<(String, String)>> {
+    let mut problems = Vec::new();
+    if p.command.is_empty() {
+        problems.push((
+            "no command given".to_string(),
+            "put the command after `--`: stead run -- ./server --port 8080".to_string(),
+        ));
+        return Err(problems);
+    }
+    if let Err(msg) =
+        crate::spawn::resolve_program(&p.command[0], &p.cwd, p.env.get("PATH").map(String::as_str))
+    {
+        problems.push((
+            msg,
+            "install it, fix the path, or give an absolute path".to_string(),
+        ));
+    }
+    if let Some(u) = &p.user
+        && let Err(e) = crate::spawn::check_user(u)
+    {
+        problems.push(e);
+    }
+    if let Some(g) = &p.group_name
+        && let Err(e) = crate::spawn::check_group(g)
+    {
+        problems.push(e);
+    }
+    if (p.user.is_some() || p.group_name.is_some())
+        && let Err(e) = crate::spawn::check_can_switch_user()
+    {
+        problems.push(e);
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
+impl Config {
+    /// A config holding one program, for `stead run` (no file: `path` is empty).
+    pub fn single(program: ProgramConfig) -> Config {
+        Config {
+            path: PathBuf::new(),
+            supervisor: SupervisorSettings::default(),
+            programs: vec![program],
+        }
+    }
+
+    /// Reads and checks a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            let hint = match e.kind() {
+                std::io::ErrorKind::NotFound => Some(
+                    "create it (see examples/stead.toml) or pass another file with -c".to_string(),
+                ),
+                std::io::ErrorKind::PermissionDenied => {
+                    Some("make it readable by the user running stead".to_string())
+                }
+                std::io::ErrorKind::InvalidData => Some("save the file as UTF-8".to_string()),
+                _ => None,
+            };
+            ConfigError::whole_file(path, format!("cannot read the config: {e}"), hint)
+        })?;
+        Config::parse(path, &text)
+    }
+
+    /// Parses and checks config text; `path` names the file in messages and anchors relative
+    /// paths (`cwd`, `env_file`, programs given as `./bin`).
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        parse::parse(path, text)
+    }
+
+    /// The instances of the group or instance called `name` (`web` gives `web:0`, `web:1`…).
+    pub fn select<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a ProgramConfig> + 'a {
+        self.programs
+            .iter()
+            .filter(move |p| p.name == name || p.group == name)
+    }
+}

@@ -1,0 +1,724 @@
+//! The walk over a span-preserving TOML tree. Every key is checked by hand, not by serde's
+//! `deny_unknown_fields`, so that all problems are reported at once, each with its position
+//! and a suggestion.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use super::diagnostic::{Collector, did_you_mean};
+use super::{Backoff, Config, ConfigError, ProgramConfig, RestartPolicy, SupervisorSettings};
+use crate::{Signal, parse_duration, spawn};
+
+const TOP_KEYS: &[&str] = &["supervisor", "program"];
+const SUPERVISOR_KEYS: &[&str] = &["exit_on_fatal", "log_dir"];
+const PROGRAM_KEYS: &[&str] = &[
+    "command",
+    "shell",
+    "cwd",
+    "env",
+    "env_file",
+    "user",
+    "group",
+    "numprocs",
+    "autostart",
+    "restart",
+    "backoff",
+    "max_restarts",
+    "restart_window",
+    "stop_signal",
+    "stop_timeout",
+    "exit_codes",
+    "kill_tree",
+];
+const BACKOFF_KEYS: &[&str] = &["initial", "max", "multiplier", "jitter", "reset_after"];
+
+pub(super) fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    let root = DeTable::parse(text).map_err(|e| {
+        let mut c = Collector::new(text);
+        let span = e.span().unwrap_or(0..0);
+        c.error(span, format!("invalid TOML: {}", e.message().trim()), None);
+        c.finish(path).unwrap_err()
+    })?;
+    let base_dir = path
+        .parent()
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            }
+        })
+        .unwrap_or(Path::new("."));
+    let base_dir = std::path::absolute(base_dir).unwrap_or_else(|_| base_dir.to_path_buf());
+    let mut w = Walker {
+        c: Collector::new(text),
+        base_dir,
+    };
+    let mut supervisor = SupervisorSettings::default();
+    let mut programs = Vec::new();
+    let mut saw_program = false;
+    for (key, value) in root.get_ref() {
+        match key.get_ref().as_ref() {
+            "supervisor" => {
+                if let Some(t) = w.table(value, "[supervisor]") {
+                    supervisor = w.supervisor(t);
+                }
+            }
+            "program" => {
+                saw_program = true;
+                let Some(t) = w.table(value, "[program]") else {
+                    continue;
+                };
+                for (name, body) in t {
+                    w.program(name, body, &mut programs);
+                }
+            }
+            other => w.unknown(key, other, "the top level", TOP_KEYS),
+        }
+    }
+    if !saw_program && w.c.diagnostics.is_empty() {
+        w.c.error(
+            0..0,
+            "no programs: the file has no [program.NAME] section",
+            Some(
+                "add one, e.g.\n[program.web]\ncommand = [\"./server\", \"--port\", \"8080\"]"
+                    .into(),
+            ),
+        );
+    }
+    w.c.finish(path)?;
+    Ok(Config {
+        path: path.to_path_buf(),
+        supervisor,
+        programs,
+    })
+}
+
+struct Walker<'t> {
+    c: Collector<'t>,
+    base_dir: PathBuf,
+}
+
+impl<'t> Walker<'t> {
+    fn unknown(
+        &mut self,
+        key: &Spanned<std::borrow::Cow<'_, str>>,
+        name: &str,
+        place: &str,
+        known: &[&str],
+    ) {
+        let hint = match did_you_mean(name, known) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("the keys allowed here are: {}", known.join(", ")),
+        };
+        self.c.error(
+            key.span(),
+            format!("unknown key `{name}` in {place}"),
+            Some(hint),
+        );
+    }
+
+    fn type_error(&mut self, v: &Spanned<DeValue<'_>>, key: &str, expected: &str, example: &str) {
+        self.c.error(
+            v.span(),
+            format!("`{key}` must be {expected}, not {}", kind(v.get_ref())),
+            Some(format!("for example: {key} = {example}")),
+        );
+    }
+
+    fn table<'a, 'i>(
+        &mut self,
+        v: &'a Spanned<DeValue<'i>>,
+        what: &str,
+    ) -> Option<&'a DeTable<'i>> {
+        if let DeValue::Table(t) = v.get_ref() {
+            Some(t)
+        } else {
+            self.c.error(
+                v.span(),
+                format!("{what} must be a table, not {}", kind(v.get_ref())),
+                None,
+            );
+            None
+        }
+    }
+
+    fn string(&mut self, v: &Spanned<DeValue<'_>>, key: &str, example: &str) -> Option<String> {
+        if let DeValue::String(s) = v.get_ref() {
+            if s.contains('\0') {
+                self.c
+                    .error(v.span(), format!("`{key}` contains a NUL character"), None);
+                return None;
+            }
+            Some(s.to_string())
+        } else {
+            self.type_error(v, key, "a string", example);
+            None
+        }
+    }
+
+    fn boolean(&mut self, v: &Spanned<DeValue<'_>>, key: &str) -> Option<bool> {
+        if let DeValue::Boolean(b) = v.get_ref() {
+            Some(*b)
+        } else {
+            self.type_error(v, key, "true or false", "true");
+            None
+        }
+    }
+
+    fn integer(
+        &mut self,
+        v: &Spanned<DeValue<'_>>,
+        key: &str,
+        range: Range<i64>,
+        example: &str,
+    ) -> Option<i64> {
+        let parsed = match v.get_ref() {
+            DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok(),
+            _ => {
+                self.type_error(v, key, "an integer", example);
+                return None;
+            }
+        };
+        match parsed {
+            Some(n) if range.contains(&n) => Some(n),
+            _ => {
+                self.c.error(
+                    v.span(),
+                    format!(
+                        "`{key}` must be between {} and {}",
+                        range.start,
+                        range.end - 1
+                    ),
+                    Some(format!("for example: {key} = {example}")),
+                );
+                None
+            }
+        }
+    }
+
+    fn float(
+        &mut self,
+        v: &Spanned<DeValue<'_>>,
+        key: &str,
+        lo: f64,
+        hi: f64,
+        example: &str,
+    ) -> Option<f64> {
+        let parsed = match v.get_ref() {
+            DeValue::Float(f) => f.as_str().replace('_', "").parse::<f64>().ok(),
+            DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix())
+                .ok()
+                .map(|n| n as f64),
+            _ => {
+                self.type_error(v, key, "a number", example);
+                return None;
+            }
+        };
+        match parsed {
+            Some(n) if (lo..=hi).contains(&n) => Some(n),
+            _ => {
+                self.c.error(
+                    v.span(),
+                    format!("`{key}` must be between {lo} and {hi}"),
+                    Some(format!("for example: {key} = {example}")),
+                );
+                None
+            }
+        }
+    }
+
+    fn duration(&mut self, v: &Spanned<DeValue<'_>>, key: &str, example: &str) -> Option<Duration> {
+        let s = self.string(v, key, example)?;
+        match parse_duration(&s) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.c.error(
+                    v.span(),
+                    format!("bad duration for `{key}`: {e}"),
+                    Some(format!("for example: {key} = {example}")),
+                );
+                None
+            }
+        }
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        let p = Path::new(p);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base_dir.join(p)
+        }
+    }
+
+    fn supervisor(&mut self, t: &DeTable<'_>) -> SupervisorSettings {
+        let mut s = SupervisorSettings::default();
+        for (key, v) in t {
+            match key.get_ref().as_ref() {
+                "exit_on_fatal" => {
+                    s.exit_on_fatal = self.boolean(v, "exit_on_fatal").unwrap_or(false)
+                }
+                "log_dir" => {
+                    s.log_dir = self
+                        .string(v, "log_dir", "\"/var/log/stead\"")
+                        .map(|p| self.path(&p))
+                }
+                other => self.unknown(key, other, "[supervisor]", SUPERVISOR_KEYS),
+            }
+        }
+        s
+    }
+
+    #[allow(clippy::too_many_lines)]
+    fn program(
+        &mut self,
+        name_key: &Spanned<std::borrow::Cow<'_, str>>,
+        body: &Spanned<DeValue<'_>>,
+        out: &mut Vec<ProgramConfig>,
+    ) {
+        let name = name_key.get_ref().to_string();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            || name.starts_with('.')
+        {
+            self.c.error(
+                name_key.span(),
+                format!("bad program name `{name}`"),
+                Some("use letters, digits, `-`, `_` and `.` (`:` is reserved for numprocs instances)".into()),
+            );
+        }
+        let place = format!("[program.{name}]");
+        let Some(t) = self.table(body, &place) else {
+            return;
+        };
+        let mut p = ProgramConfig::new(&name, Vec::new());
+        p.cwd = self.base_dir.clone();
+        let mut command: Option<(Vec<String>, Range<usize>)> = None;
+        let mut command_is_string = false;
+        let mut shell = false;
+        let mut shell_span = 0..0;
+        let mut numprocs = 1u32;
+        let mut env_file: Vec<(String, String)> = Vec::new();
+        let mut env: Vec<(String, String)> = Vec::new();
+        let mut cwd_span = None;
+        for (key, v) in t {
+            let k = key.get_ref().as_ref();
+            match k {
+                "command" => match v.get_ref() {
+                    DeValue::String(s) => {
+                        command_is_string = true;
+                        command = Some((vec![s.to_string()], v.span()));
+                    }
+                    DeValue::Array(a) => {
+                        let mut argv = Vec::new();
+                        for item in a.iter() {
+                            if let Some(s) =
+                                self.string(item, "command", "[\"./server\", \"--port\", \"8080\"]")
+                            {
+                                argv.push(s);
+                            }
+                        }
+                        if argv.is_empty() {
+                            self.c.error(
+                                v.span(),
+                                "`command` is empty",
+                                Some("name the program to run: command = [\"./server\"]".into()),
+                            );
+                        }
+                        command = Some((argv, v.span()));
+                    }
+                    _ => self.type_error(
+                        v,
+                        "command",
+                        "an argv array or a string",
+                        "[\"./server\", \"--port\", \"8080\"]",
+                    ),
+                },
+                "shell" => {
+                    shell = self.boolean(v, "shell").unwrap_or(false);
+                    shell_span = v.span();
+                }
+                "cwd" => {
+                    if let Some(s) = self.string(v, "cwd", "\"/srv/app\"") {
+                        p.cwd = self.path(&s);
+                        cwd_span = Some(v.span());
+                    }
+                }
+                "env" => {
+                    let Some(et) = self.table(v, "`env`") else {
+                        continue;
+                    };
+                    for (ek, ev) in et {
+                        let ename = ek.get_ref().to_string();
+                        if ename.is_empty() || ename.contains('=') || ename.contains('\0') {
+                            self.c.error(
+                                ek.span(),
+                                format!("bad environment variable name `{ename}`"),
+                                Some("names cannot be empty or contain `=`".into()),
+                            );
+                            continue;
+                        }
+                        if let Some(val) = self.string(ev, &ename, "\"value\"") {
+                            env.push((ename, val));
+                        }
+                    }
+                }
+                "env_file" => {
+                    if let Some(s) = self.string(v, "env_file", "\".env\"") {
+                        let file = self.path(&s);
+                        match read_env_file(&file) {
+                            Ok(pairs) => env_file = pairs,
+                            Err(e) => self.c.error(v.span(), format!("env_file `{}`: {e}", file.display()), Some("fix the file or the path (relative paths start at the config file's directory)".into())),
+                        }
+                    }
+                }
+                "user" => {
+                    if let Some(u) = self.string(v, "user", "\"www-data\"") {
+                        match spawn::check_user(&u) {
+                            Ok(()) => p.user = Some(u),
+                            Err((msg, hint)) => self.c.error(v.span(), msg, Some(hint)),
+                        }
+                    }
+                }
+                "group" => {
+                    if let Some(g) = self.string(v, "group", "\"www-data\"") {
+                        match spawn::check_group(&g) {
+                            Ok(()) => p.group_name = Some(g),
+                            Err((msg, hint)) => self.c.error(v.span(), msg, Some(hint)),
+                        }
+                    }
+                }
+                "numprocs" => {
+                    numprocs = self.integer(v, "numprocs", 1..10_001, "4").unwrap_or(1) as u32
+                }
+                "autostart" => p.autostart = self.boolean(v, "autostart").unwrap_or(true),
+                "restart" => {
+                    if let Some(s) = self.string(v, "restart", "\"on-failure\"") {
+                        match s.as_str() {
+                            "always" => p.restart = RestartPolicy::Always,
+                            "on-failure" => p.restart = RestartPolicy::OnFailure,
+                            "never" => p.restart = RestartPolicy::Never,
+                            other => {
+                                let hint = did_you_mean(other, &["always", "on-failure", "never"])
+                                    .map_or(
+                                        "use \"always\", \"on-failure\" or \"never\"".to_string(),
+                                        |s| format!("did you mean \"{s}\"?"),
+                                    );
+                                self.c.error(
+                                    v.span(),
+                                    format!("unknown restart policy \"{other}\""),
+                                    Some(hint),
+                                );
+                            }
+                        }
+                    }
+                }
+                "backoff" => {
+                    if let Some(bt) = self.table(v, "`backoff`") {
+                        p.backoff = self.backoff(bt, &name);
+                    }
+                }
+                "max_restarts" => {
+                    p.max_restarts = self
+                        .integer(v, "max_restarts", 0..1_000_001, "5")
+                        .unwrap_or(10) as u32
+                }
+                "restart_window" => {
+                    p.restart_window = self
+                        .duration(v, "restart_window", "\"60s\"")
+                        .unwrap_or(p.restart_window)
+                }
+                "stop_signal" => {
+                    if let Some(s) = self.string(v, "stop_signal", "\"TERM\"") {
+                        match s.parse::<Signal>() {
+                            Ok(sig) => p.stop_signal = sig,
+                            Err(e) => self.c.error(
+                                v.span(),
+                                e.to_string(),
+                                Some("for example: stop_signal = \"INT\"".into()),
+                            ),
+                        }
+                    }
+                }
+                "stop_timeout" => {
+                    p.stop_timeout = self
+                        .duration(v, "stop_timeout", "\"10s\"")
+                        .unwrap_or(p.stop_timeout)
+                }
+                "exit_codes" => {
+                    if let DeValue::Array(a) = v.get_ref() {
+                        p.exit_codes = a
+                            .iter()
+                            .filter_map(|i| self.integer(i, "exit_codes", 0..256, "[0, 2]"))
+                            .map(|n| n as i32)
+                            .collect();
+                    } else {
+                        self.type_error(v, "exit_codes", "an array of integers", "[0, 2]");
+                    }
+                }
+                "kill_tree" => p.kill_tree = self.boolean(v, "kill_tree").unwrap_or(true),
+                other => self.unknown(key, other, &place, PROGRAM_KEYS),
+            }
+        }
+        let Some((mut argv, cmd_span)) = command else {
+            self.c.error(
+                name_key.span(),
+                format!("{place} has no `command`"),
+                Some(
+                    "add the program to run: command = [\"./server\", \"--port\", \"8080\"]".into(),
+                ),
+            );
+            return;
+        };
+        if let Some(span) = cwd_span
+            && !p.cwd.is_dir()
+        {
+            self.c.error(
+                span,
+                format!("cwd `{}` is not a directory", p.cwd.display()),
+                Some("create it or fix the path".into()),
+            );
+        }
+        if shell {
+            if !command_is_string {
+                self.c.error(
+                    shell_span,
+                    "`shell = true` needs `command` to be one string",
+                    Some("write command = \"./server | tee out.log\"".into()),
+                );
+                return;
+            }
+            argv = spawn::shell_argv(&argv[0]);
+        } else if command_is_string {
+            match shlex::split(&argv[0]) {
+                Some(split) if !split.is_empty() => argv = split,
+                _ => {
+                    self.c.error(
+                        cmd_span,
+                        "cannot split `command` into arguments (unbalanced quotes?)",
+                        Some(
+                            "use an array: command = [\"prog\", \"arg one\"], or set shell = true"
+                                .into(),
+                        ),
+                    );
+                    return;
+                }
+            }
+        }
+        let mut merged: BTreeMap<String, String> = env_file.into_iter().collect();
+        merged.extend(env);
+        let path_var = merged.get("PATH").cloned();
+        if let Err(msg) = spawn::resolve_program(&argv[0], &p.cwd, path_var.as_deref()) {
+            self.c.error(
+                cmd_span.clone(),
+                msg,
+                Some("install it, fix the path, or give an absolute path".into()),
+            );
+        }
+        if p.user.is_some() || p.group_name.is_some() {
+            if let Err((msg, hint)) = spawn::check_can_switch_user() {
+                self.c.error(name_key.span(), msg, Some(hint));
+            }
+        }
+        let expand = numprocs > 1 || argv.iter().any(|a| a.contains("{index}"));
+        for index in 0..numprocs {
+            let mut inst = p.clone();
+            inst.index = index;
+            if numprocs > 1 {
+                inst.name = format!("{name}:{index}");
+            }
+            let idx = index.to_string();
+            inst.command = if expand {
+                argv.iter().map(|a| a.replace("{index}", &idx)).collect()
+            } else {
+                argv.clone()
+            };
+            inst.env = merged
+                .iter()
+                .map(|(k, v)| (k.clone(), v.replace("{index}", &idx)))
+                .collect();
+            out.push(inst);
+        }
+    }
+
+    fn backoff(&mut self, t: &DeTable<'_>, name: &str) -> Backoff {
+        let mut b = Backoff::default();
+        for (key, v) in t {
+            match key.get_ref().as_ref() {
+                "initial" => {
+                    b.initial = self
+                        .duration(v, "initial", "\"100ms\"")
+                        .unwrap_or(b.initial)
+                }
+                "max" => b.max = self.duration(v, "max", "\"30s\"").unwrap_or(b.max),
+                "multiplier" => {
+                    b.multiplier = self
+                        .float(v, "multiplier", 1.0, 100.0, "2.0")
+                        .unwrap_or(b.multiplier)
+                }
+                "jitter" => b.jitter = self.float(v, "jitter", 0.0, 1.0, "0.1").unwrap_or(b.jitter),
+                "reset_after" => {
+                    b.reset_after = self
+                        .duration(v, "reset_after", "\"10s\"")
+                        .unwrap_or(b.reset_after)
+                }
+                other => self.unknown(
+                    key,
+                    other,
+                    &format!("[program.{name}.backoff]"),
+                    BACKOFF_KEYS,
+                ),
+            }
+        }
+        b
+    }
+}
+
+fn kind(v: &DeValue<'_>) -> &'static str {
+    match v {
+        DeValue::String(_) => "a string",
+        DeValue::Integer(_) => "an integer",
+        DeValue::Float(_) => "a float",
+        DeValue::Boolean(_) => "a boolean",
+        DeValue::Datetime(_) => "a date",
+        DeValue::Array(_) => "an array",
+        DeValue::Table(_) => "a table",
+    }
+}
+
+/// Reads `KEY=VALUE` lines; `#` comments, blank lines, `export ` prefixes and one level of
+/// single or double quotes are accepted, as docker and systemd's `EnvironmentFile=` do.
+fn read_env_file(path: &Path) -> Result<Vec<(String, String)>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let Some((k, v)) = line.split_once('=') else {
+            return Err(format!(
+                "line {}: expected KEY=VALUE, found `{line}`",
+                n + 1
+            ));
+        };
+        let k = k.trim();
+        if k.is_empty() || k.contains(char::is_whitespace) {
+            return Err(format!("line {}: bad variable name `{k}`", n + 1));
+        }
+        let v = v.trim();
+        let v = ['"', '\'']
+            .iter()
+            .find_map(|q| v.strip_prefix(*q).and_then(|s| s.strip_suffix(*q)))
+            .unwrap_or(v);
+        out.push((k.to_string(), v.to_string()));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_err(text: &str) -> ConfigError {
+        parse(Path::new("t.toml"), text).unwrap_err()
+    }
+
+    #[test]
+    fn reports_every_problem_at_once() {
+        let err = parse_err(
+            "[program.a]\ncommand = ['sh']\ncomand = 1\nrestart = 'alway'\nstop_timeout = '10'\n[program.b]\nnumprocs = 0\n",
+        );
+        let msgs: Vec<_> = err
+            .diagnostics
+            .iter()
+            .map(|d| (d.line, d.message.clone()))
+            .collect();
+        assert_eq!(msgs.len(), 5, "{msgs:#?}");
+        assert_eq!(msgs[0].0, 3);
+        assert!(msgs[0].1.contains("unknown key `comand`"));
+        assert_eq!(
+            err.diagnostics[1].hint.as_deref(),
+            Some("did you mean \"always\"?")
+        );
+        assert!(msgs[2].1.contains("bad duration for `stop_timeout`"));
+        assert!(
+            msgs.iter()
+                .any(|m| m.1.contains("[program.b] has no `command`"))
+        );
+    }
+
+    #[test]
+    fn numprocs_expands_instances_and_index() {
+        let c = parse(
+            Path::new("t.toml"),
+            "[program.w]\ncommand = ['sh', '-c', 'echo {index}']\nnumprocs = 3\nenv = { SLOT = 'slot-{index}' }\n",
+        )
+        .unwrap();
+        let names: Vec<_> = c.programs.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["w:0", "w:1", "w:2"]);
+        assert_eq!(c.programs[2].command[2], "echo 2");
+        assert_eq!(c.programs[1].env["SLOT"], "slot-1");
+    }
+
+    #[test]
+    fn string_commands_are_split_without_a_shell() {
+        let c = parse(
+            Path::new("t.toml"),
+            "[program.w]\ncommand = \"sh -c 'sleep 1'\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.programs[0].command, ["sh", "-c", "sleep 1"]);
+    }
+
+    #[test]
+    fn missing_binaries_are_errors() {
+        let err = parse_err("[program.w]\ncommand = ['/nonexistent/stead-test-binary']\n");
+        assert!(
+            err.diagnostics[0]
+                .message
+                .contains("/nonexistent/stead-test-binary"),
+            "{err}"
+        );
+        let err = parse_err("[program.w]\ncommand = ['no-such-program-anywhere-1234']\n");
+        assert!(err.to_string().contains("not found"), "{err}");
+    }
+
+    #[test]
+    fn invalid_toml_points_at_the_syntax_error() {
+        let err = parse_err("[program.w]\ncommand = [\n");
+        assert!(
+            err.diagnostics[0].message.starts_with("invalid TOML"),
+            "{err}"
+        );
+        assert!(err.diagnostics[0].line >= 2);
+    }
+
+    #[test]
+    fn env_file_values_are_read_and_env_overrides() {
+        let dir = std::env::temp_dir().join(format!("stead-envfile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("app.env"), "# c\nA=1\nexport B=\"two\"\nC='x'\n").unwrap();
+        let cfg = dir.join("stead.toml");
+        let c = parse(
+            &cfg,
+            "[program.w]\ncommand = ['sh']\nenv_file = 'app.env'\nenv = { C = 'y' }\n",
+        )
+        .unwrap();
+        let env = &c.programs[0].env;
+        assert_eq!(
+            (env["A"].as_str(), env["B"].as_str(), env["C"].as_str()),
+            ("1", "two", "y")
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

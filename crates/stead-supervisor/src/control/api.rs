@@ -1,0 +1,126 @@
+//! The JSON bodies of the control API (`docs/api.md`), shared by the server and the client.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Diagnostic;
+
+/// How a process ended, as the API shows it: a code, or a signal name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExitInfo {
+    /// The exit code, when it exited.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub code: Option<i32>,
+    /// The signal's name (`KILL`), when a signal ended it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub signal: Option<String>,
+}
+
+impl std::fmt::Display for ExitInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.code, &self.signal) {
+            (Some(c), _) => write!(f, "code {c}"),
+            (None, Some(s)) => write!(f, "signal {s}"),
+            (None, None) => f.write_str("-"),
+        }
+    }
+}
+
+/// One program instance in `GET /v1/status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgramStatus {
+    /// Instance name (`web`, or `web:1` with numprocs).
+    pub name: String,
+    /// The `[program.NAME]` it belongs to.
+    pub group: String,
+    /// `stopped`, `starting`, `running`, `backoff`, `stopping`, `exited` or `fatal`.
+    pub state: String,
+    /// Main process id, while one exists.
+    pub pid: Option<u32>,
+    /// Milliseconds since the running process started.
+    pub uptime_ms: Option<u64>,
+    /// Milliseconds since the program entered its state.
+    pub since_ms: u64,
+    /// Automatic restarts so far.
+    pub restarts: u64,
+    /// How the last process ended.
+    pub last_exit: Option<ExitInfo>,
+    /// Why it is in this state, in words.
+    pub reason: String,
+}
+
+/// `GET /v1/status`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StatusReport {
+    /// The supervisor's pid.
+    pub pid: u32,
+    /// stead's version.
+    pub version: String,
+    /// The config file in use (empty for `stead run`).
+    pub config: String,
+    /// Milliseconds since the supervisor started.
+    pub uptime_ms: u64,
+    /// True once shutdown has begun.
+    pub shutting_down: bool,
+    /// The programs asked for (all when none were named), in config order.
+    pub programs: Vec<ProgramStatus>,
+}
+
+/// Body of `POST /v1/start`, `/v1/stop`, `/v1/restart`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionRequest {
+    /// Program or instance names; empty means all.
+    #[serde(default)]
+    pub names: Vec<String>,
+    /// Answer only once every named program has settled (default true).
+    #[serde(default = "yes")]
+    pub wait: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Body of `POST /v1/signal`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignalRequest {
+    /// Program or instance names; empty means all.
+    #[serde(default)]
+    pub names: Vec<String>,
+    /// Signal name or number (`HUP`, `SIGUSR1`, `15`).
+    pub signal: String,
+}
+
+/// Answer to start/stop/restart/signal: the programs affected, after the action.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ActionReport {
+    /// The programs affected.
+    pub programs: Vec<ProgramStatus>,
+}
+
+/// Answer to `POST /v1/reload`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReloadReport {
+    /// New programs, started if `autostart`.
+    pub added: Vec<String>,
+    /// Programs no longer in the file, stopped and forgotten.
+    pub removed: Vec<String>,
+    /// Programs whose settings changed, restarted if they were running.
+    pub changed: Vec<String>,
+    /// Programs left exactly as they were.
+    pub unchanged: Vec<String>,
+}
+
+/// Every error answer: what went wrong and what to do.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: String,
+    /// What to do about it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub hint: Option<String>,
+    /// For a rejected reload: every problem in the file.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub diagnostics: Option<Vec<Diagnostic>>,
+}

@@ -1,0 +1,721 @@
+//! The engine: one task that owns every program, their processes and the timers.
+//!
+//! It waits on four things only: child exits (the reaper), host signals, control requests and
+//! the earliest program deadline. With nothing to do it sleeps in the kernel; there is no
+//! polling tick. Everything it does to a program goes through that program's pure state
+//! machine ([`crate::program`]); this file is the thin I/O around it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use crate::config::{Config, ProgramConfig};
+use crate::control::api::{ActionReport, ExitInfo, ProgramStatus, ReloadReport, StatusReport};
+use crate::control::{ApiError, Reply, Request, Verb};
+use crate::host::{HostNotice, HostRequest, HostSignals, notify};
+use crate::program::{Action, Event, ExitStatus, Program, State};
+use crate::spawn::{self, Child, ExitSource, Output, SpawnRequest};
+use crate::{EXIT_PROGRAM_FATAL, Signal, logs};
+
+/// How long to wait before looking again for a tree that outlived its main process, when no
+/// exit event will tell us (a grandchild reaped by its own parent).
+const TREE_RECHECK: Duration = Duration::from_millis(100);
+
+struct Slot {
+    program: Program,
+    child: Option<Child>,
+    instance_id: String,
+    /// Descendants of the current instance found outside its process group.
+    escapees: Vec<u32>,
+    /// Settings to apply at the next spawn (a changed program on reload).
+    pending_config: Option<ProgramConfig>,
+    remove_when_stopped: bool,
+}
+
+struct Sweep {
+    slot_id: String,
+    instance_id: String,
+    pgid: u32,
+    signal: Signal,
+}
+
+struct Waiter {
+    names: Vec<String>,
+    reply: Reply<ActionReport>,
+}
+
+/// What the engine was asked to be.
+pub(crate) struct EngineSetup {
+    pub config: Config,
+    pub output: Output,
+    pub log_dir: PathBuf,
+    /// `stead run`: exit when the single program ends for good, with its exit code.
+    pub run_mode: bool,
+}
+
+pub(crate) struct Engine {
+    config: Config,
+    slots: Vec<Slot>,
+    orphans: Vec<Child>,
+    sweeps: Vec<Sweep>,
+    waiters: Vec<Waiter>,
+    shutdown_replies: Vec<Reply<()>>,
+    shutting_down: bool,
+    exit_code: i32,
+    output: Output,
+    log_dir: PathBuf,
+    run_mode: bool,
+    seq: u64,
+    recheck_at: Option<Instant>,
+    started: Instant,
+    last_status: String,
+}
+
+impl Engine {
+    pub(crate) fn new(setup: EngineSetup) -> Self {
+        let mut engine = Engine {
+            config: setup.config.clone(),
+            slots: Vec::new(),
+            orphans: Vec::new(),
+            sweeps: Vec::new(),
+            waiters: Vec::new(),
+            shutdown_replies: Vec::new(),
+            shutting_down: false,
+            exit_code: 0,
+            output: setup.output,
+            log_dir: setup.log_dir,
+            run_mode: setup.run_mode,
+            seq: 0,
+            recheck_at: None,
+            started: Instant::now(),
+            last_status: String::new(),
+        };
+        for p in setup.config.programs {
+            let slot = engine.new_slot(p);
+            engine.slots.push(slot);
+        }
+        engine
+    }
+
+    fn new_slot(&mut self, config: ProgramConfig) -> Slot {
+        self.seq += 1;
+        let seed = u64::from(std::process::id()) << 32 ^ self.seq ^ fastrand::u64(..);
+        Slot {
+            program: Program::new(config, seed),
+            child: None,
+            instance_id: String::new(),
+            escapees: Vec::new(),
+            pending_config: None,
+            remove_when_stopped: false,
+        }
+    }
+
+    /// Runs until shutdown completes; returns the supervisor's exit code.
+    pub(crate) async fn run(
+        mut self,
+        mut exits: ExitSource,
+        mut signals: HostSignals,
+        mut requests: mpsc::Receiver<Request>,
+    ) -> i32 {
+        let now = Instant::now();
+        for idx in 0..self.slots.len() {
+            if self.slots[idx].program.config().autostart {
+                self.feed(idx, Event::Start, now);
+            }
+        }
+        self.settle(Instant::now());
+        notify(&HostNotice::Ready);
+        let mut requests_open = true;
+        while !self.finished() {
+            let deadline = self.next_deadline();
+            tokio::select! {
+                batch = exits.next() => self.on_exits(batch),
+                host = signals.recv() => match host {
+                    HostRequest::Shutdown => self.begin_shutdown("signal"),
+                    HostRequest::Reload => {
+                        if let Err(e) = self.reload() {
+                            tracing::error!("reload refused, nothing changed:\n{}", e.body.error);
+                        }
+                    }
+                },
+                req = requests.recv(), if requests_open => match req {
+                    Some(req) => self.on_request(req),
+                    None => requests_open = false,
+                },
+                () = sleep_until(deadline), if deadline.is_some() => self.on_tick(),
+            }
+            self.settle(Instant::now());
+        }
+        for reply in self.shutdown_replies.drain(..) {
+            let _ = reply.send(Ok(()));
+        }
+        self.exit_code
+    }
+
+    fn finished(&self) -> bool {
+        self.shutting_down
+            && self.orphans.is_empty()
+            && self
+                .slots
+                .iter()
+                .all(|s| s.child.is_none() && s.program.state().is_at_rest())
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.slots
+            .iter()
+            .filter_map(|s| s.program.deadline())
+            .chain(self.recheck_at)
+            .min()
+    }
+
+    fn find_pid(&self, pid: u32) -> Option<usize> {
+        self.slots.iter().position(|s| s.program.pid() == Some(pid))
+    }
+
+    /// Feeds one event to a program and carries out what it asks.
+    fn feed(&mut self, idx: usize, event: Event, now: Instant) {
+        let before = self.slots[idx].program.state();
+        let actions = self.slots[idx].program.handle(event, now);
+        let p = &self.slots[idx].program;
+        if p.state() != before {
+            log_transition(p);
+        }
+        for action in actions {
+            self.act(idx, action, now);
+        }
+    }
+
+    fn act(&mut self, idx: usize, action: Action, now: Instant) {
+        match action {
+            Action::Spawn => self.spawn(idx, now),
+            Action::Signal { signal, tree } => self.signal(idx, signal, tree),
+            Action::Kill { tree } => {
+                self.signal(idx, Signal::Kill, tree);
+                self.recheck_at = Some(now + TREE_RECHECK);
+            }
+        }
+    }
+
+    fn spawn(&mut self, idx: usize, now: Instant) {
+        self.seq += 1;
+        let instance_id = format!("{}.{}", std::process::id(), self.seq);
+        let slot = &mut self.slots[idx];
+        if let Some(cfg) = slot.pending_config.take() {
+            slot.program.set_config(cfg);
+        }
+        // A previous generation still being killed is tracked until it is gone.
+        if let Some(old) = slot.child.take() {
+            self.orphans.push(old);
+        }
+        let config = slot.program.config();
+        let mut extra_env = BTreeMap::new();
+        extra_env.insert("STEAD_PROGRAM".to_string(), config.name.clone());
+        let req = SpawnRequest {
+            config,
+            instance_id: instance_id.clone(),
+            output: self.output,
+            extra_env,
+        };
+        let event = match spawn::spawn(&req) {
+            Ok(spawned) => {
+                let pid = spawned.child.pid();
+                let name = config.name.clone();
+                let (out_path, err_path) = logs::paths(&self.log_dir, &name);
+                for (pipe, path) in [(spawned.stdout, out_path), (spawned.stderr, err_path)] {
+                    if let Some(pipe) = pipe
+                        && let Err(e) = logs::capture(pipe, &path, &name)
+                    {
+                        tracing::error!(program = %name, "cannot open {}: {e}; this output is discarded", path.display());
+                    }
+                }
+                slot.child = Some(spawned.child);
+                slot.instance_id = instance_id;
+                slot.escapees.clear();
+                Event::Spawned { pid }
+            }
+            Err(e) => Event::SpawnFailed {
+                error: spawn_error(&e, config),
+            },
+        };
+        self.feed(idx, event, now);
+    }
+
+    fn signal(&mut self, idx: usize, signal: Signal, tree: bool) {
+        let slot = &self.slots[idx];
+        let Some(child) = &slot.child else { return };
+        if let Err(e) = child.signal(signal, tree, &slot.escapees) {
+            tracing::warn!(program = %slot.program.config().name, "cannot send {signal}: {e}");
+        }
+        if tree {
+            self.sweeps.push(Sweep {
+                slot_id: slot.program.config().name.clone(),
+                instance_id: slot.instance_id.clone(),
+                pgid: child.pid(),
+                signal,
+            });
+        }
+    }
+
+    fn on_exits(&mut self, batch: Vec<(u32, ExitStatus)>) {
+        let now = Instant::now();
+        let mut unknown = Vec::new();
+        for (pid, status) in batch {
+            let Some(idx) = self.find_pid(pid) else {
+                unknown.push(pid);
+                continue;
+            };
+            let slot = &mut self.slots[idx];
+            let tree_left = slot.program.config().kill_tree
+                && (slot.child.as_ref().is_some_and(Child::group_alive)
+                    || slot.escapees.iter().any(|p| spawn::alive(*p)));
+            if !tree_left {
+                slot.child = None;
+            }
+            self.feed(idx, Event::Exited { status, tree_left }, now);
+        }
+        if !unknown.is_empty() {
+            for slot in &mut self.slots {
+                slot.escapees.retain(|p| !unknown.contains(p));
+            }
+        }
+    }
+
+    fn on_tick(&mut self) {
+        let now = Instant::now();
+        if self.recheck_at.is_some_and(|t| t <= now) {
+            self.recheck_at = None;
+        }
+        for idx in 0..self.slots.len() {
+            if self.slots[idx].program.deadline().is_some_and(|d| d <= now) {
+                self.feed(idx, Event::Tick, now);
+            }
+        }
+    }
+
+    /// After every batch of events: signal escaped descendants, notice trees that are gone,
+    /// answer waiters, forget removed programs, decide about exiting.
+    fn settle(&mut self, now: Instant) {
+        if !self.sweeps.is_empty() {
+            let sweeps = std::mem::take(&mut self.sweeps);
+            let ids: HashMap<String, u32> = sweeps
+                .iter()
+                .map(|s| (s.instance_id.clone(), s.pgid))
+                .collect();
+            let found = spawn::sweep_escapees(&ids);
+            for sw in sweeps {
+                let Some(pids) = found.get(&sw.instance_id) else {
+                    continue;
+                };
+                for pid in pids {
+                    spawn::signal_pid(*pid, sw.signal);
+                }
+                if let Some(slot) = self.slots.iter_mut().find(|s| {
+                    s.program.config().name == sw.slot_id && s.instance_id == sw.instance_id
+                }) {
+                    for pid in pids {
+                        if !slot.escapees.contains(pid) {
+                            slot.escapees.push(*pid);
+                        }
+                    }
+                }
+            }
+        }
+        let mut lingering = false;
+        for idx in 0..self.slots.len() {
+            let slot = &mut self.slots[idx];
+            if slot.program.pid().is_some() {
+                continue;
+            }
+            let Some(child) = &slot.child else { continue };
+            slot.escapees.retain(|p| spawn::alive(*p));
+            if child.group_alive() || !slot.escapees.is_empty() {
+                lingering = true;
+                continue;
+            }
+            slot.child = None;
+            if slot.program.state() == State::Stopping {
+                self.feed(idx, Event::TreeGone, now);
+            }
+        }
+        self.orphans.retain(Child::group_alive);
+        lingering |= !self.orphans.is_empty();
+        if lingering {
+            self.recheck_at.get_or_insert(now + TREE_RECHECK);
+        }
+        self.slots.retain(|s| {
+            !(s.remove_when_stopped && s.child.is_none() && s.program.state().is_at_rest())
+        });
+        self.answer_waiters();
+        if !self.shutting_down {
+            if self.run_mode {
+                if let Some(slot) = self.slots.first()
+                    && matches!(slot.program.state(), State::Exited | State::Fatal)
+                {
+                    self.exit_code = match (slot.program.state(), slot.program.last_exit()) {
+                        (State::Exited, Some(exit)) => exit.shell_code(),
+                        _ => EXIT_PROGRAM_FATAL,
+                    };
+                    self.begin_shutdown("the program ended");
+                }
+            } else if self.config.supervisor.exit_on_fatal
+                && let Some(slot) = self
+                    .slots
+                    .iter()
+                    .find(|s| s.program.state() == State::Fatal)
+            {
+                tracing::error!(
+                    "{} is fatal and exit_on_fatal is set: shutting down",
+                    slot.program.config().name
+                );
+                self.exit_code = EXIT_PROGRAM_FATAL;
+                self.begin_shutdown("exit_on_fatal");
+            }
+        }
+        let summary = self.summary();
+        if summary != self.last_status {
+            notify(&HostNotice::Status(summary.clone()));
+            self.last_status = summary;
+        }
+    }
+
+    fn summary(&self) -> String {
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for s in &self.slots {
+            *counts.entry(s.program.state().as_str()).or_default() += 1;
+        }
+        let parts: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        if self.shutting_down {
+            format!("shutting down: {}", parts.join(", "))
+        } else {
+            parts.join(", ")
+        }
+    }
+
+    fn begin_shutdown(&mut self, why: &str) {
+        if self.shutting_down {
+            return;
+        }
+        tracing::info!(
+            "shutting down ({why}): stopping {} programs",
+            self.slots.len()
+        );
+        notify(&HostNotice::Stopping);
+        self.shutting_down = true;
+        let now = Instant::now();
+        for idx in 0..self.slots.len() {
+            self.feed(idx, Event::Shutdown, now);
+        }
+    }
+
+    /// Indices of the programs `names` select (all when empty); unknown names are a 404.
+    fn select(&self, names: &[String]) -> Result<Vec<usize>, ApiError> {
+        if names.is_empty() {
+            return Ok((0..self.slots.len()).collect());
+        }
+        let mut out = Vec::new();
+        for name in names {
+            let before = out.len();
+            for (i, s) in self.slots.iter().enumerate() {
+                let c = s.program.config();
+                if (c.name == *name || c.group == *name) && !out.contains(&i) {
+                    out.push(i);
+                }
+            }
+            if out.len() == before {
+                let known: Vec<&str> = self
+                    .slots
+                    .iter()
+                    .map(|s| s.program.config().group.as_str())
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                return Err(ApiError::new(
+                    404,
+                    format!("no program named `{name}`"),
+                    Some(format!("the programs are: {}", known.join(", "))),
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    fn status_of(&self, idx: usize, now: Instant) -> ProgramStatus {
+        let p = &self.slots[idx].program;
+        let c = p.config();
+        ProgramStatus {
+            name: c.name.clone(),
+            group: c.group.clone(),
+            state: p.state().as_str().to_string(),
+            pid: p.pid(),
+            uptime_ms: p
+                .started_at()
+                .filter(|_| p.pid().is_some())
+                .map(|t| now.saturating_duration_since(t).as_millis() as u64),
+            since_ms: now.saturating_duration_since(p.since()).as_millis() as u64,
+            restarts: p.restarts(),
+            last_exit: p.last_exit().map(|e| match e {
+                ExitStatus::Code(c) => ExitInfo {
+                    code: Some(c),
+                    signal: None,
+                },
+                ExitStatus::Signal(s) => ExitInfo {
+                    code: None,
+                    signal: Some(
+                        Signal::from_number(s)
+                            .map_or_else(|| s.to_string(), |sig| sig.name().to_string()),
+                    ),
+                },
+            }),
+            reason: p.reason().to_string(),
+        }
+    }
+
+    fn on_request(&mut self, req: Request) {
+        let now = Instant::now();
+        match req {
+            Request::Status { names, reply } => {
+                let result = self.select(&names).map(|idxs| StatusReport {
+                    pid: std::process::id(),
+                    version: env!("CARGO_PKG_VERSION").to_string(),
+                    config: self.config.path.display().to_string(),
+                    uptime_ms: now.saturating_duration_since(self.started).as_millis() as u64,
+                    shutting_down: self.shutting_down,
+                    programs: idxs.into_iter().map(|i| self.status_of(i, now)).collect(),
+                });
+                let _ = reply.send(result);
+            }
+            Request::Action {
+                verb,
+                names,
+                wait,
+                reply,
+            } => {
+                if self.shutting_down && verb != Verb::Stop {
+                    let _ = reply.send(Err(ApiError::new(
+                        409,
+                        "the supervisor is shutting down",
+                        None,
+                    )));
+                    return;
+                }
+                let idxs = match self.select(&names) {
+                    Ok(i) => i,
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                        return;
+                    }
+                };
+                let event = match verb {
+                    Verb::Start => Event::Start,
+                    Verb::Stop => Event::Stop,
+                    Verb::Restart => Event::Restart,
+                };
+                for &i in &idxs {
+                    self.feed(i, event.clone(), now);
+                }
+                let names = idxs
+                    .iter()
+                    .map(|&i| self.slots[i].program.config().name.clone())
+                    .collect();
+                if wait {
+                    self.waiters.push(Waiter { names, reply });
+                } else {
+                    let programs = idxs.iter().map(|&i| self.status_of(i, now)).collect();
+                    let _ = reply.send(Ok(ActionReport { programs }));
+                }
+            }
+            Request::Signal {
+                names,
+                signal,
+                reply,
+            } => {
+                let result = self.select(&names).map(|idxs| {
+                    for &i in &idxs {
+                        if self.slots[i].program.pid().is_some() {
+                            let tree = self.slots[i].program.config().kill_tree;
+                            self.signal(i, signal, tree);
+                        }
+                    }
+                    ActionReport {
+                        programs: idxs.iter().map(|&i| self.status_of(i, now)).collect(),
+                    }
+                });
+                let _ = reply.send(result);
+            }
+            Request::Reload { reply } => {
+                let _ = reply.send(self.reload());
+            }
+            Request::Shutdown { reply } => {
+                self.shutdown_replies.push(reply);
+                self.begin_shutdown("requested over the control API");
+            }
+        }
+    }
+
+    fn answer_waiters(&mut self) {
+        if self.waiters.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        let waiters = std::mem::take(&mut self.waiters);
+        for w in waiters {
+            let idxs: Vec<usize> = w
+                .names
+                .iter()
+                .filter_map(|n| {
+                    self.slots
+                        .iter()
+                        .position(|s| s.program.config().name == *n)
+                })
+                .collect();
+            let settled = idxs.iter().all(|&i| {
+                !matches!(
+                    self.slots[i].program.state(),
+                    State::Starting | State::Stopping
+                )
+            });
+            if settled {
+                let programs = idxs.iter().map(|&i| self.status_of(i, now)).collect();
+                let _ = w.reply.send(Ok(ActionReport { programs }));
+            } else {
+                self.waiters.push(w);
+            }
+        }
+    }
+
+    /// Re-reads the config file and applies the difference. A file with any error changes
+    /// nothing.
+    fn reload(&mut self) -> Result<ReloadReport, ApiError> {
+        if self.run_mode || self.config.path.as_os_str().is_empty() {
+            return Err(ApiError::new(
+                409,
+                "this supervisor has no config file to reload (stead run)",
+                None,
+            ));
+        }
+        notify(&HostNotice::Reloading);
+        let result = self.apply_reload();
+        notify(&HostNotice::Ready);
+        result
+    }
+
+    fn apply_reload(&mut self) -> Result<ReloadReport, ApiError> {
+        let fresh = Config::load(&self.config.path).map_err(|e| {
+            let mut err = ApiError::new(
+                422,
+                e.to_string(),
+                Some("fix the file and reload again; the running programs were not touched".into()),
+            );
+            err.body.diagnostics = Some(e.diagnostics.clone());
+            err
+        })?;
+        let now = Instant::now();
+        let mut report = ReloadReport::default();
+        let mut old: Vec<Slot> = std::mem::take(&mut self.slots);
+        let mut next: Vec<Slot> = Vec::with_capacity(fresh.programs.len());
+        let mut to_start = Vec::new();
+        let mut to_restart = Vec::new();
+        for cfg in &fresh.programs {
+            if let Some(pos) = old.iter().position(|s| s.program.config().name == cfg.name) {
+                let mut slot = old.remove(pos);
+                slot.remove_when_stopped = false;
+                if slot.program.config() == cfg
+                    && slot.pending_config.as_ref().is_none_or(|p| p == cfg)
+                {
+                    report.unchanged.push(cfg.name.clone());
+                } else {
+                    report.changed.push(cfg.name.clone());
+                    match slot.program.state() {
+                        State::Running | State::Starting | State::Stopping => {
+                            slot.pending_config = Some(cfg.clone());
+                            to_restart.push(next.len());
+                        }
+                        state => {
+                            slot.pending_config = None;
+                            slot.program.set_config(cfg.clone());
+                            if cfg.autostart && matches!(state, State::Exited | State::Fatal) {
+                                to_start.push(next.len());
+                            }
+                        }
+                    }
+                }
+                next.push(slot);
+            } else {
+                report.added.push(cfg.name.clone());
+                if cfg.autostart {
+                    to_start.push(next.len());
+                }
+                let slot = self.new_slot(cfg.clone());
+                next.push(slot);
+            }
+        }
+        let first_removed = next.len();
+        for mut slot in old {
+            report.removed.push(slot.program.config().name.clone());
+            slot.remove_when_stopped = true;
+            next.push(slot);
+        }
+        self.slots = next;
+        self.config = fresh;
+        for idx in to_start {
+            self.feed(idx, Event::Start, now);
+        }
+        for idx in to_restart {
+            self.feed(idx, Event::Restart, now);
+        }
+        for idx in first_removed..self.slots.len() {
+            self.feed(idx, Event::Stop, now);
+        }
+        tracing::info!(
+            "reloaded {}: {} added, {} removed, {} changed, {} unchanged",
+            self.config.path.display(),
+            report.added.len(),
+            report.removed.len(),
+            report.changed.len(),
+            report.unchanged.len()
+        );
+        Ok(report)
+    }
+}
+
+fn log_transition(p: &Program) {
+    let name = &p.config().name;
+    let reason = p.reason();
+    match (p.state(), p.pid()) {
+        (State::Running, Some(pid)) => tracing::info!(program = %name, pid, "running"),
+        // A first start is logged once it runs; a restart says why.
+        (State::Starting, _) if !reason.starts_with("restarting") => {}
+        (State::Fatal, _) => tracing::error!(program = %name, "fatal: {reason}"),
+        (State::Backoff | State::Exited, _) => {
+            tracing::warn!(program = %name, "{}: {reason}", p.state())
+        }
+        (state, _) if reason.is_empty() || reason.starts_with(state.as_str()) => {
+            tracing::info!(program = %name, "{}", if reason.is_empty() { state.as_str() } else { reason })
+        }
+        (state, _) => tracing::info!(program = %name, "{state}: {reason}"),
+    }
+}
+
+fn spawn_error(e: &std::io::Error, config: &ProgramConfig) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => format!(
+            "`{}` not found (cwd {})",
+            config.command[0],
+            config.cwd.display()
+        ),
+        std::io::ErrorKind::PermissionDenied => {
+            format!("permission denied executing `{}`", config.command[0])
+        }
+        _ => format!("{e} (running `{}`)", config.command[0]),
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d.into()).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,120 @@
+//! The supervisor's own relation to whatever runs it: the signals it obeys, the readiness
+//! protocol it speaks (systemd's `sd_notify`), its state directory and the single-instance
+//! lock. The OS-specific parts are chosen once, here.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, Write};
+use std::path::{Path, PathBuf};
+
+#[cfg(unix)]
+#[path = "unix.rs"]
+mod imp;
+#[cfg(windows)]
+#[path = "windows.rs"]
+mod imp;
+
+pub use imp::default_state_dir;
+pub(crate) use imp::{HostSignals, notify};
+
+/// What the supervisor's host asked of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HostRequest {
+    /// SIGTERM, SIGINT, Ctrl-C, Ctrl-Break, console close: stop everything and exit.
+    Shutdown,
+    /// SIGHUP: re-read the config and apply the difference.
+    Reload,
+}
+
+/// A readiness message for the host (systemd when `NOTIFY_SOCKET` is set; otherwise nothing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum HostNotice {
+    Ready,
+    Stopping,
+    Reloading,
+    Status(String),
+}
+
+/// The control endpoint inside a state directory: a unix socket file, or on Windows a named
+/// pipe named after the directory.
+///
+/// ```
+/// let ep = stead_supervisor::control_endpoint(std::path::Path::new("/run/stead"));
+/// # #[cfg(unix)]
+/// assert_eq!(ep, std::path::PathBuf::from("/run/stead/stead.sock"));
+/// ```
+pub fn control_endpoint(state_dir: &Path) -> PathBuf {
+    imp::control_endpoint(state_dir)
+}
+
+/// Held for the supervisor's lifetime: a second supervisor on the same state directory
+/// cannot take it and refuses to start.
+#[derive(Debug)]
+pub struct InstanceLock {
+    _file: File,
+}
+
+/// Why the lock could not be taken.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LockError {
+    /// Another supervisor holds it.
+    #[error(
+        "another stead supervisor (pid {pid}) is already running on {dir}; talk to it with `stead status`, stop it with `stead shutdown`, or use another --state-dir"
+    )]
+    Held {
+        /// The state directory.
+        dir: PathBuf,
+        /// The pid written by the holder, or "unknown".
+        pid: String,
+    },
+    /// The directory or lock file could not be created or opened.
+    #[error(
+        "cannot use state directory {dir}: {source}; create it with write access for this user or pass --state-dir"
+    )]
+    Io {
+        /// The state directory.
+        dir: PathBuf,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl InstanceLock {
+    /// Creates the state directory (mode 0700 on Unix) and takes its lock, writing our pid.
+    pub fn acquire(state_dir: &Path) -> Result<InstanceLock, LockError> {
+        let io_err = |source| LockError::Io {
+            dir: state_dir.to_path_buf(),
+            source,
+        };
+        imp::create_private_dir(state_dir).map_err(io_err)?;
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(state_dir.join("stead.lock"))
+            .map_err(io_err)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut pid = String::new();
+                let _ = file.read_to_string(&mut pid);
+                let pid = if pid.trim().is_empty() {
+                    "unknown".into()
+                } else {
+                    pid.trim().to_string()
+                };
+                return Err(LockError::Held {
+                    dir: state_dir.to_path_buf(),
+                    pid,
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_err(e)),
+        }
+        file.set_len(0).map_err(io_err)?;
+        file.rewind().map_err(io_err)?;
+        writeln!(file, "{}", std::process::id()).map_err(io_err)?;
+        Ok(InstanceLock { _file: file })
+    }
+}

@@ -1,0 +1,78 @@
+//! Unix host: SIGTERM/SIGINT/SIGHUP, `sd_notify`, private directories.
+
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use tokio::signal::unix::{Signal, SignalKind, signal};
+
+use super::{HostNotice, HostRequest};
+
+/// The signals the supervisor obeys. Registered before the first child is spawned.
+pub(crate) struct HostSignals {
+    term: Signal,
+    int: Signal,
+    hup: Signal,
+}
+
+impl HostSignals {
+    pub(crate) fn new() -> io::Result<Self> {
+        Ok(HostSignals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    pub(crate) async fn recv(&mut self) -> HostRequest {
+        tokio::select! {
+            _ = self.term.recv() => HostRequest::Shutdown,
+            _ = self.int.recv() => HostRequest::Shutdown,
+            _ = self.hup.recv() => HostRequest::Reload,
+        }
+    }
+}
+
+/// Tells systemd (when it started us with `NOTIFY_SOCKET`) how we are doing.
+pub(crate) fn notify(notice: &HostNotice) {
+    use sd_notify::NotifyState;
+    let state = match notice {
+        HostNotice::Ready => NotifyState::Ready,
+        HostNotice::Stopping => NotifyState::Stopping,
+        HostNotice::Reloading => NotifyState::Reloading,
+        HostNotice::Status(s) => NotifyState::Status(s),
+    };
+    if let Err(e) = sd_notify::notify(&[state]) {
+        tracing::debug!("sd_notify failed: {e}");
+    }
+}
+
+/// `/run/stead` for root; `$XDG_RUNTIME_DIR/stead` for others, or `/tmp/stead-UID` where
+/// there is no runtime directory.
+pub fn default_state_dir() -> PathBuf {
+    let uid = nix::unistd::geteuid();
+    if uid.is_root() {
+        return PathBuf::from("/run/stead");
+    }
+    match std::env::var_os("XDG_RUNTIME_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir).join("stead"),
+        _ => PathBuf::from(format!("/tmp/stead-{uid}")),
+    }
+}
+
+pub(crate) fn control_endpoint(state_dir: &Path) -> PathBuf {
+    state_dir.join("stead.sock")
+}
+
+/// Creates `dir` with mode 0700, or tightens an existing one that is ours.
+pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let meta = std::fs::metadata(dir)?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}

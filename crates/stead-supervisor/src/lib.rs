@@ -1,0 +1,183 @@
+//! # stead-supervisor
+//!
+//! The engine behind `stead up` and `stead run`: it keeps programs running the way a careful
+//! operator would. Each program is a pure state machine ([`program`]) driven by a single
+//! event loop that wakes only for child exits, signals, control requests and its own
+//! deadlines. Programs run in their own process group (a Job Object on Windows); stead is a
+//! subreaper on Linux, so the whole tree of a program is stopped, never orphaned.
+//!
+//! Most users drive it through the `stead` binary. Embedding it looks like this:
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use stead_supervisor::{Config, Options, OutputMode, default_state_dir, supervise};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = Config::load(Path::new("stead.toml"))?;
+//! let options = Options::new(config, default_state_dir());
+//! let exit_code = supervise(options).await?;
+//! std::process::exit(exit_code);
+//! # }
+//! ```
+//!
+//! The engine needs a current-thread tokio runtime with IO and time enabled
+//! (`tokio::runtime::Builder::new_current_thread().enable_all()`); it spawns local tasks for
+//! output capture and control connections.
+
+pub mod config;
+pub mod control;
+mod duration;
+mod engine;
+mod host;
+mod logs;
+pub mod program;
+pub mod signal;
+mod spawn;
+
+use std::path::PathBuf;
+
+pub use config::{Config, ConfigError};
+pub use duration::{format_duration, parse_duration};
+pub use host::{InstanceLock, LockError, control_endpoint, default_state_dir};
+pub use signal::Signal;
+
+/// The exit code of stead when a program went `fatal` and that ended the supervisor
+/// (`stead run`, or `exit_on_fatal = true`): a permanent failure, so that a native manager's
+/// own recovery (systemd `Restart=`, SCM failure actions) can act.
+pub const EXIT_PROGRAM_FATAL: i32 = 100;
+
+/// Where programs' stdout and stderr go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OutputMode {
+    /// Captured into `<log dir>/<name>.out.log` and `.err.log`.
+    Capture,
+    /// Straight to the supervisor's own stdout/stderr (a terminal, for `stead run`).
+    Inherit,
+}
+
+/// How to run the supervisor.
+#[non_exhaustive]
+pub struct Options {
+    /// The programs.
+    pub config: Config,
+    /// Holds the lock, the control socket and (by default) the logs.
+    pub state_dir: PathBuf,
+    /// Serve the control API in `state_dir` (and take its single-instance lock).
+    pub control: bool,
+    /// Where programs' output goes.
+    pub output: OutputMode,
+    /// Exit when the single program ends for good, with its exit code (`stead run`).
+    pub run_mode: bool,
+    /// Called once the control endpoint answers (or at once without one), before any
+    /// program starts. `stead up --daemon` uses it to release the waiting parent.
+    pub on_listening: Option<Box<dyn FnOnce() + Send>>,
+}
+
+impl Options {
+    /// Supervise `config` with a control socket in `state_dir`, capturing output.
+    pub fn new(config: Config, state_dir: PathBuf) -> Self {
+        Options {
+            config,
+            state_dir,
+            control: true,
+            output: OutputMode::Capture,
+            run_mode: false,
+            on_listening: None,
+        }
+    }
+}
+
+/// Why the supervisor could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Another supervisor holds the state directory.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// The control endpoint could not be created.
+    #[error("cannot listen on {path}: {source}")]
+    Listen {
+        /// The socket or pipe.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The log directory could not be created.
+    #[error(
+        "cannot create the log directory {path}: {source}; create it or set [supervisor] log_dir"
+    )]
+    LogDir {
+        /// The directory.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The OS refused something the supervisor needs (signal handlers, subreaper).
+    #[error("cannot set up the supervisor: {0}")]
+    Setup(#[source] std::io::Error),
+}
+
+/// Runs the supervisor until it shuts down; returns the exit code stead should exit with.
+pub async fn supervise(mut options: Options) -> Result<i32, Error> {
+    let _lock = if options.control {
+        Some(InstanceLock::acquire(&options.state_dir)?)
+    } else {
+        None
+    };
+    let log_dir = options
+        .config
+        .supervisor
+        .log_dir
+        .clone()
+        .unwrap_or_else(|| options.state_dir.join("logs"));
+    if options.output == OutputMode::Capture {
+        std::fs::create_dir_all(&log_dir).map_err(|source| Error::LogDir {
+            path: log_dir.clone(),
+            source,
+        })?;
+    }
+    spawn::init_supervisor().map_err(Error::Setup)?;
+    // Both must exist before the first spawn, so that no exit or signal is missed.
+    let exits = spawn::ExitSource::new().map_err(Error::Setup)?;
+    let signals = host::HostSignals::new().map_err(Error::Setup)?;
+    let (tx, rx) = tokio::sync::mpsc::channel(256);
+    let server = if options.control {
+        let path = control_endpoint(&options.state_dir);
+        let listener =
+            control::Listener::bind(&path).map_err(|source| Error::Listen { path, source })?;
+        Some(control::serve(listener, tx))
+    } else {
+        drop(tx);
+        None
+    };
+    if let Some(ready) = options.on_listening.take() {
+        ready();
+    }
+    let output = match options.output {
+        OutputMode::Capture => spawn::Output::Capture,
+        OutputMode::Inherit => spawn::Output::Inherit,
+    };
+    let engine = engine::Engine::new(engine::EngineSetup {
+        config: options.config,
+        output,
+        log_dir,
+        run_mode: options.run_mode,
+    });
+    let code = engine.run(exits, signals, rx).await;
+    if let Some(server) = server {
+        server.drain(std::time::Duration::from_millis(500)).await;
+    }
+    Ok(code)
+}
+
+/// Serializes a `Duration` as a human string (`"1.5s"`), for status and config dumps.
+pub(crate) mod serde_duration {
+    use std::time::Duration;
+
+    pub(crate) fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&crate::format_duration(*d))
+    }
+}

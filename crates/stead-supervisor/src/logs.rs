@@ -1,0 +1,49 @@
+//! Output capture: each program's stdout and stderr go, through pipes the supervisor owns,
+//! to `<log dir>/<name>.out.log` and `.err.log`. The pipe is only read as fast as the file
+//! takes the bytes, so a slow disk slows the writer down (backpressure) and nothing is
+//! dropped. Rotation, timestamps and other sinks build on this in the log pipeline.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::spawn::{OutputPipe, pump};
+
+/// The file name stem for an instance: `web`, or `web@1` for `web:1` (`:` is not allowed in
+/// Windows file names).
+pub(crate) fn file_stem(instance: &str) -> String {
+    instance.replace(':', "@")
+}
+
+/// The two log files of an instance.
+pub(crate) fn paths(log_dir: &Path, instance: &str) -> (PathBuf, PathBuf) {
+    let stem = file_stem(instance);
+    (
+        log_dir.join(format!("{stem}.out.log")),
+        log_dir.join(format!("{stem}.err.log")),
+    )
+}
+
+fn open_append(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new().create(true).append(true).open(path)
+}
+
+/// Starts copying `pipe` into the file at `path`, appending.
+pub(crate) fn capture(pipe: OutputPipe, path: &Path, program: &str) -> std::io::Result<()> {
+    let mut file = open_append(path)?;
+    let program = program.to_string();
+    let path = path.to_path_buf();
+    let mut lost: u64 = 0;
+    pump(pipe, move |chunk| {
+        if let Err(e) = file.write_all(chunk) {
+            if lost == 0 {
+                tracing::error!(program = %program, "cannot write {}: {e}; output is being lost", path.display());
+            }
+            lost += chunk.len() as u64;
+        } else if lost > 0 {
+            tracing::warn!(program = %program, "writing {} again; {lost} bytes were lost", path.display());
+            lost = 0;
+        }
+    });
+    Ok(())
+}

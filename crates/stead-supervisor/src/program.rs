@@ -1,0 +1,820 @@
+//! One program's life as a pure state machine: events in, actions out, time passed in.
+//!
+//! Nothing here touches a process, a clock or a timer. The engine feeds [`Event`]s (a user's
+//! `stop`, a child's exit, a deadline reached) together with the current [`Instant`], carries
+//! out the [`Action`]s that come back (spawn, signal, kill), and sleeps until
+//! [`Program::deadline`]. That makes restart policy, backoff and crash-loop detection testable
+//! with a fake clock.
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use stead_supervisor::config::ProgramConfig;
+//! use stead_supervisor::program::{Action, Event, ExitStatus, Program, State};
+//!
+//! let t0 = Instant::now();
+//! let mut p = Program::new(ProgramConfig::new("web", vec!["./web".into()]), 7);
+//! assert_eq!(p.handle(Event::Start, t0), vec![Action::Spawn]);
+//! p.handle(Event::Spawned { pid: 42 }, t0);
+//! assert_eq!(p.state(), State::Running);
+//!
+//! // It crashes after a long healthy run: restarted at once.
+//! let later = t0 + Duration::from_secs(3600);
+//! let actions = p.handle(Event::Exited { status: ExitStatus::Code(1), tree_left: false }, later);
+//! assert_eq!(actions, vec![Action::Spawn]);
+//! ```
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use crate::Signal;
+use crate::config::{ProgramConfig, RestartPolicy};
+use crate::duration::format_duration;
+
+/// Where a program is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// Not running, and not meant to be (never started, or stopped by request).
+    Stopped,
+    /// Being spawned.
+    Starting,
+    /// Running.
+    Running,
+    /// Exited and waiting out a backoff delay before the next start.
+    Backoff,
+    /// Asked to stop; waiting for the whole tree to go, or for the stop timeout.
+    Stopping,
+    /// Ended and, by its restart policy, not restarted.
+    Exited,
+    /// Restarted too often in too little time; left stopped until someone starts it.
+    Fatal,
+}
+
+impl State {
+    /// The lowercase name used in status output and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Stopped => "stopped",
+            State::Starting => "starting",
+            State::Running => "running",
+            State::Backoff => "backoff",
+            State::Stopping => "stopping",
+            State::Exited => "exited",
+            State::Fatal => "fatal",
+        }
+    }
+
+    /// True where no process of the program is alive and none will be started by itself.
+    pub fn is_at_rest(self) -> bool {
+        matches!(self, State::Stopped | State::Exited | State::Fatal)
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExitStatus {
+    /// It exited with this code.
+    Code(i32),
+    /// It was killed by this signal number (Unix only).
+    Signal(i32),
+}
+
+impl ExitStatus {
+    /// The exit code a shell would report: the code, or 128 + the signal number.
+    ///
+    /// ```
+    /// use stead_supervisor::program::ExitStatus;
+    /// assert_eq!(ExitStatus::Signal(9).shell_code(), 137);
+    /// ```
+    pub fn shell_code(self) -> i32 {
+        match self {
+            ExitStatus::Code(c) => c,
+            ExitStatus::Signal(s) => 128 + s,
+        }
+    }
+}
+
+impl fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExitStatus::Code(c) => write!(f, "exited with code {c}"),
+            ExitStatus::Signal(s) => match Signal::from_number(*s) {
+                Some(sig) => write!(f, "killed by signal {sig}"),
+                None => write!(f, "killed by signal {s}"),
+            },
+        }
+    }
+}
+
+/// Something that happened to a program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Someone asked for it to run (or autostart).
+    Start,
+    /// Someone asked for it to stop.
+    Stop,
+    /// Someone asked for a stop followed by a start.
+    Restart,
+    /// The supervisor is shutting down: stop, and never start again.
+    Shutdown,
+    /// The process was created.
+    Spawned {
+        /// Its process id.
+        pid: u32,
+    },
+    /// The process could not be created.
+    SpawnFailed {
+        /// Why, for status.
+        error: String,
+    },
+    /// The main process ended.
+    Exited {
+        /// How.
+        status: ExitStatus,
+        /// Whether other processes of its tree are still alive.
+        tree_left: bool,
+    },
+    /// The last process of a stopping program's tree is gone.
+    TreeGone,
+    /// Time passed; due when `now >= deadline()`.
+    Tick,
+}
+
+/// What the engine must do for a program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Start the process, then report `Spawned` or `SpawnFailed`.
+    Spawn,
+    /// Send a signal, to the whole tree or to the main process only.
+    Signal {
+        /// Which.
+        signal: Signal,
+        /// To the whole tree (`kill_tree = true`) or the main process only.
+        tree: bool,
+    },
+    /// Kill without appeal, the whole tree or the main process only.
+    Kill {
+        /// To the whole tree or the main process only.
+        tree: bool,
+    },
+}
+
+/// One supervised program instance.
+#[derive(Debug)]
+pub struct Program {
+    config: ProgramConfig,
+    state: State,
+    pid: Option<u32>,
+    since: Instant,
+    started_at: Option<Instant>,
+    restarts: u64,
+    last_exit: Option<ExitStatus>,
+    reason: String,
+    deadline: Option<Instant>,
+    recent_restarts: VecDeque<Instant>,
+    quick_failures: u32,
+    restart_after_stop: bool,
+    shutting_down: bool,
+    main_exited: bool,
+    rng: fastrand::Rng,
+}
+
+impl Program {
+    /// A stopped program; `seed` drives the backoff jitter (fixed in tests, random in use).
+    pub fn new(config: ProgramConfig, seed: u64) -> Self {
+        Program {
+            config,
+            state: State::Stopped,
+            pid: None,
+            since: Instant::now(),
+            started_at: None,
+            restarts: 0,
+            last_exit: None,
+            reason: "not started".into(),
+            deadline: None,
+            recent_restarts: VecDeque::new(),
+            quick_failures: 0,
+            restart_after_stop: false,
+            shutting_down: false,
+            main_exited: false,
+            rng: fastrand::Rng::with_seed(seed),
+        }
+    }
+
+    /// The program's settings.
+    pub fn config(&self) -> &ProgramConfig {
+        &self.config
+    }
+
+    /// Replaces the settings; takes effect at the next start.
+    pub fn set_config(&mut self, config: ProgramConfig) {
+        self.config = config;
+    }
+
+    /// Current state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Pid of the main process while one exists.
+    pub fn pid(&self) -> Option<u32> {
+        self.pid
+    }
+
+    /// When the current state began.
+    pub fn since(&self) -> Instant {
+        self.since
+    }
+
+    /// When the running process was started.
+    pub fn started_at(&self) -> Option<Instant> {
+        self.started_at
+    }
+
+    /// Automatic restarts so far.
+    pub fn restarts(&self) -> u64 {
+        self.restarts
+    }
+
+    /// How the last process ended.
+    pub fn last_exit(&self) -> Option<ExitStatus> {
+        self.last_exit
+    }
+
+    /// Why the program is in its state, in words.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    /// When the program next needs a [`Event::Tick`]: the end of a backoff or a stop timeout.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// Feeds one event; returns what to do.
+    pub fn handle(&mut self, event: Event, now: Instant) -> Vec<Action> {
+        match event {
+            Event::Start => self.on_start(now),
+            Event::Stop => {
+                self.restart_after_stop = false;
+                self.on_stop(now, "stopped by request")
+            }
+            Event::Shutdown => {
+                self.shutting_down = true;
+                self.restart_after_stop = false;
+                self.on_stop(now, "stopped: supervisor shut down")
+            }
+            Event::Restart => match self.state {
+                State::Running | State::Starting => {
+                    self.restart_after_stop = true;
+                    self.begin_stop(now)
+                }
+                State::Stopping => {
+                    self.restart_after_stop = true;
+                    Vec::new()
+                }
+                _ => self.on_start(now),
+            },
+            Event::Spawned { pid } => {
+                if self.state == State::Starting {
+                    self.pid = Some(pid);
+                    self.started_at = Some(now);
+                    self.set(State::Running, now, String::new());
+                }
+                Vec::new()
+            }
+            Event::SpawnFailed { error } => {
+                if self.state != State::Starting {
+                    return Vec::new();
+                }
+                self.started_at = Some(now);
+                self.after_failure(now, &format!("could not start: {error}"), false)
+            }
+            Event::Exited { status, tree_left } => self.on_exit(status, tree_left, now),
+            Event::TreeGone => {
+                if self.state == State::Stopping && self.main_exited {
+                    self.finish_stop(now)
+                } else {
+                    Vec::new()
+                }
+            }
+            Event::Tick => self.on_tick(now),
+        }
+    }
+
+    fn set(&mut self, state: State, now: Instant, reason: String) {
+        if state != self.state {
+            self.since = now;
+        }
+        self.state = state;
+        self.reason = reason;
+    }
+
+    fn spawn(&mut self, now: Instant) -> Vec<Action> {
+        self.deadline = None;
+        self.main_exited = false;
+        self.set(State::Starting, now, "starting".into());
+        vec![Action::Spawn]
+    }
+
+    fn on_start(&mut self, now: Instant) -> Vec<Action> {
+        if self.shutting_down {
+            return Vec::new();
+        }
+        match self.state {
+            State::Stopped | State::Exited | State::Fatal => {
+                // A person asked: forget the failures that led here.
+                self.recent_restarts.clear();
+                self.quick_failures = 0;
+                self.spawn(now)
+            }
+            State::Backoff => self.spawn(now),
+            State::Stopping => {
+                self.restart_after_stop = true;
+                Vec::new()
+            }
+            State::Starting | State::Running => Vec::new(),
+        }
+    }
+
+    fn on_stop(&mut self, now: Instant, why: &str) -> Vec<Action> {
+        match self.state {
+            State::Running | State::Starting => self.begin_stop(now),
+            State::Backoff => {
+                self.deadline = None;
+                self.set(State::Stopped, now, why.into());
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn begin_stop(&mut self, now: Instant) -> Vec<Action> {
+        let tree = self.config.kill_tree;
+        self.main_exited = self.pid.is_none();
+        self.set(
+            State::Stopping,
+            now,
+            format!(
+                "sent {}, waiting up to {}",
+                self.config.stop_signal,
+                format_duration(self.config.stop_timeout)
+            ),
+        );
+        if self.config.stop_timeout.is_zero() {
+            self.deadline = None;
+            return vec![Action::Kill { tree }];
+        }
+        self.deadline = Some(now + self.config.stop_timeout);
+        vec![Action::Signal {
+            signal: self.config.stop_signal,
+            tree,
+        }]
+    }
+
+    fn finish_stop(&mut self, now: Instant) -> Vec<Action> {
+        self.deadline = None;
+        self.pid = None;
+        if self.restart_after_stop && !self.shutting_down {
+            self.restart_after_stop = false;
+            return self.spawn(now);
+        }
+        let why = if self.shutting_down {
+            "stopped: supervisor shut down"
+        } else {
+            "stopped by request"
+        };
+        let why = match self.last_exit {
+            Some(exit) => format!("{why} ({exit})"),
+            None => why.to_string(),
+        };
+        self.set(State::Stopped, now, why);
+        Vec::new()
+    }
+
+    fn on_exit(&mut self, status: ExitStatus, tree_left: bool, now: Instant) -> Vec<Action> {
+        self.last_exit = Some(status);
+        match self.state {
+            State::Stopping => {
+                self.main_exited = true;
+                self.pid = None;
+                if tree_left {
+                    Vec::new()
+                } else {
+                    self.finish_stop(now)
+                }
+            }
+            State::Running | State::Starting => {
+                self.pid = None;
+                // Orphans of an instance that died on its own are killed before anything else:
+                // never two generations of one program alive at once.
+                let mut actions = Vec::new();
+                if tree_left && self.config.kill_tree {
+                    actions.push(Action::Kill { tree: true });
+                }
+                let success =
+                    matches!(status, ExitStatus::Code(c) if self.config.exit_codes.contains(&c));
+                let restart = !self.shutting_down
+                    && match self.config.restart {
+                        RestartPolicy::Always => true,
+                        RestartPolicy::OnFailure => !success,
+                        RestartPolicy::Never => false,
+                    };
+                if restart {
+                    actions.extend(self.after_failure(now, &status.to_string(), true));
+                } else {
+                    let policy = match self.config.restart {
+                        RestartPolicy::Never => "restart = \"never\"",
+                        _ => "success under restart = \"on-failure\"",
+                    };
+                    self.set(
+                        State::Exited,
+                        now,
+                        format!("{status}; not restarted ({policy})"),
+                    );
+                }
+                actions
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// After an exit (or failed spawn) that the policy says to restart: crash-loop check,
+    /// then an immediate restart or a backoff.
+    fn after_failure(&mut self, now: Instant, what: &str, ran: bool) -> Vec<Action> {
+        let lived = self
+            .started_at
+            .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
+        if ran && lived >= self.config.backoff.reset_after {
+            self.quick_failures = 0;
+        } else {
+            self.quick_failures = self.quick_failures.saturating_add(1);
+        }
+        let window = self.config.restart_window;
+        while self
+            .recent_restarts
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) >= window)
+        {
+            self.recent_restarts.pop_front();
+        }
+        let max = self.config.max_restarts;
+        if max > 0 && self.recent_restarts.len() >= max as usize {
+            self.deadline = None;
+            self.set(
+                State::Fatal,
+                now,
+                format!(
+                    "{what}; restarted {} times within {} (max_restarts = {max}); fix it, then `stead start {}`",
+                    self.recent_restarts.len(),
+                    format_duration(window),
+                    self.config.name
+                ),
+            );
+            return Vec::new();
+        }
+        self.recent_restarts.push_back(now);
+        self.restarts += 1;
+        let delay = self.backoff_delay();
+        if delay.is_zero() {
+            let actions = self.spawn(now);
+            self.reason = format!("restarting: {what}");
+            return actions;
+        }
+        self.deadline = Some(now + delay);
+        self.set(
+            State::Backoff,
+            now,
+            format!("{what}; restarting in {}", format_duration(delay)),
+        );
+        Vec::new()
+    }
+
+    /// The delay before the next restart: none after a healthy run, then the exponential
+    /// series with jitter.
+    fn backoff_delay(&mut self) -> Duration {
+        if self.quick_failures == 0 {
+            return Duration::ZERO;
+        }
+        let b = &self.config.backoff;
+        let exp = b.multiplier.powi((self.quick_failures - 1).min(64) as i32);
+        let base = (b.initial.as_secs_f64() * exp).min(b.max.as_secs_f64());
+        let spread = b.jitter * (self.rng.f64() * 2.0 - 1.0);
+        Duration::from_secs_f64((base * (1.0 + spread)).max(0.0))
+    }
+
+    fn on_tick(&mut self, now: Instant) -> Vec<Action> {
+        let Some(deadline) = self.deadline else {
+            return Vec::new();
+        };
+        if now < deadline {
+            return Vec::new();
+        }
+        self.deadline = None;
+        match self.state {
+            State::Backoff if !self.shutting_down => self.spawn(now),
+            State::Stopping => {
+                self.reason = format!(
+                    "did not stop within {} after {}; killed",
+                    format_duration(self.config.stop_timeout),
+                    self.config.stop_signal
+                );
+                vec![Action::Kill {
+                    tree: self.config.kill_tree,
+                }]
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Backoff;
+
+    fn program(restart: RestartPolicy) -> Program {
+        let mut c = ProgramConfig::new("p", vec!["x".into()]);
+        c.restart = restart;
+        c.backoff = Backoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(2),
+            multiplier: 2.0,
+            jitter: 0.0,
+            reset_after: Duration::from_secs(10),
+        };
+        c.max_restarts = 5;
+        c.restart_window = Duration::from_secs(60);
+        Program::new(c, 1)
+    }
+
+    fn running(p: &mut Program, now: Instant) {
+        assert_eq!(p.handle(Event::Start, now), vec![Action::Spawn]);
+        p.handle(Event::Spawned { pid: 10 }, now);
+        assert_eq!(p.state(), State::Running);
+    }
+
+    fn exit(p: &mut Program, code: i32, now: Instant) -> Vec<Action> {
+        p.handle(
+            Event::Exited {
+                status: ExitStatus::Code(code),
+                tree_left: false,
+            },
+            now,
+        )
+    }
+
+    #[test]
+    fn never_leaves_an_exited_program_alone() {
+        let t = Instant::now();
+        let mut p = program(RestartPolicy::Never);
+        running(&mut p, t);
+        assert!(exit(&mut p, 3, t).is_empty());
+        assert_eq!(p.state(), State::Exited);
+        assert_eq!(p.last_exit(), Some(ExitStatus::Code(3)));
+        assert!(p.reason().contains("exited with code 3"), "{}", p.reason());
+    }
+
+    #[test]
+    fn on_failure_restarts_failures_only() {
+        let t = Instant::now();
+        let mut p = program(RestartPolicy::OnFailure);
+        running(&mut p, t);
+        let later = t + Duration::from_secs(20);
+        assert_eq!(exit(&mut p, 1, later), vec![Action::Spawn]);
+        p.handle(Event::Spawned { pid: 11 }, later);
+        assert!(exit(&mut p, 0, later + Duration::from_secs(20)).is_empty());
+        assert_eq!(p.state(), State::Exited);
+        // A signal death is a failure.
+        let mut p = program(RestartPolicy::OnFailure);
+        running(&mut p, t);
+        let a = p.handle(
+            Event::Exited {
+                status: ExitStatus::Signal(9),
+                tree_left: false,
+            },
+            later,
+        );
+        assert_eq!(a, vec![Action::Spawn]);
+    }
+
+    #[test]
+    fn quick_failures_back_off_exponentially_and_a_healthy_run_resets() {
+        let mut t = Instant::now();
+        let mut p = program(RestartPolicy::Always);
+        p.config.max_restarts = 0;
+        running(&mut p, t);
+        let mut delays = Vec::new();
+        for _ in 0..7 {
+            t += Duration::from_millis(10);
+            assert!(exit(&mut p, 1, t).is_empty());
+            assert_eq!(p.state(), State::Backoff);
+            let d = p.deadline().unwrap() - t;
+            delays.push(d.as_millis());
+            assert!(
+                p.handle(Event::Tick, t + d - Duration::from_millis(1))
+                    .is_empty(),
+                "no start before the deadline"
+            );
+            t += d;
+            assert_eq!(p.handle(Event::Tick, t), vec![Action::Spawn]);
+            p.handle(Event::Spawned { pid: 12 }, t);
+        }
+        assert_eq!(delays, [100, 200, 400, 800, 1600, 2000, 2000]);
+        t += Duration::from_secs(11);
+        assert_eq!(
+            exit(&mut p, 1, t),
+            vec![Action::Spawn],
+            "a run past reset_after restarts at once"
+        );
+    }
+
+    #[test]
+    fn jitter_spreads_delays_within_bounds() {
+        let t = Instant::now();
+        for seed in 0..50 {
+            let mut p = program(RestartPolicy::Always);
+            p.config.backoff.jitter = 0.5;
+            p.rng = fastrand::Rng::with_seed(seed);
+            running(&mut p, t);
+            exit(&mut p, 1, t);
+            let d = (p.deadline().unwrap() - t).as_millis();
+            assert!((50..=150).contains(&d), "{d}");
+        }
+    }
+
+    #[test]
+    fn crash_loop_goes_fatal_after_the_limit_within_the_window() {
+        let mut t = Instant::now();
+        let mut p = program(RestartPolicy::Always);
+        p.config.backoff.initial = Duration::ZERO;
+        running(&mut p, t);
+        for i in 0..5 {
+            t += Duration::from_millis(100);
+            assert_eq!(exit(&mut p, 2, t), vec![Action::Spawn], "restart {i}");
+            p.handle(Event::Spawned { pid: 20 + i }, t);
+        }
+        t += Duration::from_millis(100);
+        assert!(exit(&mut p, 2, t).is_empty());
+        assert_eq!(p.state(), State::Fatal);
+        assert!(
+            p.reason().contains("restarted 5 times within 1m"),
+            "{}",
+            p.reason()
+        );
+        assert_eq!(p.restarts(), 5);
+        // A person starting it again clears the history.
+        assert_eq!(p.handle(Event::Start, t), vec![Action::Spawn]);
+    }
+
+    #[test]
+    fn restarts_outside_the_window_do_not_count() {
+        let mut t = Instant::now();
+        let mut p = program(RestartPolicy::Always);
+        running(&mut p, t);
+        for i in 0..20 {
+            t += Duration::from_secs(30);
+            assert_eq!(exit(&mut p, 2, t), vec![Action::Spawn], "restart {i}");
+            p.handle(Event::Spawned { pid: 20 }, t);
+        }
+    }
+
+    #[test]
+    fn stop_signals_then_kills_after_the_timeout() {
+        let t = Instant::now();
+        let mut p = program(RestartPolicy::Always);
+        running(&mut p, t);
+        assert_eq!(
+            p.handle(Event::Stop, t),
+            vec![Action::Signal {
+                signal: Signal::Term,
+                tree: true
+            }]
+        );
+        assert_eq!(p.state(), State::Stopping);
+        let deadline = p.deadline().unwrap();
+        assert_eq!(deadline - t, Duration::from_secs(10));
+        assert_eq!(
+            p.handle(Event::Tick, deadline),
+            vec![Action::Kill { tree: true }]
+        );
+        assert!(
+            p.handle(
+                Event::Exited {
+                    status: ExitStatus::Signal(9),
+                    tree_left: true
+                },
+                deadline
+            )
+            .is_empty()
+        );
+        assert_eq!(p.state(), State::Stopping, "waits for the rest of the tree");
+        p.handle(Event::TreeGone, deadline);
+        assert_eq!(p.state(), State::Stopped);
+        assert!(p.deadline().is_none());
+    }
+
+    #[test]
+    fn nothing_restarts_while_stopping_or_after_shutdown() {
+        let t = Instant::now();
+        let mut p = program(RestartPolicy::Always);
+        running(&mut p, t);
+        p.handle(Event::Shutdown, t);
+        assert!(exit(&mut p, 1, t).is_empty());
+        assert_eq!(p.state(), State::Stopped);
+        assert!(
+            p.handle(Event::Start, t).is_empty(),
+            "no start during shutdown"
+        );
+    }
+
+    #[test]
+    fn stop_during_backoff_cancels_the_restart() {
+        let t = Instant::now();
+        let mut p = program(RestartPolicy::Always);
+        running(&mut p, t);
+        exit(&mut p, 1, t);
+        assert_eq!(p.state(), State::Backoff);
+        p.handle(Event::Stop, t);
+        assert_eq!(p.state(), State::Stopped);
+        assert!(p.handle(Event::Tick, t + Duration::from_secs(5)).is_empty());
+    }
+
+    #[test]
+    fn restart_stops_then_starts_and_is_not_counted_as_a_crash() {
+        let t = Instant::now();
+        let mut p = program(RestartPolicy::Never);
+        running(&mut p, t);
+        assert_eq!(
+            p.handle(Event::Restart, t),
+            vec![Action::Signal {
+                signal: Signal::Term,
+                tree: true
+            }]
+        );
+        assert_eq!(
+            p.handle(
+                Event::Exited {
+                    status: ExitStatus::Signal(15),
+                    tree_left: false
+                },
+                t
+            ),
+            vec![Action::Spawn]
+        );
+        assert_eq!(p.restarts(), 0);
+    }
+
+    #[test]
+    fn orphans_of_a_crashed_instance_are_killed() {
+        let t = Instant::now();
+        let mut p = program(RestartPolicy::Always);
+        running(&mut p, t);
+        let a = p.handle(
+            Event::Exited {
+                status: ExitStatus::Code(1),
+                tree_left: true,
+            },
+            t + Duration::from_secs(60),
+        );
+        assert_eq!(a, vec![Action::Kill { tree: true }, Action::Spawn]);
+    }
+
+    #[test]
+    fn failed_spawns_count_towards_the_crash_loop() {
+        let mut t = Instant::now();
+        let mut p = program(RestartPolicy::Always);
+        p.handle(Event::Start, t);
+        for _ in 0..5 {
+            p.handle(
+                Event::SpawnFailed {
+                    error: "No such file".into(),
+                },
+                t,
+            );
+            assert_eq!(p.state(), State::Backoff);
+            t = p.deadline().unwrap();
+            assert_eq!(p.handle(Event::Tick, t), vec![Action::Spawn]);
+        }
+        p.handle(
+            Event::SpawnFailed {
+                error: "No such file".into(),
+            },
+            t,
+        );
+        assert_eq!(p.state(), State::Fatal);
+        assert!(
+            p.reason().starts_with("could not start: No such file"),
+            "{}",
+            p.reason()
+        );
+    }
+}

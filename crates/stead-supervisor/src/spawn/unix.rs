@@ -1,0 +1,409 @@
+//! Unix backend: process groups, a subreaper, one reaper for every exit, privilege drop.
+
+use std::collections::HashMap;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use nix::errno::Errno;
+use nix::sys::signal::{self, Signal as NixSignal};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::{Group, Pid, User};
+
+use super::{Output, SpawnRequest, Spawned};
+use crate::Signal;
+use crate::program::ExitStatus;
+
+/// The read end of a child's stdout or stderr.
+pub(crate) type OutputPipe = tokio::net::unix::pipe::Receiver;
+
+/// The environment variable that marks every process of one spawned instance.
+pub(crate) const INSTANCE_VAR: &str = "STEAD_INSTANCE_ID";
+
+/// A spawned program instance: the leader of its own process group.
+#[derive(Debug)]
+pub(crate) struct Child {
+    pid: u32,
+}
+
+impl Child {
+    pub(crate) fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Sends `sig` to the main process, or to its process group and `escapees` (descendants
+    /// that left the group).
+    pub(crate) fn signal(&self, sig: Signal, tree: bool, escapees: &[u32]) -> io::Result<()> {
+        let nsig = to_nix(sig);
+        let main = if tree {
+            signal::killpg(Pid::from_raw(self.pid as i32), nsig)
+        } else {
+            signal::kill(Pid::from_raw(self.pid as i32), nsig)
+        };
+        if tree {
+            for pid in escapees {
+                // A process that already went is not an error.
+                let _ = signal::kill(Pid::from_raw(*pid as i32), nsig);
+            }
+        }
+        match main {
+            Ok(()) | Err(Errno::ESRCH) => Ok(()),
+            Err(e) => Err(io::Error::from(e)),
+        }
+    }
+
+    /// Whether any process of the group is still alive (zombies not yet reaped count).
+    pub(crate) fn group_alive(&self) -> bool {
+        !matches!(
+            signal::killpg(Pid::from_raw(self.pid as i32), None),
+            Err(Errno::ESRCH)
+        )
+    }
+}
+
+fn to_nix(sig: Signal) -> NixSignal {
+    match sig {
+        Signal::Hup => NixSignal::SIGHUP,
+        Signal::Int => NixSignal::SIGINT,
+        Signal::Quit => NixSignal::SIGQUIT,
+        Signal::Kill => NixSignal::SIGKILL,
+        Signal::Usr1 => NixSignal::SIGUSR1,
+        Signal::Usr2 => NixSignal::SIGUSR2,
+        Signal::Cont => NixSignal::SIGCONT,
+        Signal::Stop => NixSignal::SIGSTOP,
+        Signal::Winch => NixSignal::SIGWINCH,
+        Signal::Alrm => NixSignal::SIGALRM,
+        Signal::Term => NixSignal::SIGTERM,
+    }
+}
+
+/// Makes the supervisor fit to own process trees: on Linux, a child subreaper, so that
+/// orphaned descendants of programs are reparented to it and reaped by it.
+pub(crate) fn init_supervisor() -> io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        // SAFETY: PR_SET_CHILD_SUBREAPER takes an integer flag and no pointers.
+        let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+struct Credentials {
+    uid: u32,
+    gid: u32,
+    groups: Vec<libc::gid_t>,
+    home: PathBuf,
+    name: String,
+}
+
+fn credentials(user: Option<&str>, group: Option<&str>) -> io::Result<Option<Credentials>> {
+    if user.is_none() && group.is_none() {
+        return Ok(None);
+    }
+    let not_found = |what: &str, name: &str| {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{what} `{name}` does not exist"),
+        )
+    };
+    let u = match user {
+        Some(name) => User::from_name(name)
+            .map_err(io::Error::from)?
+            .ok_or_else(|| not_found("user", name))?,
+        None => User::from_uid(nix::unistd::getuid())
+            .map_err(io::Error::from)?
+            .ok_or_else(|| not_found("uid", "current"))?,
+    };
+    let gid = match group {
+        Some(name) => {
+            Group::from_name(name)
+                .map_err(io::Error::from)?
+                .ok_or_else(|| not_found("group", name))?
+                .gid
+        }
+        None => u.gid,
+    };
+    Ok(Some(Credentials {
+        uid: u.uid.as_raw(),
+        gid: gid.as_raw(),
+        groups: supplementary_groups(&u.name, gid.as_raw()),
+        home: u.dir,
+        name: u.name,
+    }))
+}
+
+#[cfg(target_os = "linux")]
+fn supplementary_groups(user: &str, gid: u32) -> Vec<libc::gid_t> {
+    let Ok(name) = std::ffi::CString::new(user) else {
+        return vec![gid];
+    };
+    nix::unistd::getgrouplist(&name, nix::unistd::Gid::from_raw(gid))
+        .map(|g| g.into_iter().map(nix::unistd::Gid::as_raw).collect())
+        .unwrap_or_else(|_| vec![gid])
+}
+
+#[cfg(not(target_os = "linux"))]
+fn supplementary_groups(_user: &str, gid: u32) -> Vec<libc::gid_t> {
+    vec![gid]
+}
+
+/// Starts one instance in its own process group, with stdin on /dev/null.
+pub(crate) fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
+    let cfg = req.config;
+    let mut cmd = Command::new(&cfg.command[0]);
+    cmd.args(&cfg.command[1..])
+        .current_dir(&cfg.cwd)
+        .stdin(Stdio::null())
+        .process_group(0);
+    // The host's readiness protocol is stead's to speak, not the program's.
+    for var in [
+        "NOTIFY_SOCKET",
+        "WATCHDOG_USEC",
+        "WATCHDOG_PID",
+        "LISTEN_FDS",
+        "LISTEN_PID",
+        "LISTEN_FDNAMES",
+    ] {
+        cmd.env_remove(var);
+    }
+    if let Some(creds) = credentials(cfg.user.as_deref(), cfg.group_name.as_deref())? {
+        for (k, v) in [
+            ("USER", creds.name.as_str()),
+            ("LOGNAME", creds.name.as_str()),
+        ] {
+            cmd.env(k, v);
+        }
+        cmd.env("HOME", &creds.home);
+        let Credentials {
+            uid, gid, groups, ..
+        } = creds;
+        // SAFETY: the closure runs in the forked child before exec and only makes
+        // async-signal-safe system calls on data prepared before the fork; no allocation.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::setgroups(groups.len() as _, groups.as_ptr()) != 0
+                    || libc::setgid(gid) != 0
+                    || libc::setuid(uid) != 0
+                {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    cmd.envs(&cfg.env)
+        .envs(&req.extra_env)
+        .env(INSTANCE_VAR, &req.instance_id);
+    match req.output {
+        Output::Capture => cmd.stdout(Stdio::piped()).stderr(Stdio::piped()),
+        Output::Inherit => cmd.stdout(Stdio::inherit()).stderr(Stdio::inherit()),
+    };
+    let mut child = cmd.spawn()?;
+    let pid = child.id();
+    let pipe = |fd: Option<OwnedFd>| fd.map(OutputPipe::from_owned_fd).transpose();
+    let stdout = pipe(child.stdout.take().map(OwnedFd::from))?;
+    let stderr = pipe(child.stderr.take().map(OwnedFd::from))?;
+    // Dropping std's handle neither waits nor kills: the reaper owns the exit status.
+    drop(child);
+    Ok(Spawned {
+        child: Child { pid },
+        stdout,
+        stderr,
+    })
+}
+
+/// Every exit of every child of the supervisor, managed or reparented.
+pub(crate) struct ExitSource {
+    sigchld: tokio::signal::unix::Signal,
+}
+
+impl ExitSource {
+    /// Must be created before the first spawn, so that no `SIGCHLD` is missed.
+    pub(crate) fn new() -> io::Result<Self> {
+        Ok(ExitSource {
+            sigchld: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::child())?,
+        })
+    }
+
+    /// Waits for, and reaps, at least one exited child; returns every exit reaped.
+    pub(crate) async fn next(&mut self) -> Vec<(u32, ExitStatus)> {
+        loop {
+            let exits = reap_all();
+            if !exits.is_empty() {
+                return exits;
+            }
+            self.sigchld.recv().await;
+        }
+    }
+}
+
+fn reap_all() -> Vec<(u32, ExitStatus)> {
+    let mut out = Vec::new();
+    loop {
+        match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(pid, code)) => {
+                out.push((pid.as_raw() as u32, ExitStatus::Code(code)))
+            }
+            Ok(WaitStatus::Signaled(pid, sig, _)) => {
+                out.push((pid.as_raw() as u32, ExitStatus::Signal(sig as i32)))
+            }
+            Ok(WaitStatus::StillAlive) | Err(_) => return out,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Finds, in one pass over `/proc`, the processes carrying each instance id that are not in
+/// that instance's process group (`pgids` maps instance id to its group). Linux only; other
+/// Unixes rely on the process group alone.
+pub(crate) fn sweep_escapees(pgids: &HashMap<String, u32>) -> HashMap<String, Vec<u32>> {
+    let mut found: HashMap<String, Vec<u32>> = HashMap::new();
+    if pgids.is_empty() {
+        return found;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        let me = std::process::id();
+        let Ok(dir) = std::fs::read_dir("/proc") else {
+            return found;
+        };
+        let key = format!("{INSTANCE_VAR}=");
+        for entry in dir.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if pid == me {
+                continue;
+            }
+            let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
+                continue;
+            };
+            let Some(id) = environ
+                .split(|b| *b == 0)
+                .find_map(|var| var.strip_prefix(key.as_bytes()))
+                .and_then(|v| std::str::from_utf8(v).ok())
+            else {
+                continue;
+            };
+            let Some(&pgid) = pgids.get(id) else { continue };
+            if nix::unistd::getpgid(Some(Pid::from_raw(pid as i32)))
+                .is_ok_and(|g| g.as_raw() as u32 == pgid)
+            {
+                continue;
+            }
+            found.entry(id.to_string()).or_default().push(pid);
+        }
+    }
+    found
+}
+
+pub(crate) fn is_executable(path: &Path) -> bool {
+    path.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+pub(crate) fn candidates(dir: &Path, name: &str) -> Vec<PathBuf> {
+    vec![dir.join(name)]
+}
+
+/// The argv that runs `script` through the system shell.
+pub(crate) fn shell_argv(script: &str) -> Vec<String> {
+    vec!["/bin/sh".into(), "-c".into(), script.into()]
+}
+
+pub(crate) fn check_user(name: &str) -> Result<(), (String, String)> {
+    match User::from_name(name) {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err((
+            format!("unknown user `{name}`"),
+            "create the user (useradd) or fix the name".into(),
+        )),
+        Err(e) => Err((
+            format!("cannot look up user `{name}`: {e}"),
+            "check /etc/passwd and NSS".into(),
+        )),
+    }
+}
+
+pub(crate) fn check_group(name: &str) -> Result<(), (String, String)> {
+    match Group::from_name(name) {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err((
+            format!("unknown group `{name}`"),
+            "create the group (groupadd) or fix the name".into(),
+        )),
+        Err(e) => Err((
+            format!("cannot look up group `{name}`: {e}"),
+            "check /etc/group and NSS".into(),
+        )),
+    }
+}
+
+pub(crate) fn check_can_switch_user() -> Result<(), (String, String)> {
+    if nix::unistd::geteuid().is_root() {
+        Ok(())
+    } else {
+        Err((
+            format!(
+                "`user`/`group` need stead to run as root; it runs as uid {}",
+                nix::unistd::geteuid()
+            ),
+            "run stead as root, or remove `user` and `group` to run the program as yourself".into(),
+        ))
+    }
+}
+
+thread_local! {
+    // One read buffer per thread, borrowed only between awaits: a hundred idle programs
+    // cost no buffer memory.
+    static READ_BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; 64 * 1024]);
+}
+
+/// Reads `pipe` until end of file, handing every chunk to `sink` in order.
+pub(crate) fn pump(pipe: OutputPipe, mut sink: impl FnMut(&[u8]) + Send + 'static) {
+    tokio::spawn(async move {
+        loop {
+            if pipe.readable().await.is_err() {
+                return;
+            }
+            let done = READ_BUF.with(|buf| {
+                let mut buf = buf.borrow_mut();
+                loop {
+                    match pipe.try_read(&mut buf) {
+                        Ok(0) => return true,
+                        Ok(n) => sink(&buf[..n]),
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(_) => return true,
+                    }
+                }
+            });
+            if done {
+                return;
+            }
+        }
+    });
+}
+
+/// Whether a process exists (a zombie not yet reaped counts).
+pub(crate) fn alive(pid: u32) -> bool {
+    !matches!(
+        signal::kill(Pid::from_raw(pid as i32), None),
+        Err(Errno::ESRCH)
+    )
+}
+
+/// Sends a signal to one process; a process that is already gone is not an error.
+pub(crate) fn signal_pid(pid: u32, sig: Signal) {
+    let _ = signal::kill(Pid::from_raw(pid as i32), to_nix(sig));
+}

@@ -1,0 +1,264 @@
+//! Windows backend: a Job Object per program (kill on close), its own console process group
+//! for `CTRL_BREAK_EVENT`, one waiting thread per child feeding the engine's exit channel.
+
+use std::collections::HashMap;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+use process_wrap::std::{ChildWrapper, CommandWrap, CreationFlags, JobObject};
+use tokio::sync::mpsc;
+use windows_sys::Win32::Foundation::{CloseHandle, HANDLE, WAIT_OBJECT_0};
+use windows_sys::Win32::System::Console::{CTRL_BREAK_EVENT, GenerateConsoleCtrlEvent};
+use windows_sys::Win32::System::Threading::{
+    CREATE_NEW_PROCESS_GROUP, GetExitCodeProcess, INFINITE, OpenProcess,
+    PROCESS_QUERY_LIMITED_INFORMATION, PROCESS_SYNCHRONIZE, WaitForSingleObject,
+};
+
+use super::{Output, SpawnRequest, Spawned};
+use crate::Signal;
+use crate::program::ExitStatus;
+
+/// The read end of a child's stdout or stderr, read on a thread of its own.
+pub(crate) type OutputPipe = Box<dyn Read + Send>;
+
+/// The environment variable that marks every process of one spawned instance.
+pub(crate) const INSTANCE_VAR: &str = "STEAD_INSTANCE_ID";
+
+static EXITS: OnceLock<mpsc::UnboundedSender<(u32, ExitStatus)>> = OnceLock::new();
+
+/// A spawned program instance inside its Job Object. Dropping it closes the job, which kills
+/// whatever is left of the tree.
+#[derive(Debug)]
+pub(crate) struct Child {
+    pid: u32,
+    job: Mutex<Box<dyn ChildWrapper>>,
+}
+
+impl Child {
+    pub(crate) fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// `INT`/`TERM` become `CTRL_BREAK_EVENT` to the program's process group; `KILL`
+    /// terminates the job. Other signals do not exist on Windows.
+    pub(crate) fn signal(&self, sig: Signal, _tree: bool, _escapees: &[u32]) -> io::Result<()> {
+        match sig {
+            Signal::Int | Signal::Term => {
+                // SAFETY: plain call with a process-group id; no pointers.
+                if unsafe { GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, self.pid) } == 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(())
+            }
+            Signal::Kill => self
+                .job
+                .lock()
+                .map_err(|_| io::Error::other("job lock poisoned"))?
+                .start_kill(),
+            other => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!("signal {other} does not exist on Windows; use TERM, INT or KILL"),
+            )),
+        }
+    }
+
+    /// The job is closed (and the tree killed) when the child is dropped after its exit, so
+    /// nothing of it outlives the main process.
+    pub(crate) fn group_alive(&self) -> bool {
+        false
+    }
+}
+
+pub(crate) fn init_supervisor() -> io::Result<()> {
+    Ok(())
+}
+
+/// Starts one instance in a new Job Object and console process group, then hands a process
+/// handle to a thread that reports its exit.
+pub(crate) fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
+    let cfg = req.config;
+    if cfg.user.is_some() || cfg.group_name.is_some() {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "`user`/`group` are not supported on Windows; run stead's service under the account instead",
+        ));
+    }
+    let mut cmd = Command::new(&cfg.command[0]);
+    cmd.args(&cfg.command[1..])
+        .current_dir(&cfg.cwd)
+        .stdin(Stdio::null())
+        .envs(&cfg.env)
+        .envs(&req.extra_env)
+        .env(INSTANCE_VAR, &req.instance_id);
+    match req.output {
+        Output::Capture => cmd.stdout(Stdio::piped()).stderr(Stdio::piped()),
+        Output::Inherit => cmd.stdout(Stdio::inherit()).stderr(Stdio::inherit()),
+    };
+    let mut wrapped = CommandWrap::from(cmd);
+    wrapped.wrap(CreationFlags(
+        windows::Win32::System::Threading::PROCESS_CREATION_FLAGS(CREATE_NEW_PROCESS_GROUP),
+    ));
+    wrapped.wrap(JobObject);
+    let mut child = wrapped.spawn()?;
+    let pid = child.id();
+    let stdout = child.stdout().take().map(|p| Box::new(p) as OutputPipe);
+    let stderr = child.stderr().take().map(|p| Box::new(p) as OutputPipe);
+    // SAFETY: OpenProcess takes flags and a pid; the returned handle is closed by the waiter.
+    let handle = unsafe {
+        OpenProcess(
+            PROCESS_SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION,
+            0,
+            pid,
+        )
+    };
+    if handle.is_null() {
+        let err = io::Error::last_os_error();
+        let _ = child.start_kill();
+        return Err(err);
+    }
+    let waiter = ProcessHandle(handle);
+    let tx = EXITS.get().cloned();
+    std::thread::Builder::new()
+        .name(format!("wait-{pid}"))
+        .spawn(move || {
+            let status = waiter.wait();
+            if let Some(tx) = tx {
+                let _ = tx.send((pid, status));
+            }
+        })?;
+    Ok(Spawned {
+        child: Child {
+            pid,
+            job: Mutex::new(child),
+        },
+        stdout,
+        stderr,
+    })
+}
+
+/// An owned process handle, closed on drop.
+struct ProcessHandle(HANDLE);
+
+// SAFETY: a process handle may be used and closed from any thread.
+unsafe impl Send for ProcessHandle {}
+
+impl ProcessHandle {
+    fn wait(&self) -> ExitStatus {
+        // SAFETY: the handle is valid until drop; the out-pointer is a live local.
+        unsafe {
+            if WaitForSingleObject(self.0, INFINITE) != WAIT_OBJECT_0 {
+                return ExitStatus::Code(-1);
+            }
+            let mut code = 0u32;
+            if GetExitCodeProcess(self.0, &raw mut code) == 0 {
+                return ExitStatus::Code(-1);
+            }
+            ExitStatus::Code(code as i32)
+        }
+    }
+}
+
+impl Drop for ProcessHandle {
+    fn drop(&mut self) {
+        // SAFETY: the handle came from OpenProcess and is closed exactly once.
+        unsafe { CloseHandle(self.0) };
+    }
+}
+
+/// Every exit of a managed child, reported by the waiting threads.
+pub(crate) struct ExitSource {
+    rx: mpsc::UnboundedReceiver<(u32, ExitStatus)>,
+}
+
+impl ExitSource {
+    pub(crate) fn new() -> io::Result<Self> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        EXITS
+            .set(tx)
+            .map_err(|_| io::Error::other("one supervisor per process"))?;
+        Ok(ExitSource { rx })
+    }
+
+    pub(crate) async fn next(&mut self) -> Vec<(u32, ExitStatus)> {
+        let mut out = Vec::new();
+        if let Some(first) = self.rx.recv().await {
+            out.push(first);
+        } else {
+            std::future::pending::<()>().await;
+        }
+        while let Ok(more) = self.rx.try_recv() {
+            out.push(more);
+        }
+        out
+    }
+}
+
+/// Job Objects hold every descendant, so nothing escapes a program's tree.
+pub(crate) fn sweep_escapees(_pgids: &HashMap<String, u32>) -> HashMap<String, Vec<u32>> {
+    HashMap::new()
+}
+
+pub(crate) fn is_executable(path: &Path) -> bool {
+    path.is_file()
+}
+
+pub(crate) fn candidates(dir: &Path, name: &str) -> Vec<PathBuf> {
+    let exts = std::env::var("PATHEXT").unwrap_or_else(|_| ".COM;.EXE;.BAT;.CMD".into());
+    let mut out = vec![dir.join(name)];
+    if Path::new(name).extension().is_none() {
+        out.extend(
+            exts.split(';')
+                .filter(|e| !e.is_empty())
+                .map(|e| dir.join(format!("{name}{}", e.to_ascii_lowercase()))),
+        );
+    }
+    out
+}
+
+/// The argv that runs `script` through `cmd.exe`.
+pub(crate) fn shell_argv(script: &str) -> Vec<String> {
+    vec!["cmd.exe".into(), "/C".into(), script.into()]
+}
+
+pub(crate) fn check_user(name: &str) -> Result<(), (String, String)> {
+    Err((
+        format!("`user = \"{name}\"` is not supported on Windows"),
+        "install stead as a service under that account instead (stead install --account)".into(),
+    ))
+}
+
+pub(crate) fn check_group(name: &str) -> Result<(), (String, String)> {
+    Err((
+        format!("`group = \"{name}\"` is not supported on Windows"),
+        "remove it; Windows services run under one account".into(),
+    ))
+}
+
+pub(crate) fn check_can_switch_user() -> Result<(), (String, String)> {
+    Ok(())
+}
+
+/// Reads `pipe` on a thread of its own until end of file, handing every chunk to `sink`.
+pub(crate) fn pump(mut pipe: OutputPipe, mut sink: impl FnMut(&[u8]) + Send + 'static) {
+    let _ = std::thread::Builder::new()
+        .name("stead-output".into())
+        .spawn(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                match pipe.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => sink(&buf[..n]),
+                }
+            }
+        });
+}
+
+/// Escaped descendants do not exist under Job Objects.
+pub(crate) fn alive(_pid: u32) -> bool {
+    false
+}
+
+/// Escaped descendants do not exist under Job Objects.
+pub(crate) fn signal_pid(_pid: u32, _sig: Signal) {}

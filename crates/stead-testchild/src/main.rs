@@ -1,0 +1,195 @@
+//! A deterministic child process for stead's tests: it does exactly what its flags say.
+//!
+//! ```text
+//! stead-testchild [--print N] [--stdout TEXT] [--stderr TEXT] [--ignore-term]
+//!                 [--spawn-grandchild N] [--double-fork] [--write-pids FILE]
+//!                 [--sleep DURATION|forever] [--exit CODE]
+//! ```
+//!
+//! Actions run in this order: output, signal disposition, grandchildren, pid file, sleep,
+//! exit. Durations are `250ms`, `2s`, or `forever`. Grandchildren inherit `--ignore-term`
+//! and sleep forever; `--double-fork` makes one that forks again, calls `setsid`, and so
+//! leaves the process group (a daemon escaping its supervisor).
+
+use std::io::Write;
+use std::time::Duration;
+
+#[derive(Default)]
+struct Plan {
+    print: u64,
+    stdout: Vec<String>,
+    stderr: Vec<String>,
+    ignore_term: bool,
+    grandchildren: u32,
+    double_fork: bool,
+    write_pids: Option<String>,
+    sleep: Option<Option<Duration>>,
+    exit: i32,
+}
+
+fn usage(msg: &str) -> ! {
+    eprintln!("stead-testchild: {msg}");
+    eprintln!(
+        "usage: stead-testchild [--print N] [--stdout T] [--stderr T] [--ignore-term] [--spawn-grandchild N] [--double-fork] [--write-pids FILE] [--sleep D|forever] [--exit CODE]"
+    );
+    std::process::exit(64);
+}
+
+fn duration(s: &str) -> Option<Duration> {
+    if s == "forever" {
+        return None;
+    }
+    let (num, scale) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1.0)
+    } else {
+        usage(&format!("bad duration `{s}`"));
+    };
+    let n: f64 = num
+        .parse()
+        .unwrap_or_else(|_| usage(&format!("bad duration `{s}`")));
+    Some(Duration::from_secs_f64(n * scale))
+}
+
+fn parse() -> Plan {
+    let mut plan = Plan::default();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut value = || {
+            args.next()
+                .unwrap_or_else(|| usage(&format!("{a} needs a value")))
+        };
+        match a.as_str() {
+            "--print" => {
+                plan.print = value()
+                    .parse()
+                    .unwrap_or_else(|_| usage("--print takes a count"))
+            }
+            "--stdout" => plan.stdout.push(value()),
+            "--stderr" => plan.stderr.push(value()),
+            "--ignore-term" => plan.ignore_term = true,
+            "--spawn-grandchild" => {
+                plan.grandchildren = value()
+                    .parse()
+                    .unwrap_or_else(|_| usage("--spawn-grandchild takes a count"))
+            }
+            "--double-fork" => plan.double_fork = true,
+            "--write-pids" => plan.write_pids = Some(value()),
+            "--sleep" => plan.sleep = Some(duration(&value())),
+            "--exit" => {
+                plan.exit = value()
+                    .parse()
+                    .unwrap_or_else(|_| usage("--exit takes a code"))
+            }
+            other => usage(&format!("unknown flag `{other}`")),
+        }
+    }
+    plan
+}
+
+fn sleep_forever() -> ! {
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
+}
+
+fn main() {
+    let plan = parse();
+    {
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+        for i in 1..=plan.print {
+            writeln!(out, "line {i:010}").expect("stdout");
+        }
+        for s in &plan.stdout {
+            writeln!(out, "{s}").expect("stdout");
+        }
+        out.flush().expect("stdout");
+    }
+    for s in &plan.stderr {
+        eprintln!("{s}");
+    }
+    let mut pids = vec![std::process::id()];
+    #[cfg(unix)]
+    {
+        if plan.ignore_term {
+            // SAFETY: installing SIG_IGN for two signals; no handler code runs.
+            unsafe {
+                libc::signal(libc::SIGTERM, libc::SIG_IGN);
+                libc::signal(libc::SIGINT, libc::SIG_IGN);
+            }
+        }
+        for _ in 0..plan.grandchildren {
+            pids.push(fork_sleeper(false));
+        }
+        if plan.double_fork {
+            pids.push(fork_sleeper(true));
+        }
+    }
+    #[cfg(not(unix))]
+    if plan.grandchildren > 0 || plan.double_fork || plan.ignore_term {
+        usage("--spawn-grandchild, --double-fork and --ignore-term are Unix-only");
+    }
+    if let Some(path) = &plan.write_pids {
+        let text: String = pids.iter().map(|p| format!("{p}\n")).collect();
+        let tmp = format!("{path}.tmp");
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .expect("write pids");
+    }
+    match plan.sleep {
+        Some(Some(d)) => std::thread::sleep(d),
+        Some(None) => sleep_forever(),
+        None => {}
+    }
+    std::process::exit(plan.exit);
+}
+
+/// Forks a process that sleeps forever; with `escape`, it forks again and calls `setsid` so
+/// that the sleeper leaves the process group. Returns the sleeper's pid.
+#[cfg(unix)]
+fn fork_sleeper(escape: bool) -> u32 {
+    let mut fds = [0i32; 2];
+    // SAFETY: pipe writes two fds into a live array.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0, "pipe");
+    // SAFETY: this program is single-threaded; the child only makes system calls.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork");
+    if pid == 0 {
+        // SAFETY: system calls on our own fds in the forked child.
+        unsafe {
+            libc::close(fds[0]);
+            if escape {
+                libc::setsid();
+                let inner = libc::fork();
+                if inner != 0 {
+                    libc::_exit(0);
+                }
+            }
+            let me = libc::getpid();
+            libc::write(
+                fds[1],
+                (&raw const me).cast(),
+                std::mem::size_of::<libc::pid_t>(),
+            );
+            libc::close(fds[1]);
+        }
+        sleep_forever();
+    }
+    let mut got: libc::pid_t = 0;
+    // SAFETY: reading one pid_t from our pipe into a live local.
+    unsafe {
+        libc::close(fds[1]);
+        libc::read(
+            fds[0],
+            (&raw mut got).cast(),
+            std::mem::size_of::<libc::pid_t>(),
+        );
+        libc::close(fds[0]);
+        if escape {
+            // Reap the intermediate process so the sleeper is reparented at once.
+            libc::waitpid(pid, std::ptr::null_mut(), 0);
+        }
+    }
+    got as u32
+}
