@@ -8,10 +8,10 @@ mod server;
 
 #[cfg(unix)]
 #[path = "transport_unix.rs"]
-mod transport;
+pub(crate) mod transport;
 #[cfg(windows)]
 #[path = "transport_windows.rs"]
-mod transport;
+pub(crate) mod transport;
 
 use tokio::sync::oneshot;
 

@@ -13,7 +13,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::api::{ActionRequest, ErrorBody, SignalRequest};
@@ -66,6 +66,11 @@ pub(crate) fn serve(listener: Listener, engine: mpsc::Sender<Request>) -> Server
             if let Err(why) = verdict {
                 tracing::warn!("control socket: refused a connection: {why}");
                 tokio::spawn(async move {
+                    // Read the request head first (bounded), answer, then close: closing
+                    // with unread input would reset the connection before the peer reads
+                    // the refusal.
+                    let _ =
+                        tokio::time::timeout(Duration::from_secs(1), read_head(&mut stream)).await;
                     let _ = stream
                         .write_all(&raw_error(
                             403,
@@ -94,6 +99,21 @@ pub(crate) fn serve(listener: Listener, engine: mpsc::Sender<Request>) -> Server
         }
     });
     Server { permits, task }
+}
+
+/// Reads until the end of an HTTP request head, at most 16 KiB.
+async fn read_head(stream: &mut super::transport::Stream) {
+    let mut buf = [0u8; 1024];
+    let mut seen: Vec<u8> = Vec::new();
+    while seen.len() < 16 * 1024 {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+        if seen.windows(4).any(|w| w == b"\r\n\r\n") {
+            return;
+        }
+    }
 }
 
 fn raw_error(status: u16, error: &str, hint: &str) -> Vec<u8> {

@@ -1,0 +1,100 @@
+//! Reload with an added, a removed, a changed and an unchanged program: the unchanged one
+//! keeps its process; a broken file changes nothing and says where it is broken.
+#![cfg(unix)]
+mod support;
+use std::time::Duration;
+use support::*;
+
+const BASE: &str = r#"
+[program.same]
+command = ["{child}", "--sleep", "forever"]
+[program.gone]
+command = ["{child}", "--sleep", "forever"]
+[program.changed]
+command = ["{child}", "--sleep", "forever"]
+"#;
+
+#[test]
+fn reload_applies_only_the_difference() {
+    let mut h = Harness::new("reload");
+    h.write_config(BASE);
+    h.up();
+    h.wait_for("all running", Duration::from_secs(5), |h| {
+        ["same", "gone", "changed"]
+            .iter()
+            .all(|n| h.state_of(n) == "running")
+    });
+    let same = h.pid_of("same").unwrap();
+    let gone = h.pid_of("gone").unwrap();
+    let changed = h.pid_of("changed").unwrap();
+
+    h.write_config(
+        r#"
+[program.same]
+command = ["{child}", "--sleep", "forever"]
+[program.changed]
+command = ["{child}", "--sleep", "forever", "--exit", "0"]
+[program.added]
+command = ["{child}", "--sleep", "forever"]
+"#,
+    );
+    let out = h.stead(&["reload", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["added"], serde_json::json!(["added"]));
+    assert_eq!(report["removed"], serde_json::json!(["gone"]));
+    assert_eq!(report["changed"], serde_json::json!(["changed"]));
+    assert_eq!(report["unchanged"], serde_json::json!(["same"]));
+
+    h.wait_for("the new shape", Duration::from_secs(5), |h| {
+        let s = h.status();
+        let names: Vec<&str> = s["programs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        names == ["same", "changed", "added"]
+            && h.state_of("added") == "running"
+            && h.state_of("changed") == "running"
+    });
+    assert_eq!(
+        h.pid_of("same"),
+        Some(same),
+        "an unchanged program keeps running untouched"
+    );
+    assert_ne!(
+        h.pid_of("changed"),
+        Some(changed),
+        "a changed program is restarted"
+    );
+    assert!(!alive(gone), "a removed program is stopped");
+    assert!(!alive(changed));
+
+    // A broken file: nothing changes, and the error names the line.
+    std::fs::write(&h.config, "[program.same]\ncommand = [\"x\"\n").unwrap();
+    let out = h.stead(&["reload"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("reload refused, nothing changed"), "{err}");
+    assert!(err.contains("stead.toml:2:"), "{err}");
+    assert_eq!(h.pid_of("same"), Some(same));
+    assert_eq!(h.status()["programs"].as_array().unwrap().len(), 3);
+
+    // SIGHUP reloads too.
+    h.write_config(BASE);
+    // SAFETY: plain kill(2) on the supervisor we started.
+    unsafe { libc::kill(h.supervisor_pid() as i32, libc::SIGHUP) };
+    h.wait_for("gone to come back", Duration::from_secs(5), |h| {
+        h.status()["programs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "gone" && p["state"] == "running")
+    });
+    assert_eq!(h.pid_of("same"), Some(same));
+}

@@ -1,0 +1,268 @@
+//! A small harness that drives the real `stead` binary and the test child.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The `stead` binary under test.
+pub fn stead_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_stead"))
+}
+
+/// The `stead-testchild` binary, built next to `stead` (built on demand when a single
+/// package's tests run alone).
+pub fn testchild() -> PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let dir = stead_bin().parent().unwrap().to_path_buf();
+        let path = dir.join(format!("stead-testchild{}", std::env::consts::EXE_SUFFIX));
+        if !path.exists() {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let status = Command::new(cargo)
+                .args(["build", "-p", "stead-testchild"])
+                .status()
+                .expect("run cargo");
+            assert!(status.success(), "building stead-testchild failed");
+        }
+        assert!(path.exists(), "{} missing", path.display());
+        path
+    })
+    .clone()
+}
+
+/// Whether the test runs as root (needed for uid switching tests).
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Skips a test with a printed reason, unless CI requires it.
+pub fn skip_unless(cond: bool, reason: &str) -> bool {
+    if cond {
+        return false;
+    }
+    assert!(
+        std::env::var("CI").map_or(true, |v| v != "true"),
+        "required in CI but cannot run: {reason}"
+    );
+    eprintln!("SKIPPED: {reason}");
+    true
+}
+
+/// A scratch state directory and config, and a supervisor started on them.
+pub struct Harness {
+    pub dir: PathBuf,
+    pub state: PathBuf,
+    pub config: PathBuf,
+    pub supervisor: Option<Child>,
+}
+
+impl Harness {
+    pub fn new(name: &str) -> Harness {
+        let dir = std::env::temp_dir().join(format!("stead-test-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let state = dir.join("state");
+        let config = dir.join("stead.toml");
+        Harness {
+            dir,
+            state,
+            config,
+            supervisor: None,
+        }
+    }
+
+    /// Writes the config; `{child}` becomes the test child's path, `{dir}` the scratch dir.
+    pub fn write_config(&self, text: &str) {
+        let text = text
+            .replace("{child}", &testchild().display().to_string())
+            .replace("{dir}", &self.dir.display().to_string());
+        std::fs::write(&self.config, text).unwrap();
+    }
+
+    pub fn command(&self) -> Command {
+        let mut c = Command::new(stead_bin());
+        c.env("STEAD_STATE_DIR", &self.state)
+            .env_remove("NOTIFY_SOCKET")
+            .env("STEAD_LOG", "info");
+        c
+    }
+
+    /// Runs `stead ARGS` to completion.
+    pub fn stead(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().expect("run stead")
+    }
+
+    /// Starts `stead up` in the foreground and waits until its control socket answers.
+    pub fn up(&mut self) {
+        let log = std::fs::File::create(self.dir.join("supervisor.log")).unwrap();
+        let child = self
+            .command()
+            .arg("up")
+            .arg("-c")
+            .arg(&self.config)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start stead up");
+        self.supervisor = Some(child);
+        self.wait_for(
+            "the control socket to answer",
+            Duration::from_secs(10),
+            |h| h.try_status().is_some(),
+        );
+    }
+
+    pub fn supervisor_pid(&self) -> u32 {
+        self.supervisor.as_ref().unwrap().id()
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("supervisor.log")).unwrap_or_default()
+    }
+
+    /// `stead status --json`, or None when no supervisor answers.
+    pub fn try_status(&self) -> Option<Value> {
+        let out = self.stead(&["status", "--json"]);
+        if !out.status.success() {
+            return None;
+        }
+        serde_json::from_slice(&out.stdout).ok()
+    }
+
+    pub fn status(&self) -> Value {
+        self.try_status()
+            .unwrap_or_else(|| panic!("status failed; supervisor log:\n{}", self.log()))
+    }
+
+    /// One program's status object.
+    pub fn program(&self, name: &str) -> Value {
+        let s = self.status();
+        s["programs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no program {name} in {s}"))
+    }
+
+    pub fn pid_of(&self, name: &str) -> Option<u32> {
+        self.program(name)["pid"].as_u64().map(|p| p as u32)
+    }
+
+    pub fn state_of(&self, name: &str) -> String {
+        self.program(name)["state"].as_str().unwrap().to_string()
+    }
+
+    /// Polls `cond` every 10 ms until it holds, or panics after `limit` naming `what`.
+    pub fn wait_for(&self, what: &str, limit: Duration, mut cond: impl FnMut(&Harness) -> bool) {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if cond(self) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!(
+            "timed out after {limit:?} waiting for {what}; supervisor log:\n{}",
+            self.log()
+        );
+    }
+
+    /// Waits for the supervisor process to exit; returns its exit code.
+    pub fn wait_exit(&mut self, limit: Duration) -> i32 {
+        let child = self.supervisor.as_mut().expect("no supervisor");
+        let start = Instant::now();
+        loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                self.supervisor = None;
+                return st.code().unwrap_or(-1);
+            }
+            assert!(
+                start.elapsed() < limit,
+                "supervisor did not exit within {limit:?}; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.supervisor.take() {
+            // SAFETY: plain kill(2) on a pid we spawned.
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(15) {
+                if child.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Whether a process exists and is not a zombie.
+pub fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+/// Whether a process exists at all, zombie or not.
+pub fn exists(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Children of `pid` that are zombies.
+pub fn zombie_children(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(p) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
+            continue;
+        };
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if fields.len() > 2 && fields[0] == "Z" && fields[1].parse::<u32>().ok() == Some(pid) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+pub fn sigkill(pid: u32) {
+    // SAFETY: plain kill(2).
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+}
+
+pub fn read_pids(path: &Path) -> Vec<u32> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
