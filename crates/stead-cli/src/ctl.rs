@@ -1,5 +1,6 @@
 //! Commands that talk to a running supervisor over its control endpoint.
 
+use std::fmt::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -17,8 +18,8 @@ fn client(state_dir: &Path) -> Client {
 }
 
 /// Maps a client error to an exit code and a message for people.
-pub(crate) fn failure(e: ClientError) -> Failure {
-    let code = match &e {
+pub(crate) fn failure(e: &ClientError) -> Failure {
+    let code = match e {
         ClientError::NotRunning { .. } => EXIT_NOT_FOUND,
         ClientError::PermissionDenied { .. } => EXIT_PERMISSION,
         ClientError::Api { status, .. } => match status {
@@ -47,7 +48,7 @@ pub(crate) fn status(state_dir: &Path, names: &[String], json: bool) -> Result<u
         path.push_str("name=");
         path.push_str(&percent_encode(n));
     }
-    let report: StatusReport = client(state_dir).get(&path).map_err(failure)?;
+    let report: StatusReport = client(state_dir).get(&path).map_err(|e| failure(&e))?;
     if json {
         print_json(&report);
     } else {
@@ -63,7 +64,7 @@ pub(crate) fn action(state_dir: &Path, verb: &str, args: &ActionArgs) -> Result<
     };
     let report: ActionReport = client(state_dir)
         .post(&format!("/v1/{verb}"), &req)
-        .map_err(failure)?;
+        .map_err(|e| failure(&e))?;
     if args.json.json {
         print_json(&report);
     } else {
@@ -86,7 +87,7 @@ pub(crate) fn signal(state_dir: &Path, args: &crate::cli::SignalArgs) -> Result<
     };
     let report: ActionReport = client(state_dir)
         .post("/v1/signal", &req)
-        .map_err(failure)?;
+        .map_err(|e| failure(&e))?;
     if args.json.json {
         print_json(&report);
     } else {
@@ -140,7 +141,7 @@ pub(crate) fn reload(state_dir: &Path, json: &crate::cli::JsonArg) -> Result<u8,
                 ),
             ))
         }
-        Err(e) => Err(failure(e)),
+        Err(e) => Err(failure(&e)),
     }
 }
 
@@ -158,12 +159,13 @@ pub(crate) fn shutdown(state_dir: &Path, json: &crate::cli::JsonArg) -> Result<u
                 ),
             ));
         }
-        Err(e) => return Err(failure(e)),
+        Err(e) => return Err(failure(&e)),
     }
-    // The answer comes once every program is gone; the process exits right after.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline && c.call("GET", "/v1/health", None).is_ok() {
-        std::thread::sleep(Duration::from_millis(5));
+    // The answer comes once every program is gone; the supervisor releases its lock as the
+    // last thing before it exits.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline && stead_supervisor::InstanceLock::is_held(state_dir) {
+        std::thread::sleep(Duration::from_millis(2));
     }
     if json.json {
         println!(
@@ -182,7 +184,7 @@ fn percent_encode(s: &str) -> String {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b':') {
             out.push(b as char);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            let _ = write!(out, "%{b:02X}");
         }
     }
     out

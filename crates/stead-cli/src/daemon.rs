@@ -77,16 +77,9 @@ fn daemon_main(
         let _ = write!(ready, "Ecannot redirect stdio: {e}");
         return EXIT_FAILED;
     }
-    if let Err(e) = std::fs::write(pid_path, format!("{}\n", std::process::id())) {
-        let _ = write!(
-            ready,
-            "Ecannot write the pid file {}: {e}",
-            pid_path.display()
-        );
-        return EXIT_FAILED;
-    }
     crate::run::init_tracing_for_daemon();
     let mut options = Options::new(config, state_dir);
+    options.pid_file = Some(pid_path.to_path_buf());
     let notify = ready.try_clone();
     options.on_listening = Some(Box::new(move || {
         if let Ok(mut f) = notify {
@@ -94,16 +87,14 @@ fn daemon_main(
         }
     }));
     let result = crate::run::supervise(options);
-    let code = match result {
+    match result {
         Ok(code) => code,
         Err(f) => {
             let _ = write!(ready, "E{}", f.message);
             eprintln!("{}", f.message);
             f.code
         }
-    };
-    let _ = std::fs::remove_file(pid_path);
-    code
+    }
 }
 
 fn wait_for_daemon(

@@ -85,6 +85,7 @@ fn key_value(s: &str) -> Result<(String, String), String> {
     }
 }
 
+#[cfg(unix)]
 pub(crate) fn init_tracing_for_daemon() {
     init_tracing_with(false);
 }
@@ -126,6 +127,7 @@ pub(crate) fn supervise(options: Options) -> Result<u8, Failure> {
     Ok(u8::try_from(code).unwrap_or(EXIT_FAILED))
 }
 
+#[cfg_attr(windows, allow(clippy::needless_pass_by_value))] // consumed by the Unix daemon path
 pub(crate) fn up(args: UpArgs, state_dir: PathBuf) -> Result<u8, Failure> {
     let config =
         Config::load(&args.config.config).map_err(|e| Failure::new(EXIT_USAGE, e.to_string()))?;

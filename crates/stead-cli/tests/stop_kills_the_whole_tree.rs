@@ -1,6 +1,6 @@
 //! A child that ignores SIGTERM and forks grandchildren — one of which double-forks and
-//! calls setsid to leave the process group — is entirely gone after `stead stop`, within
-//! stop_timeout plus a margin, and leaves no zombie behind.
+//! calls `setsid` to leave the process group — is entirely gone after `stead stop`, within
+//! `stop_timeout` plus a margin, and leaves no zombie behind.
 #![cfg(target_os = "linux")]
 mod support;
 use std::time::{Duration, Instant};

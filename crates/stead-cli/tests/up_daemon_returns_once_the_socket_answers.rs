@@ -49,7 +49,9 @@ fn up_daemon_returns_once_the_socket_answers() {
     });
     let out = h.stead(&["shutdown"]);
     assert!(out.status.success());
-    assert!(!alive(pid), "the daemon exited");
+    h.wait_for("the daemon to exit", Duration::from_secs(2), |_| {
+        !alive(pid)
+    });
     assert!(
         !h.state.join("stead.pid").exists(),
         "the pid file is removed"

@@ -4,6 +4,7 @@
 //! values (`"1.5s"`), which people write, and accepts units (months, years) that make no
 //! sense for timeouts.
 
+use std::fmt::Write;
 use std::time::Duration;
 
 /// Parses a human duration: one or more `<number><unit>` parts, where the number may have a
@@ -89,13 +90,13 @@ pub fn format_duration(d: Duration) -> String {
     let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
     let mut out = String::new();
     if h > 0 {
-        out.push_str(&format!("{h}h"));
+        let _ = write!(out, "{h}h");
     }
     if m > 0 {
-        out.push_str(&format!("{m}m"));
+        let _ = write!(out, "{m}m");
     }
     if s > 0 && h == 0 {
-        out.push_str(&format!("{s}s"));
+        let _ = write!(out, "{s}s");
     }
     out
 }

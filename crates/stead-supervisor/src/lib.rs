@@ -72,6 +72,8 @@ pub struct Options {
     /// Called once the control endpoint answers (or at once without one), before any
     /// program starts. `stead up --daemon` uses it to release the waiting parent.
     pub on_listening: Option<Box<dyn FnOnce() + Send>>,
+    /// Write the supervisor's pid here while it holds the state directory's lock.
+    pub pid_file: Option<PathBuf>,
 }
 
 impl Options {
@@ -84,6 +86,7 @@ impl Options {
             output: OutputMode::Capture,
             run_mode: false,
             on_listening: None,
+            pid_file: None,
         }
     }
 }
@@ -115,6 +118,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The pid file could not be written.
+    #[error("cannot write the pid file {path}: {source}")]
+    PidFile {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The OS refused something the supervisor needs (signal handlers, subreaper).
     #[error("cannot set up the supervisor: {0}")]
     Setup(#[source] std::io::Error),
@@ -123,7 +135,13 @@ pub enum Error {
 /// Runs the supervisor until it shuts down; returns the exit code stead should exit with.
 pub async fn supervise(mut options: Options) -> Result<i32, Error> {
     let _lock = if options.control {
-        Some(InstanceLock::acquire(&options.state_dir)?)
+        let lock = InstanceLock::acquire(&options.state_dir)?;
+        Some(match options.pid_file.take() {
+            Some(path) => lock
+                .with_pid_file(path.clone())
+                .map_err(|source| Error::PidFile { path, source })?,
+            None => lock,
+        })
     } else {
         None
     };

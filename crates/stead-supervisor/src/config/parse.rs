@@ -46,13 +46,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     })?;
     let base_dir = path
         .parent()
-        .map(|p| {
-            if p.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                p
-            }
-        })
+        .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let base_dir = std::path::absolute(base_dir).unwrap_or_else(|_| base_dir.to_path_buf());
     let mut w = Walker {
@@ -104,7 +98,7 @@ struct Walker<'t> {
     base_dir: PathBuf,
 }
 
-impl<'t> Walker<'t> {
+impl Walker<'_> {
     fn unknown(
         &mut self,
         key: &Spanned<std::borrow::Cow<'_, str>>,
@@ -178,13 +172,11 @@ impl<'t> Walker<'t> {
         range: Range<i64>,
         example: &str,
     ) -> Option<i64> {
-        let parsed = match v.get_ref() {
-            DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok(),
-            _ => {
-                self.type_error(v, key, "an integer", example);
-                return None;
-            }
+        let DeValue::Integer(i) = v.get_ref() else {
+            self.type_error(v, key, "an integer", example);
+            return None;
         };
+        let parsed = i64::from_str_radix(i.as_str(), i.radix()).ok();
         match parsed {
             Some(n) if range.contains(&n) => Some(n),
             _ => {
@@ -300,7 +292,7 @@ impl<'t> Walker<'t> {
             return;
         };
         let mut p = ProgramConfig::new(&name, Vec::new());
-        p.cwd = self.base_dir.clone();
+        p.cwd.clone_from(&self.base_dir);
         let mut command: Option<(Vec<String>, Range<usize>)> = None;
         let mut command_is_string = false;
         let mut shell = false;
@@ -319,7 +311,7 @@ impl<'t> Walker<'t> {
                     }
                     DeValue::Array(a) => {
                         let mut argv = Vec::new();
-                        for item in a.iter() {
+                        for item in a {
                             if let Some(s) =
                                 self.string(item, "command", "[\"./server\", \"--port\", \"8080\"]")
                             {
@@ -523,10 +515,10 @@ impl<'t> Walker<'t> {
                 Some("install it, fix the path, or give an absolute path".into()),
             );
         }
-        if p.user.is_some() || p.group_name.is_some() {
-            if let Err((msg, hint)) = spawn::check_can_switch_user() {
-                self.c.error(name_key.span(), msg, Some(hint));
-            }
+        if (p.user.is_some() || p.group_name.is_some())
+            && let Err((msg, hint)) = spawn::check_can_switch_user()
+        {
+            self.c.error(name_key.span(), msg, Some(hint));
         }
         let expand = numprocs > 1 || argv.iter().any(|a| a.contains("{index}"));
         for index in 0..numprocs {

@@ -1,5 +1,5 @@
 //! The control pipe: a local-only named pipe (remote clients rejected). The pipe's default
-//! DACL grants write access only to LocalSystem, Administrators and the creating owner.
+//! DACL grants write access only to `LocalSystem`, Administrators and the creating owner.
 
 use std::io;
 use std::path::Path;

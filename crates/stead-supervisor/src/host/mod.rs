@@ -22,6 +22,7 @@ pub(crate) enum HostRequest {
     /// SIGTERM, SIGINT, Ctrl-C, Ctrl-Break, console close: stop everything and exit.
     Shutdown,
     /// SIGHUP: re-read the config and apply the difference.
+    #[cfg_attr(windows, allow(dead_code))]
     Reload,
 }
 
@@ -51,6 +52,37 @@ pub fn control_endpoint(state_dir: &Path) -> PathBuf {
 #[derive(Debug)]
 pub struct InstanceLock {
     _file: File,
+    pid_file: Option<PathBuf>,
+}
+
+impl InstanceLock {
+    /// Writes our pid to `path` now and removes it before the lock is released, so that a
+    /// pid file exists exactly while the lock is held.
+    pub fn with_pid_file(mut self, path: PathBuf) -> io::Result<Self> {
+        std::fs::write(&path, format!("{}\n", std::process::id()))?;
+        self.pid_file = Some(path);
+        Ok(self)
+    }
+
+    /// Whether a supervisor holds the lock of `state_dir` right now.
+    pub fn is_held(state_dir: &Path) -> bool {
+        let Ok(file) = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(state_dir.join("stead.lock"))
+        else {
+            return false;
+        };
+        matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
+    }
+}
+
+impl Drop for InstanceLock {
+    fn drop(&mut self) {
+        if let Some(p) = &self.pid_file {
+            let _ = std::fs::remove_file(p);
+        }
+    }
 }
 
 /// Why the lock could not be taken.
@@ -115,6 +147,9 @@ impl InstanceLock {
         file.set_len(0).map_err(io_err)?;
         file.rewind().map_err(io_err)?;
         writeln!(file, "{}", std::process::id()).map_err(io_err)?;
-        Ok(InstanceLock { _file: file })
+        Ok(InstanceLock {
+            _file: file,
+            pid_file: None,
+        })
     }
 }

@@ -111,7 +111,10 @@ mod tests {
             assert!(sh.ends_with("sh"));
             assert!(resolve_program("./sh", Path::new("/bin"), None).is_ok());
             assert!(resolve_program("sh", Path::new("/"), Some("/nonexistent")).is_err());
-            let err = resolve_program("/etc/hostname", Path::new("/"), None).unwrap_err();
+            let plain = std::env::temp_dir().join(format!("stead-not-exec-{}", std::process::id()));
+            std::fs::write(&plain, "data").unwrap();
+            let err = resolve_program(plain.to_str().unwrap(), Path::new("/"), None).unwrap_err();
+            std::fs::remove_file(&plain).unwrap();
             assert!(err.contains("not an executable"), "{err}");
         }
     }

@@ -82,6 +82,10 @@ fn to_nix(sig: Signal) -> NixSignal {
 
 /// Makes the supervisor fit to own process trees: on Linux, a child subreaper, so that
 /// orphaned descendants of programs are reparented to it and reaped by it.
+#[cfg_attr(
+    not(any(target_os = "linux", target_os = "android")),
+    allow(clippy::unnecessary_wraps)
+)]
 pub(crate) fn init_supervisor() -> io::Result<()> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
@@ -143,9 +147,10 @@ fn supplementary_groups(user: &str, gid: u32) -> Vec<libc::gid_t> {
     let Ok(name) = std::ffi::CString::new(user) else {
         return vec![gid];
     };
-    nix::unistd::getgrouplist(&name, nix::unistd::Gid::from_raw(gid))
-        .map(|g| g.into_iter().map(nix::unistd::Gid::as_raw).collect())
-        .unwrap_or_else(|_| vec![gid])
+    nix::unistd::getgrouplist(&name, nix::unistd::Gid::from_raw(gid)).map_or_else(
+        |_| vec![gid],
+        |g| g.into_iter().map(nix::unistd::Gid::as_raw).collect(),
+    )
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -263,46 +268,55 @@ fn reap_all() -> Vec<(u32, ExitStatus)> {
 /// that instance's process group (`pgids` maps instance id to its group). Linux only; other
 /// Unixes rely on the process group alone.
 pub(crate) fn sweep_escapees(pgids: &HashMap<String, u32>) -> HashMap<String, Vec<u32>> {
-    let mut found: HashMap<String, Vec<u32>> = HashMap::new();
     if pgids.is_empty() {
-        return found;
+        return HashMap::new();
     }
     #[cfg(target_os = "linux")]
     {
-        let me = std::process::id();
-        let Ok(dir) = std::fs::read_dir("/proc") else {
-            return found;
+        sweep_proc(pgids)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        HashMap::new()
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn sweep_proc(pgids: &HashMap<String, u32>) -> HashMap<String, Vec<u32>> {
+    let mut found: HashMap<String, Vec<u32>> = HashMap::new();
+    let me = std::process::id();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    let key = format!("{INSTANCE_VAR}=");
+    for entry in dir.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
         };
-        let key = format!("{INSTANCE_VAR}=");
-        for entry in dir.flatten() {
-            let Some(pid) = entry
-                .file_name()
-                .to_str()
-                .and_then(|s| s.parse::<u32>().ok())
-            else {
-                continue;
-            };
-            if pid == me {
-                continue;
-            }
-            let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
-                continue;
-            };
-            let Some(id) = environ
-                .split(|b| *b == 0)
-                .find_map(|var| var.strip_prefix(key.as_bytes()))
-                .and_then(|v| std::str::from_utf8(v).ok())
-            else {
-                continue;
-            };
-            let Some(&pgid) = pgids.get(id) else { continue };
-            if nix::unistd::getpgid(Some(Pid::from_raw(pid as i32)))
-                .is_ok_and(|g| g.as_raw() as u32 == pgid)
-            {
-                continue;
-            }
-            found.entry(id.to_string()).or_default().push(pid);
+        if pid == me {
+            continue;
         }
+        let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
+            continue;
+        };
+        let Some(id) = environ
+            .split(|b| *b == 0)
+            .find_map(|var| var.strip_prefix(key.as_bytes()))
+            .and_then(|v| std::str::from_utf8(v).ok())
+        else {
+            continue;
+        };
+        let Some(&pgid) = pgids.get(id) else { continue };
+        if nix::unistd::getpgid(Some(Pid::from_raw(pid as i32)))
+            .is_ok_and(|g| g.as_raw() as u32 == pgid)
+        {
+            continue;
+        }
+        found.entry(id.to_string()).or_default().push(pid);
     }
     found
 }

@@ -66,11 +66,13 @@ impl Child {
 
     /// The job is closed (and the tree killed) when the child is dropped after its exit, so
     /// nothing of it outlives the main process.
+    #[allow(clippy::unused_self)] // the same signature as the Unix backend
     pub(crate) fn group_alive(&self) -> bool {
         false
     }
 }
 
+#[allow(clippy::unnecessary_wraps)] // the same signature as the Unix backend
 pub(crate) fn init_supervisor() -> io::Result<()> {
     Ok(())
 }
@@ -236,6 +238,7 @@ pub(crate) fn check_group(name: &str) -> Result<(), (String, String)> {
     ))
 }
 
+#[allow(clippy::unnecessary_wraps)] // the same signature as the Unix backend
 pub(crate) fn check_can_switch_user() -> Result<(), (String, String)> {
     Ok(())
 }
