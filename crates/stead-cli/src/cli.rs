@@ -88,10 +88,10 @@ pub(crate) struct UpArgs {
     /// Detach into the background; return once the control socket answers.
     #[arg(long)]
     pub daemon: bool,
-    /// With --daemon: write stead's pid here [default: <state dir>/stead.pid].
+    /// With --daemon: write stead's pid here [default: stead.pid in the state directory].
     #[arg(long, value_name = "FILE", requires = "daemon")]
     pub pid_file: Option<PathBuf>,
-    /// With --daemon: stead's own log [default: <state dir>/stead.log].
+    /// With --daemon: stead's own log [default: stead.log in the state directory].
     #[arg(long, value_name = "FILE", requires = "daemon")]
     pub log_file: Option<PathBuf>,
 }

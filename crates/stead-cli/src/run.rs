@@ -61,7 +61,7 @@ pub(crate) struct RunArgs {
     /// Signal and kill only the main process, not its whole tree.
     #[arg(long)]
     pub no_kill_tree: bool,
-    /// Capture output into <state dir>/logs instead of this terminal.
+    /// Capture output into the logs directory of the state directory instead of this terminal.
     #[arg(long)]
     pub capture: bool,
     /// The command and its arguments, after `--`.

@@ -268,6 +268,12 @@ impl Engine {
                 continue;
             };
             let slot = &mut self.slots[idx];
+            if let Some(err) = slot.child.as_mut().and_then(Child::take_exec_error) {
+                slot.child = None;
+                let error = spawn_error(&err, slot.program.config());
+                self.feed(idx, Event::SpawnFailed { error }, now);
+                continue;
+            }
             let tree_left = slot.program.config().kill_tree
                 && (slot.child.as_ref().is_some_and(Child::group_alive)
                     || slot.escapees.iter().any(|p| spawn::alive(*p)));
@@ -700,17 +706,11 @@ fn log_transition(p: &Program) {
 }
 
 fn spawn_error(e: &std::io::Error, config: &ProgramConfig) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => format!(
-            "`{}` not found (cwd {})",
-            config.command[0],
-            config.cwd.display()
-        ),
-        std::io::ErrorKind::PermissionDenied => {
-            format!("permission denied executing `{}`", config.command[0])
-        }
-        _ => format!("{e} (running `{}`)", config.command[0]),
-    }
+    format!(
+        "{e} (running `{}` in {})",
+        config.command[0],
+        config.cwd.display()
+    )
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

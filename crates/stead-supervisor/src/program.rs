@@ -31,6 +31,9 @@ use crate::Signal;
 use crate::config::{ProgramConfig, RestartPolicy};
 use crate::duration::format_duration;
 
+/// The shortest wait after a failed spawn (missing binary, permission denied).
+pub const SPAWN_FAILURE_DELAY: Duration = Duration::from_secs(1);
+
 /// Where a program is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -292,10 +295,21 @@ impl Program {
                 Vec::new()
             }
             Event::SpawnFailed { error } => {
-                if self.state != State::Starting {
+                // Reported at once, or (Unix) when the child that failed to exec exits.
+                if self.state == State::Stopping {
+                    self.main_exited = true;
+                    self.pid = None;
+                    return self.finish_stop(now);
+                }
+                if !matches!(self.state, State::Starting | State::Running) {
                     return Vec::new();
                 }
+                self.pid = None;
                 self.started_at = Some(now);
+                if self.shutting_down {
+                    self.set(State::Stopped, now, format!("could not start: {error}"));
+                    return Vec::new();
+                }
                 self.after_failure(now, &format!("could not start: {error}"), false)
             }
             Event::Exited { status, tree_left } => self.on_exit(status, tree_left, now),
@@ -483,7 +497,11 @@ impl Program {
         }
         self.recent_restarts.push_back(now);
         self.restarts += 1;
-        let delay = self.backoff_delay();
+        let mut delay = self.backoff_delay();
+        if !ran {
+            // A program that cannot even be started will not be fixed within milliseconds.
+            delay = delay.max(SPAWN_FAILURE_DELAY);
+        }
         if delay.is_zero() {
             let actions = self.spawn(now);
             self.reason = format!("restarting: {what}");

@@ -1,17 +1,20 @@
 //! Unix backend: process groups, a subreaper, one reaper for every exit, privilege drop.
 
+use std::collections::BTreeMap;
 use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use nix::errno::Errno;
 use nix::sys::signal::{self, Signal as NixSignal};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{Group, Pid, User};
+
+#[path = "fork_exec.rs"]
+mod fork_exec;
 
 use super::{Output, SpawnRequest, Spawned};
 use crate::Signal;
@@ -27,6 +30,8 @@ pub(crate) const INSTANCE_VAR: &str = "STEAD_INSTANCE_ID";
 #[derive(Debug)]
 pub(crate) struct Child {
     pid: u32,
+    /// Read end of the exec-error pipe, until the exit is examined.
+    exec_err: Option<OwnedFd>,
 }
 
 impl Child {
@@ -53,6 +58,13 @@ impl Child {
             Ok(()) | Err(Errno::ESRCH) => Ok(()),
             Err(e) => Err(io::Error::from(e)),
         }
+    }
+
+    /// After the main process exited: why it could not be started, if it never exec'd.
+    pub(crate) fn take_exec_error(&mut self) -> Option<io::Error> {
+        self.exec_err
+            .take()
+            .and_then(|fd| fork_exec::exec_error(&fd))
     }
 
     /// Whether any process of the group is still alive (zombies not yet reaped count).
@@ -158,66 +170,77 @@ fn supplementary_groups(_user: &str, gid: u32) -> Vec<libc::gid_t> {
     vec![gid]
 }
 
-/// Starts one instance in its own process group, with stdin on /dev/null.
+/// Variables of the supervisor's own environment that a program must not inherit: the host's
+/// readiness and socket-activation protocol is stead's to speak, not the program's.
+const HOST_ONLY_VARS: &[&str] = &[
+    "NOTIFY_SOCKET",
+    "WATCHDOG_USEC",
+    "WATCHDOG_PID",
+    "LISTEN_FDS",
+    "LISTEN_PID",
+    "LISTEN_FDNAMES",
+];
+
+/// Starts one instance in its own process group, with stdin on /dev/null, without waiting
+/// for its exec (see `fork_exec.rs`).
 pub(crate) fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
     let cfg = req.config;
-    let mut cmd = Command::new(&cfg.command[0]);
-    cmd.args(&cfg.command[1..])
-        .current_dir(&cfg.cwd)
-        .stdin(Stdio::null())
-        .process_group(0);
-    // The host's readiness protocol is stead's to speak, not the program's.
-    for var in [
-        "NOTIFY_SOCKET",
-        "WATCHDOG_USEC",
-        "WATCHDOG_PID",
-        "LISTEN_FDS",
-        "LISTEN_PID",
-        "LISTEN_FDNAMES",
-    ] {
-        cmd.env_remove(var);
+    let mut env: BTreeMap<OsString, OsString> = std::env::vars_os()
+        .filter(|(k, _)| !HOST_ONLY_VARS.iter().any(|v| k == *v))
+        .collect();
+    let creds = credentials(cfg.user.as_deref(), cfg.group_name.as_deref())?;
+    if let Some(c) = &creds {
+        env.insert("USER".into(), c.name.clone().into());
+        env.insert("LOGNAME".into(), c.name.clone().into());
+        env.insert("HOME".into(), c.home.clone().into());
     }
-    if let Some(creds) = credentials(cfg.user.as_deref(), cfg.group_name.as_deref())? {
-        for (k, v) in [
-            ("USER", creds.name.as_str()),
-            ("LOGNAME", creds.name.as_str()),
-        ] {
-            cmd.env(k, v);
-        }
-        cmd.env("HOME", &creds.home);
-        let Credentials {
-            uid, gid, groups, ..
-        } = creds;
-        // SAFETY: the closure runs in the forked child before exec and only makes
-        // async-signal-safe system calls on data prepared before the fork; no allocation.
-        unsafe {
-            cmd.pre_exec(move || {
-                if libc::setgroups(groups.len() as _, groups.as_ptr()) != 0
-                    || libc::setgid(gid) != 0
-                    || libc::setuid(uid) != 0
-                {
-                    return Err(io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+    env.extend(cfg.env.iter().map(|(k, v)| (k.into(), v.into())));
+    env.extend(req.extra_env.iter().map(|(k, v)| (k.into(), v.into())));
+    env.insert(INSTANCE_VAR.into(), req.instance_id.clone().into());
+    let path_var = env
+        .get(OsStr::new("PATH"))
+        .and_then(|p| p.to_str())
+        .map(str::to_owned);
+    let program = super::resolve_program(&cfg.command[0], &cfg.cwd, path_var.as_deref())
+        .map_err(|msg| io::Error::new(io::ErrorKind::NotFound, msg))?;
+    let mut envp = Vec::with_capacity(env.len());
+    for (k, v) in &env {
+        let mut kv = k.clone();
+        kv.push("=");
+        kv.push(v);
+        envp.push(fork_exec::cstring(&kv)?);
     }
-    cmd.envs(&cfg.env)
-        .envs(&req.extra_env)
-        .env(INSTANCE_VAR, &req.instance_id);
-    match req.output {
-        Output::Capture => cmd.stdout(Stdio::piped()).stderr(Stdio::piped()),
-        Output::Inherit => cmd.stdout(Stdio::inherit()).stderr(Stdio::inherit()),
+    let (stdout, stderr, out_w, err_w) = match req.output {
+        Output::Capture => {
+            let (out_r, out_w) = fork_exec::pipe()?;
+            let (err_r, err_w) = fork_exec::pipe()?;
+            (Some(out_r), Some(err_r), Some(out_w), Some(err_w))
+        }
+        Output::Inherit => (None, None, None, None),
     };
-    let mut child = cmd.spawn()?;
-    let pid = child.id();
-    let pipe = |fd: Option<OwnedFd>| fd.map(OutputPipe::from_owned_fd).transpose();
-    let stdout = pipe(child.stdout.take().map(OwnedFd::from))?;
-    let stderr = pipe(child.stderr.take().map(OwnedFd::from))?;
-    // Dropping std's handle neither waits nor kills: the reaper owns the exit status.
-    drop(child);
+    let prepared = fork_exec::Prepared {
+        path: fork_exec::cstring(&program)?,
+        argv: cfg
+            .command
+            .iter()
+            .map(fork_exec::cstring)
+            .collect::<io::Result<_>>()?,
+        envp,
+        cwd: fork_exec::cstring(&cfg.cwd)?,
+        creds: creds.map(|c| (c.uid, c.gid, c.groups)),
+        stdout: out_w,
+        stderr: err_w,
+    };
+    let (pid, exec_err) = fork_exec::fork_exec(&prepared)?;
+    // The write ends now belong to the child alone.
+    drop(prepared);
+    let stdout = stdout.map(OutputPipe::from_owned_fd).transpose()?;
+    let stderr = stderr.map(OutputPipe::from_owned_fd).transpose()?;
     Ok(Spawned {
-        child: Child { pid },
+        child: Child {
+            pid,
+            exec_err: Some(exec_err),
+        },
         stdout,
         stderr,
     })

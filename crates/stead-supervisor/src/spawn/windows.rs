@@ -64,6 +64,12 @@ impl Child {
         }
     }
 
+    /// Spawn errors are reported synchronously by `CreateProcess`; nothing to collect later.
+    #[allow(clippy::unused_self)] // the same signature as the Unix backend
+    pub(crate) fn take_exec_error(&mut self) -> Option<io::Error> {
+        None
+    }
+
     /// The job is closed (and the tree killed) when the child is dropped after its exit, so
     /// nothing of it outlives the main process.
     #[allow(clippy::unused_self)] // the same signature as the Unix backend

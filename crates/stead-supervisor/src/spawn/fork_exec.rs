@@ -1,0 +1,161 @@
+//! fork + exec that does not wait for the exec.
+//!
+//! Written here rather than using `std::process::Command` because `Command::spawn` blocks
+//! until the child has called `execve` (it must, to report exec errors synchronously). On
+//! machines where exec costs a millisecond or more, a supervisor starting a hundred programs
+//! would serialise on that cost, and every restart would pay it before the next event is
+//! handled. Here the parent returns as soon as the child exists; exec errors travel back
+//! through a close-on-exec pipe and are read when the child exits (with code 127).
+//!
+//! Everything the child needs (argv, envp, paths, credentials) is prepared before the fork;
+//! the child only makes async-signal-safe system calls and never allocates.
+
+use std::ffi::{CString, OsStr};
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+
+/// What a child must do before exec, prepared in the parent.
+pub(super) struct Prepared {
+    pub path: CString,
+    pub argv: Vec<CString>,
+    pub envp: Vec<CString>,
+    pub cwd: CString,
+    /// (uid, gid, supplementary groups) to switch to.
+    pub creds: Option<(u32, u32, Vec<libc::gid_t>)>,
+    /// New stdout/stderr (write ends); `None` keeps the supervisor's own.
+    pub stdout: Option<OwnedFd>,
+    pub stderr: Option<OwnedFd>,
+}
+
+pub(super) fn cstring(s: impl AsRef<OsStr>) -> io::Result<CString> {
+    CString::new(s.as_ref().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "argument contains a NUL byte"))
+}
+
+/// A pipe whose both ends are close-on-exec.
+pub(super) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let (r, w) = io::pipe()?;
+    Ok((OwnedFd::from(r), OwnedFd::from(w)))
+}
+
+/// Forks a child that becomes the leader of a new process group and execs `p`. Returns its
+/// pid and the read end of the exec-error pipe.
+pub(super) fn fork_exec(p: &Prepared) -> io::Result<(u32, OwnedFd)> {
+    let devnull = std::fs::File::open("/dev/null")?;
+    let (err_r, err_w) = pipe()?;
+    let mut argv: Vec<*const libc::c_char> = p.argv.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    let mut envp: Vec<*const libc::c_char> = p.envp.iter().map(|a| a.as_ptr()).collect();
+    envp.push(std::ptr::null());
+    let null_fd = devnull.as_raw_fd();
+    let out_fd = p.stdout.as_ref().map(AsRawFd::as_raw_fd);
+    let err_fd = p.stderr.as_ref().map(AsRawFd::as_raw_fd);
+    let report = err_w.as_raw_fd();
+    // SAFETY: the child runs only async-signal-safe calls on memory prepared above, then
+    // execs or _exits; the parent's state is untouched by it.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if pid == 0 {
+        // SAFETY: see above; every pointer refers to memory owned by `p`, `argv` or `envp`,
+        // which stay alive in this (copied) address space until exec.
+        unsafe { child(p, &argv, &envp, null_fd, out_fd, err_fd, report) }
+    }
+    drop(err_w);
+    Ok((pid as u32, err_r))
+}
+
+/// The child side. Never returns.
+///
+/// # Safety
+///
+/// Must only be called in a freshly forked child, with pointers valid in its address space.
+unsafe fn child(
+    p: &Prepared,
+    argv: &[*const libc::c_char],
+    envp: &[*const libc::c_char],
+    null_fd: RawFd,
+    out_fd: Option<RawFd>,
+    err_fd: Option<RawFd>,
+    report: RawFd,
+) -> ! {
+    let fail = |stage: i32| -> ! {
+        // Reading errno allocates nothing; write and _exit are async-signal-safe.
+        let errno = io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        // SAFETY: writing a live local buffer to our own fd, then exiting.
+        unsafe {
+            let msg = [stage, errno];
+            libc::write(report, msg.as_ptr().cast(), std::mem::size_of_val(&msg));
+            libc::_exit(127)
+        }
+    };
+    // SAFETY: plain system calls on fds and memory valid in this process.
+    unsafe {
+        if libc::setpgid(0, 0) != 0 {
+            fail(1);
+        }
+        if libc::dup2(null_fd, 0) < 0 {
+            fail(2);
+        }
+        if let Some(fd) = out_fd
+            && libc::dup2(fd, 1) < 0
+        {
+            fail(2);
+        }
+        if let Some(fd) = err_fd
+            && libc::dup2(fd, 2) < 0
+        {
+            fail(2);
+        }
+        // A clean signal state: nothing blocked, SIGPIPE back to its default (Rust ignores
+        // it; handlers are reset by exec, ignored dispositions are not).
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&raw mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &raw const set, std::ptr::null_mut());
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        if let Some((uid, gid, groups)) = &p.creds {
+            if libc::setgroups(groups.len() as _, groups.as_ptr()) != 0 {
+                fail(3);
+            }
+            if libc::setgid(*gid) != 0 {
+                fail(3);
+            }
+            if libc::setuid(*uid) != 0 {
+                fail(3);
+            }
+        }
+        if libc::chdir(p.cwd.as_ptr()) != 0 {
+            fail(4);
+        }
+        libc::execve(p.path.as_ptr(), argv.as_ptr(), envp.as_ptr());
+        fail(5)
+    }
+}
+
+/// Reads an exec error reported by a child that has exited; `None` if it exec'd fine.
+pub(super) fn exec_error(fd: &OwnedFd) -> Option<io::Error> {
+    let mut msg = [0i32; 2];
+    // SAFETY: reading into a live local buffer from an fd we own; the write end is closed
+    // (the child exec'd or exited), so this cannot block.
+    let n = unsafe {
+        libc::read(
+            fd.as_raw_fd(),
+            msg.as_mut_ptr().cast(),
+            std::mem::size_of_val(&msg),
+        )
+    };
+    if n != std::mem::size_of_val(&msg) as isize {
+        return None;
+    }
+    let stage = match msg[0] {
+        1 => "setpgid",
+        2 => "redirecting stdio",
+        3 => "switching user",
+        4 => "changing directory",
+        _ => "exec",
+    };
+    let err = io::Error::from_raw_os_error(msg[1]);
+    Some(io::Error::new(err.kind(), format!("{stage}: {err}")))
+}
