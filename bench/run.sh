@@ -4,5 +4,6 @@
 set -Eeuo pipefail
 cd "$(dirname "$0")"
 ./install-peers.sh
-(cd .. && cargo build --release --locked -p stead-cli)
+rustup target add x86_64-unknown-linux-musl >/dev/null
+(cd .. && cargo build --release --locked -p stead-cli --target x86_64-unknown-linux-musl)
 python3 supervisors.py --json out/results.json "$@" | tee out/results.md

@@ -156,7 +156,7 @@ class Stead(Peer):
     name = "stead"
 
     def setup(self):
-        self.bin = os.path.join(ROOT, "target", "release", "stead")
+        self.bin = stead_bin()
         self.state = os.path.join(self.dir, "state")
         with open(os.path.join(self.dir, "stead.toml"), "w") as f:
             for i in range(N):
@@ -329,9 +329,17 @@ class Horust(Peer):
 PEERS = {p.name: p for p in [Stead, Supervisord, PM2, Runit, S6, Daemontools, Horust]}
 
 
+def stead_bin():
+    """The static (musl) release build that bench/run.sh makes, else the default one."""
+    if os.environ.get("STEAD_BIN"):
+        return os.environ["STEAD_BIN"]
+    musl = os.path.join(ROOT, "target", "x86_64-unknown-linux-musl", "release", "stead")
+    return musl if os.path.exists(musl) else os.path.join(ROOT, "target", "release", "stead")
+
+
 def available(cls):
     checks = {
-        "stead": os.path.join(ROOT, "target", "release", "stead"),
+        "stead": stead_bin(),
         "supervisord": os.path.join(OUT, "venv", "bin", "supervisord"),
         "PM2": os.path.join(OUT, "npm", "node_modules", ".bin", "pm2"),
         "runit": shutil.which("runsvdir"),

@@ -24,6 +24,12 @@ mod run;
 
 use std::process::ExitCode;
 
+// musl's own allocator returns memory to the kernel page by page (an mmap/munmap pair per
+// small burst), which makes a status round trip several times slower; dlmalloc keeps it.
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+
 use clap::Parser;
 
 /// An error on its way out, with the exit code it maps to.

@@ -6,7 +6,7 @@
 //! machine ([`crate::program`]); this file is the thin I/O around it.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
@@ -31,6 +31,8 @@ struct Slot {
     escapees: Vec<u32>,
     /// Settings to apply at the next spawn (a changed program on reload).
     pending_config: Option<ProgramConfig>,
+    /// The program file, found once and kept until the settings change or a start fails.
+    resolved: Option<PathBuf>,
     remove_when_stopped: bool,
 }
 
@@ -108,6 +110,7 @@ impl Engine {
             instance_id: String::new(),
             escapees: Vec::new(),
             pending_config: None,
+            resolved: None,
             remove_when_stopped: false,
         }
     }
@@ -205,16 +208,34 @@ impl Engine {
         let slot = &mut self.slots[idx];
         if let Some(cfg) = slot.pending_config.take() {
             slot.program.set_config(cfg);
+            slot.resolved = None;
         }
         // A previous generation still being killed is tracked until it is gone.
         if let Some(old) = slot.child.take() {
             self.orphans.push(old);
         }
+        if slot.resolved.is_none() {
+            let cfg = slot.program.config();
+            match spawn::resolve_program(
+                &cfg.command[0],
+                &cfg.cwd,
+                cfg.env.get("PATH").map(String::as_str),
+            ) {
+                Ok(path) => slot.resolved = Some(path),
+                Err(msg) => {
+                    let error = format!("{msg} (cwd {})", cfg.cwd.display());
+                    self.feed(idx, Event::SpawnFailed { error }, now);
+                    return;
+                }
+            }
+        }
         let config = slot.program.config();
+        let program = slot.resolved.as_deref().unwrap_or(Path::new(""));
         let mut extra_env = BTreeMap::new();
         extra_env.insert("STEAD_PROGRAM".to_string(), config.name.clone());
         let req = SpawnRequest {
             config,
+            program,
             instance_id: instance_id.clone(),
             output: self.output,
             extra_env,
@@ -236,9 +257,11 @@ impl Engine {
                 slot.escapees.clear();
                 Event::Spawned { pid }
             }
-            Err(e) => Event::SpawnFailed {
-                error: spawn_error(&e, config),
-            },
+            Err(e) => {
+                let error = spawn_error(&e, config);
+                slot.resolved = None;
+                Event::SpawnFailed { error }
+            }
         };
         self.feed(idx, event, now);
     }
@@ -270,6 +293,7 @@ impl Engine {
             let slot = &mut self.slots[idx];
             if let Some(err) = slot.child.as_mut().and_then(Child::take_exec_error) {
                 slot.child = None;
+                slot.resolved = None;
                 let error = spawn_error(&err, slot.program.config());
                 self.feed(idx, Event::SpawnFailed { error }, now);
                 continue;

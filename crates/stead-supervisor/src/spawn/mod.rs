@@ -40,6 +40,8 @@ pub(crate) enum Output {
 /// Everything needed to start one instance.
 pub(crate) struct SpawnRequest<'a> {
     pub config: &'a ProgramConfig,
+    /// `config.command[0]` resolved to a file (see [`resolve_program`]).
+    pub program: &'a Path,
     /// Unique per spawn; inherited by descendants, found again at stop time.
     pub instance_id: String,
     pub output: Output,

@@ -2,11 +2,12 @@
 
 use std::collections::BTreeMap;
 use std::collections::HashMap;
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::io;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use nix::errno::Errno;
 use nix::sys::signal::{self, Signal as NixSignal};
@@ -185,9 +186,14 @@ const HOST_ONLY_VARS: &[&str] = &[
 /// for its exec (see `fork_exec.rs`).
 pub(crate) fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
     let cfg = req.config;
-    let mut env: BTreeMap<OsString, OsString> = std::env::vars_os()
-        .filter(|(k, _)| !HOST_ONLY_VARS.iter().any(|v| k == *v))
-        .collect();
+    static BASE_ENV: OnceLock<BTreeMap<OsString, OsString>> = OnceLock::new();
+    let mut env = BASE_ENV
+        .get_or_init(|| {
+            std::env::vars_os()
+                .filter(|(k, _)| !HOST_ONLY_VARS.iter().any(|v| k == *v))
+                .collect()
+        })
+        .clone();
     let creds = credentials(cfg.user.as_deref(), cfg.group_name.as_deref())?;
     if let Some(c) = &creds {
         env.insert("USER".into(), c.name.clone().into());
@@ -197,12 +203,6 @@ pub(crate) fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
     env.extend(cfg.env.iter().map(|(k, v)| (k.into(), v.into())));
     env.extend(req.extra_env.iter().map(|(k, v)| (k.into(), v.into())));
     env.insert(INSTANCE_VAR.into(), req.instance_id.clone().into());
-    let path_var = env
-        .get(OsStr::new("PATH"))
-        .and_then(|p| p.to_str())
-        .map(str::to_owned);
-    let program = super::resolve_program(&cfg.command[0], &cfg.cwd, path_var.as_deref())
-        .map_err(|msg| io::Error::new(io::ErrorKind::NotFound, msg))?;
     let mut envp = Vec::with_capacity(env.len());
     for (k, v) in &env {
         let mut kv = k.clone();
@@ -219,7 +219,7 @@ pub(crate) fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
         Output::Inherit => (None, None, None, None),
     };
     let prepared = fork_exec::Prepared {
-        path: fork_exec::cstring(&program)?,
+        path: fork_exec::cstring(req.program)?,
         argv: cfg
             .command
             .iter()
@@ -234,8 +234,8 @@ pub(crate) fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
     let (pid, exec_err) = fork_exec::fork_exec(&prepared)?;
     // The write ends now belong to the child alone.
     drop(prepared);
-    let stdout = stdout.map(OutputPipe::from_owned_fd).transpose()?;
-    let stderr = stderr.map(OutputPipe::from_owned_fd).transpose()?;
+    let stdout = stdout.map(nonblocking_reader).transpose()?;
+    let stderr = stderr.map(nonblocking_reader).transpose()?;
     Ok(Spawned {
         child: Child {
             pid,
@@ -244,6 +244,18 @@ pub(crate) fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
         stdout,
         stderr,
     })
+}
+
+/// Registers the read end of a fresh pipe with the runtime. The pipe was just made by us
+/// (no flags set), so one `fcntl` makes it non-blocking; tokio's checked constructor would
+/// spend three more system calls per pipe finding that out.
+fn nonblocking_reader(fd: OwnedFd) -> io::Result<OutputPipe> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: F_SETFL on an fd we own.
+    if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    OutputPipe::from_owned_fd_unchecked(fd)
 }
 
 /// Every exit of every child of the supervisor, managed or reparented.

@@ -93,7 +93,7 @@ pub(crate) fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
             "`user`/`group` are not supported on Windows; run stead's service under the account instead",
         ));
     }
-    let mut cmd = Command::new(&cfg.command[0]);
+    let mut cmd = Command::new(req.program);
     cmd.args(&cfg.command[1..])
         .current_dir(&cfg.cwd)
         .stdin(Stdio::null())
