@@ -43,12 +43,11 @@ pub(super) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
 /// pid and the read end of the exec-error pipe.
 pub(super) fn fork_exec(p: &Prepared) -> io::Result<(u32, OwnedFd)> {
     static DEVNULL: std::sync::OnceLock<std::fs::File> = std::sync::OnceLock::new();
-    let devnull = match DEVNULL.get() {
-        Some(f) => f,
-        None => {
-            let f = std::fs::File::open("/dev/null")?;
-            DEVNULL.get_or_init(|| f)
-        }
+    let devnull = if let Some(f) = DEVNULL.get() {
+        f
+    } else {
+        let f = std::fs::File::open("/dev/null")?;
+        DEVNULL.get_or_init(|| f)
     };
     let (err_r, err_w) = pipe()?;
     let mut argv: Vec<*const libc::c_char> = p.argv.iter().map(|a| a.as_ptr()).collect();

@@ -185,8 +185,8 @@ const HOST_ONLY_VARS: &[&str] = &[
 /// Starts one instance in its own process group, with stdin on /dev/null, without waiting
 /// for its exec (see `fork_exec.rs`).
 pub(crate) fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
-    let cfg = req.config;
     static BASE_ENV: OnceLock<BTreeMap<OsString, OsString>> = OnceLock::new();
+    let cfg = req.config;
     let mut env = BASE_ENV
         .get_or_init(|| {
             std::env::vars_os()
