@@ -1,0 +1,200 @@
+//! Under real systemd (PID 1 in a sandbox), `stead up` as a `Type=notify` unit:
+//! `systemctl start` returns once stead sent `READY=1` with its programs started, the unit's
+//! status text is stead's one-line summary, `systemctl stop` stops every program, and a
+//! program that goes fatal under `exit_on_fatal` fails the unit with exit status 100 so that
+//! systemd's own recovery can act.
+#![cfg(target_os = "linux")]
+mod support;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use support::*;
+
+struct Sandbox {
+    tool: PathBuf,
+    name: String,
+}
+
+impl Sandbox {
+    fn cmd(&self) -> Command {
+        let mut c = Command::new(&self.tool);
+        c.arg("--name").arg(&self.name);
+        c
+    }
+
+    fn exec(&self, args: &[&str]) -> Output {
+        self.cmd()
+            .arg("exec")
+            .arg("--")
+            .args(args)
+            .output()
+            .expect("run systemd-sandbox exec")
+    }
+
+    fn show(&self, unit: &str, props: &str) -> String {
+        let out = self.exec(&["systemctl", "show", "-p", props, unit]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.cmd().arg("down").output();
+    }
+}
+
+fn tool() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/tools/systemd-sandbox")
+}
+
+fn unit(config: &str) -> String {
+    format!(
+        "[Unit]\nDescription=stead test\n[Service]\nType=notify\nExecStart=/opt/stead/bin/stead up -c {config} --state-dir /run/stead-test\nRestart=no\nTimeoutStartSec=20\n"
+    )
+}
+
+#[test]
+fn under_systemd_stead_is_a_notify_service() {
+    if skip_unless(
+        tool().exists(),
+        "../shared/tools/systemd-sandbox is not beside the repository",
+    ) || skip_unless(is_root(), "booting systemd in a sandbox needs root")
+    {
+        return;
+    }
+    let h = Harness::new("systemd");
+    let bin_dir = support::stead_bin().parent().unwrap().to_path_buf();
+    let _ = testchild();
+    std::fs::write(
+        h.dir.join("good.toml"),
+        "[program.a]\ncommand = [\"/opt/stead/bin/stead-testchild\", \"--spawn-grandchild\", \"1\", \"--sleep\", \"forever\"]\n\
+         [program.b]\ncommand = [\"/opt/stead/bin/stead-testchild\", \"--sleep\", \"forever\"]\nnumprocs = 2\n",
+    )
+    .unwrap();
+    std::fs::write(
+        h.dir.join("fatal.toml"),
+        "[supervisor]\nexit_on_fatal = true\n[program.crash]\ncommand = [\"/opt/stead/bin/stead-testchild\", \"--exit\", \"1\"]\n\
+         max_restarts = 2\nbackoff = { initial = \"50ms\" }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        h.dir.join("stead-good.service"),
+        unit("/opt/stead/test/good.toml"),
+    )
+    .unwrap();
+    std::fs::write(
+        h.dir.join("stead-fatal.service"),
+        unit("/opt/stead/test/fatal.toml"),
+    )
+    .unwrap();
+
+    let sb = Sandbox {
+        tool: tool(),
+        name: format!("stead-{}", std::process::id()),
+    };
+    let up = sb
+        .cmd()
+        .arg("up")
+        .arg("--bind")
+        .arg(format!("{}:/opt/stead/bin", bin_dir.display()))
+        .arg("--bind")
+        .arg(format!("{}:/opt/stead/test", h.dir.display()))
+        .output()
+        .expect("systemd-sandbox up");
+    assert!(
+        up.status.success(),
+        "sandbox up failed: {}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+
+    for u in ["stead-good.service", "stead-fatal.service"] {
+        let out = sb.exec(&[
+            "install",
+            "-m644",
+            &format!("/opt/stead/test/{u}"),
+            "/etc/systemd/system/",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(sb.exec(&["systemctl", "daemon-reload"]).status.success());
+
+    // Type=notify: start returns only after READY=1.
+    let out = sb.exec(&["systemctl", "start", "stead-good.service"]);
+    assert!(
+        out.status.success(),
+        "start failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let show = sb.show("stead-good.service", "ActiveState,SubState,StatusText");
+    assert!(
+        show.contains("ActiveState=active") && show.contains("SubState=running"),
+        "{show}"
+    );
+    assert!(
+        show.contains("StatusText=3 running"),
+        "status text is stead's summary: {show}"
+    );
+    let status = sb.exec(&[
+        "/opt/stead/bin/stead",
+        "--state-dir",
+        "/run/stead-test",
+        "status",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&status.stdout).expect("status json");
+    assert!(
+        v["programs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["state"] == "running"),
+        "{v}"
+    );
+    // Children never see systemd's notify socket.
+    let pid = v["programs"][0]["pid"].as_u64().unwrap();
+    let env = sb.exec(&["cat", &format!("/proc/{pid}/environ")]);
+    assert!(
+        !String::from_utf8_lossy(&env.stdout).contains("NOTIFY_SOCKET"),
+        "NOTIFY_SOCKET leaked to a program"
+    );
+
+    let before = sb.exec(&["pgrep", "-x", "stead-testchild"]);
+    assert!(
+        String::from_utf8_lossy(&before.stdout).lines().count() >= 4,
+        "3 programs and a grandchild run"
+    );
+    assert!(
+        sb.exec(&["systemctl", "stop", "stead-good.service"])
+            .status
+            .success()
+    );
+    let show = sb.show("stead-good.service", "ActiveState,Result");
+    assert!(
+        show.contains("ActiveState=inactive") && show.contains("Result=success"),
+        "{show}"
+    );
+    let left = sb.exec(&["pgrep", "-x", "stead-testchild"]);
+    assert!(
+        left.stdout.is_empty(),
+        "programs outlived the unit: {}",
+        String::from_utf8_lossy(&left.stdout)
+    );
+
+    // A fatal program ends stead with 100 and fails the unit.
+    let _ = sb.exec(&["systemctl", "start", "stead-fatal.service"]);
+    let mut show = String::new();
+    for _ in 0..100 {
+        show = sb.show("stead-fatal.service", "ActiveState,Result,ExecMainStatus");
+        if show.contains("ActiveState=failed") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        show.contains("ActiveState=failed") && show.contains("ExecMainStatus=100"),
+        "{show}"
+    );
+}
