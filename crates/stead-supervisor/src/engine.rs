@@ -246,10 +246,8 @@ impl Engine {
                 let name = config.name.clone();
                 let (out_path, err_path) = logs::paths(&self.log_dir, &name);
                 for (pipe, path) in [(spawned.stdout, out_path), (spawned.stderr, err_path)] {
-                    if let Some(pipe) = pipe
-                        && let Err(e) = logs::capture(pipe, &path, &name)
-                    {
-                        tracing::error!(program = %name, "cannot open {}: {e}; this output is discarded", path.display());
+                    if let Some(pipe) = pipe {
+                        logs::capture(pipe, &path, &name);
                     }
                 }
                 slot.child = Some(spawned.child);
@@ -665,6 +663,7 @@ impl Engine {
                         }
                         state => {
                             slot.pending_config = None;
+                            slot.resolved = None;
                             slot.program.set_config(cfg.clone());
                             if cfg.autostart && matches!(state, State::Exited | State::Fatal) {
                                 to_start.push(next.len());

@@ -6,6 +6,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use crate::spawn::{OutputPipe, pump};
 
@@ -28,22 +29,46 @@ fn open_append(path: &Path) -> std::io::Result<File> {
     OpenOptions::new().create(true).append(true).open(path)
 }
 
-/// Starts copying `pipe` into the file at `path`, appending.
-pub(crate) fn capture(pipe: OutputPipe, path: &Path, program: &str) -> std::io::Result<()> {
-    let mut file = open_append(path)?;
+/// How often a sink whose file cannot be opened tries again.
+const REOPEN_EVERY: Duration = Duration::from_secs(1);
+
+/// Starts copying `pipe` into the file at `path`, appending. The pipe is always drained,
+/// even when the file cannot be opened or written (a full disk, a deleted directory): the
+/// program keeps running, the bytes that could not be written are counted and reported, and
+/// writing resumes when the file works again.
+pub(crate) fn capture(pipe: OutputPipe, path: &Path, program: &str) {
     let program = program.to_string();
     let path = path.to_path_buf();
+    let mut file = match open_append(&path) {
+        Ok(f) => Some(f),
+        Err(e) => {
+            tracing::error!(program = %program, "cannot open {}: {e}; counting the output that cannot be kept", path.display());
+            None
+        }
+    };
+    let mut last_try = Instant::now();
     let mut lost: u64 = 0;
     pump(pipe, move |chunk| {
-        if let Err(e) = file.write_all(chunk) {
-            if lost == 0 {
-                tracing::error!(program = %program, "cannot write {}: {e}; output is being lost", path.display());
+        if file.is_none() && last_try.elapsed() >= REOPEN_EVERY {
+            last_try = Instant::now();
+            file = open_append(&path).ok();
+        }
+        let written = match &mut file {
+            Some(f) => f.write_all(chunk).map_err(|e| e.to_string()),
+            None => Err("the file cannot be opened".to_string()),
+        };
+        match written {
+            Err(e) => {
+                if lost == 0 {
+                    tracing::error!(program = %program, "cannot write {}: {e}; output is being lost", path.display());
+                }
+                lost += chunk.len() as u64;
             }
-            lost += chunk.len() as u64;
-        } else if lost > 0 {
-            tracing::warn!(program = %program, "writing {} again; {lost} bytes were lost", path.display());
-            lost = 0;
+            Ok(()) if lost > 0 => {
+                tracing::warn!(program = %program, "writing {} again; {lost} bytes were lost", path.display());
+                lost = 0;
+            }
+            Ok(()) => {}
         }
     });
-    Ok(())
 }
