@@ -355,6 +355,9 @@ impl Engine {
         for idx in 0..self.slots.len() {
             let slot = &mut self.slots[idx];
             if slot.program.pid().is_some() {
+                if let Some(child) = &mut slot.child {
+                    child.release_exec_pipe();
+                }
                 continue;
             }
             let Some(child) = &slot.child else { continue };

@@ -39,19 +39,21 @@ const REOPEN_EVERY: Duration = Duration::from_secs(1);
 pub(crate) fn capture(pipe: OutputPipe, path: &Path, program: &str) {
     let program = program.to_string();
     let path = path.to_path_buf();
-    let mut file = match open_append(&path) {
-        Ok(f) => Some(f),
-        Err(e) => {
-            tracing::error!(program = %program, "cannot open {}: {e}; counting the output that cannot be kept", path.display());
-            None
-        }
-    };
-    let mut last_try = Instant::now();
+    // Opened at the first output: a silent program costs the supervisor no file descriptor
+    // (each one it holds is copied by every fork and closed by every exec).
+    let mut file: Option<File> = None;
+    let mut last_try: Option<Instant> = None;
     let mut lost: u64 = 0;
     pump(pipe, move |chunk| {
-        if file.is_none() && last_try.elapsed() >= REOPEN_EVERY {
-            last_try = Instant::now();
-            file = open_append(&path).ok();
+        if file.is_none() && last_try.is_none_or(|t| t.elapsed() >= REOPEN_EVERY) {
+            last_try = Some(Instant::now());
+            match open_append(&path) {
+                Ok(f) => file = Some(f),
+                Err(e) if lost == 0 => {
+                    tracing::error!(program = %program, "cannot open {}: {e}; counting the output that cannot be kept", path.display());
+                }
+                Err(_) => {}
+            }
         }
         let written = match &mut file {
             Some(f) => f.write_all(chunk).map_err(|e| e.to_string()),

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -66,6 +66,24 @@ impl Child {
         self.exec_err
             .take()
             .and_then(|fd| fork_exec::exec_error(&fd))
+    }
+
+    /// Closes the exec-error pipe once the child has exec'd (its end closed with nothing
+    /// written), so that a supervisor of many programs does not hold an fd per program —
+    /// every fd the supervisor holds is copied by each fork and closed by each exec.
+    pub(crate) fn release_exec_pipe(&mut self) {
+        let Some(fd) = &self.exec_err else { return };
+        let mut pfd = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: poll on one live pollfd with a zero timeout.
+        let ready = unsafe { libc::poll(&raw mut pfd, 1, 0) };
+        if ready == 1 && pfd.revents & libc::POLLIN == 0 && pfd.revents & libc::POLLHUP != 0 {
+            // Hang-up without data: exec succeeded.
+            self.exec_err = None;
+        }
     }
 
     /// Whether any process of the group is still alive (zombies not yet reaped count).
@@ -250,7 +268,6 @@ pub(crate) fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
 /// (no flags set), so one `fcntl` makes it non-blocking; tokio's checked constructor would
 /// spend three more system calls per pipe finding that out.
 fn nonblocking_reader(fd: OwnedFd) -> io::Result<OutputPipe> {
-    use std::os::fd::AsRawFd;
     // SAFETY: F_SETFL on an fd we own.
     if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) } != 0 {
         return Err(io::Error::last_os_error());

@@ -70,6 +70,10 @@ impl Child {
         None
     }
 
+    /// Nothing to release: spawn errors are synchronous on Windows.
+    #[allow(clippy::unused_self)] // the same signature as the Unix backend
+    pub(crate) fn release_exec_pipe(&mut self) {}
+
     /// The job is closed (and the tree killed) when the child is dropped after its exit, so
     /// nothing of it outlives the main process.
     #[allow(clippy::unused_self)] // the same signature as the Unix backend
