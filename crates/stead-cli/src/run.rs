@@ -159,11 +159,7 @@ pub(crate) fn run(args: RunArgs, state_dir: PathBuf) -> Result<u8, Failure> {
                 "stead: --shell takes the command as one argument: stead run --shell -- 'server | tee log'",
             ));
         }
-        p.command = if cfg!(windows) {
-            vec!["cmd.exe".into(), "/C".into(), args.command[0].clone()]
-        } else {
-            vec!["/bin/sh".into(), "-c".into(), args.command[0].clone()]
-        };
+        p.command = stead_supervisor::config::shell_argv(&args.command[0]);
     }
     p.restart = match args.restart.as_str() {
         "on-failure" => RestartPolicy::OnFailure,

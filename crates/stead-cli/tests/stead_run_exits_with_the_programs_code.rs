@@ -48,6 +48,17 @@ fn stead_run_exits_with_the_programs_code() {
         "hello from the child",
     ]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("hello from the child"));
+    // --shell opts into a shell, given the command as one argument.
+    let out = h.stead(&[
+        "run",
+        "--restart",
+        "never",
+        "--shell",
+        "--",
+        "echo piped | tr a-z A-Z; exit 5",
+    ]);
+    assert_eq!(out.status.code(), Some(5));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("PIPED"));
 }
 
 #[test]

@@ -170,6 +170,17 @@ impl ProgramConfig {
     }
 }
 
+/// The argv that runs `script` through the system shell: `/bin/sh -c` on Unix, `cmd.exe /C`
+/// on Windows. What `shell = true` does to a `command` string.
+///
+/// ```
+/// # #[cfg(unix)]
+/// assert_eq!(stead_supervisor::config::shell_argv("a | b"), ["/bin/sh", "-c", "a | b"]);
+/// ```
+pub fn shell_argv(script: &str) -> Vec<String> {
+    crate::spawn::shell_argv(script)
+}
+
 /// Checks a program built outside a config file (`stead run`): the binary resolves and the
 /// user and group exist and can be switched to. Returns every problem, each with its fix.
 ///
