@@ -14,6 +14,14 @@
 use std::io::Write;
 use std::time::Duration;
 
+#[derive(Default, Clone, Copy)]
+enum Sleep {
+    #[default]
+    No,
+    For(Duration),
+    Forever,
+}
+
 #[derive(Default)]
 struct Plan {
     print: u64,
@@ -23,7 +31,7 @@ struct Plan {
     grandchildren: u32,
     double_fork: bool,
     write_pids: Option<String>,
-    sleep: Option<Option<Duration>>,
+    sleep: Sleep,
     exit: i32,
 }
 
@@ -35,9 +43,9 @@ fn usage(msg: &str) -> ! {
     std::process::exit(64);
 }
 
-fn duration(s: &str) -> Option<Duration> {
+fn duration(s: &str) -> Sleep {
     if s == "forever" {
-        return None;
+        return Sleep::Forever;
     }
     let (num, scale) = if let Some(n) = s.strip_suffix("ms") {
         (n, 0.001)
@@ -49,7 +57,7 @@ fn duration(s: &str) -> Option<Duration> {
     let n: f64 = num
         .parse()
         .unwrap_or_else(|_| usage(&format!("bad duration `{s}`")));
-    Some(Duration::from_secs_f64(n * scale))
+    Sleep::For(Duration::from_secs_f64(n * scale))
 }
 
 fn parse() -> Plan {
@@ -76,7 +84,7 @@ fn parse() -> Plan {
             }
             "--double-fork" => plan.double_fork = true,
             "--write-pids" => plan.write_pids = Some(value()),
-            "--sleep" => plan.sleep = Some(duration(&value())),
+            "--sleep" => plan.sleep = duration(&value()),
             "--exit" => {
                 plan.exit = value()
                     .parse()
@@ -90,7 +98,7 @@ fn parse() -> Plan {
 
 fn sleep_forever() -> ! {
     loop {
-        std::thread::sleep(Duration::from_secs(3600));
+        std::thread::sleep(Duration::from_hours(1));
     }
 }
 
@@ -109,40 +117,52 @@ fn main() {
     for s in &plan.stderr {
         eprintln!("{s}");
     }
-    let mut pids = vec![std::process::id()];
-    #[cfg(unix)]
-    {
-        if plan.ignore_term {
-            // SAFETY: installing SIG_IGN for two signals; no handler code runs.
-            unsafe {
-                libc::signal(libc::SIGTERM, libc::SIG_IGN);
-                libc::signal(libc::SIGINT, libc::SIG_IGN);
-            }
-        }
-        for _ in 0..plan.grandchildren {
-            pids.push(fork_sleeper(false));
-        }
-        if plan.double_fork {
-            pids.push(fork_sleeper(true));
-        }
-    }
-    #[cfg(not(unix))]
-    if plan.grandchildren > 0 || plan.double_fork || plan.ignore_term {
-        usage("--spawn-grandchild, --double-fork and --ignore-term are Unix-only");
-    }
+    let pids = family(&plan);
     if let Some(path) = &plan.write_pids {
-        let text: String = pids.iter().map(|p| format!("{p}\n")).collect();
+        let text: String = pids.iter().fold(String::new(), |mut t, p| {
+            t.push_str(&p.to_string());
+            t.push('\n');
+            t
+        });
         let tmp = format!("{path}.tmp");
         std::fs::write(&tmp, text)
             .and_then(|()| std::fs::rename(&tmp, path))
             .expect("write pids");
     }
     match plan.sleep {
-        Some(Some(d)) => std::thread::sleep(d),
-        Some(None) => sleep_forever(),
-        None => {}
+        Sleep::For(d) => std::thread::sleep(d),
+        Sleep::Forever => sleep_forever(),
+        Sleep::No => {}
     }
     std::process::exit(plan.exit);
+}
+
+/// Sets the signal disposition and starts the grandchildren; returns our pid and theirs.
+#[cfg(unix)]
+fn family(plan: &Plan) -> Vec<u32> {
+    let mut pids = vec![std::process::id()];
+    if plan.ignore_term {
+        // SAFETY: installing SIG_IGN for two signals; no handler code runs.
+        unsafe {
+            libc::signal(libc::SIGTERM, libc::SIG_IGN);
+            libc::signal(libc::SIGINT, libc::SIG_IGN);
+        }
+    }
+    for _ in 0..plan.grandchildren {
+        pids.push(fork_sleeper(false));
+    }
+    if plan.double_fork {
+        pids.push(fork_sleeper(true));
+    }
+    pids
+}
+
+#[cfg(not(unix))]
+fn family(plan: &Plan) -> Vec<u32> {
+    if plan.grandchildren > 0 || plan.double_fork || plan.ignore_term {
+        usage("--spawn-grandchild, --double-fork and --ignore-term are Unix-only");
+    }
+    vec![std::process::id()]
 }
 
 /// Forks a process that sleeps forever; with `escape`, it forks again and calls `setsid` so

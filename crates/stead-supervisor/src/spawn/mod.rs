@@ -101,23 +101,20 @@ pub(crate) fn resolve_program(
     ))
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 
     #[test]
     fn resolves_names_in_path_and_relative_paths() {
-        #[cfg(unix)]
-        {
-            let sh = resolve_program("sh", Path::new("/"), None).unwrap();
-            assert!(sh.ends_with("sh"));
-            assert!(resolve_program("./sh", Path::new("/bin"), None).is_ok());
-            assert!(resolve_program("sh", Path::new("/"), Some("/nonexistent")).is_err());
-            let plain = std::env::temp_dir().join(format!("stead-not-exec-{}", std::process::id()));
-            std::fs::write(&plain, "data").unwrap();
-            let err = resolve_program(plain.to_str().unwrap(), Path::new("/"), None).unwrap_err();
-            std::fs::remove_file(&plain).unwrap();
-            assert!(err.contains("not an executable"), "{err}");
-        }
+        let sh = resolve_program("sh", Path::new("/"), None).unwrap();
+        assert!(sh.ends_with("sh"));
+        assert!(resolve_program("./sh", Path::new("/bin"), None).is_ok());
+        assert!(resolve_program("sh", Path::new("/"), Some("/nonexistent")).is_err());
+        let plain = std::env::temp_dir().join(format!("stead-not-exec-{}", std::process::id()));
+        std::fs::write(&plain, "data").unwrap();
+        let err = resolve_program(plain.to_str().unwrap(), Path::new("/"), None).unwrap_err();
+        std::fs::remove_file(&plain).unwrap();
+        assert!(err.contains("not an executable"), "{err}");
     }
 }
