@@ -194,7 +194,16 @@ impl Engine {
     fn act(&mut self, idx: usize, action: Action, now: Instant) {
         match action {
             Action::Spawn => self.spawn(idx, now),
-            Action::Signal { signal, tree } => self.signal(idx, signal, tree),
+            Action::Signal { signal, tree } => {
+                // A stop signal that cannot be delivered at all (Windows: a program without a
+                // console) will not be answered: go straight to the kill, not the timeout.
+                if !self.signal(idx, signal, tree)
+                    && self.slots[idx].program.state() == State::Stopping
+                {
+                    tracing::warn!(program = %self.slots[idx].program.config().name, "killing at once: the stop signal could not be delivered");
+                    self.act(idx, Action::Kill { tree }, now);
+                }
+            }
             Action::Kill { tree } => {
                 self.signal(idx, Signal::Kill, tree);
                 self.recheck_at = Some(now + TREE_RECHECK);
@@ -264,12 +273,19 @@ impl Engine {
         self.feed(idx, event, now);
     }
 
-    fn signal(&mut self, idx: usize, signal: Signal, tree: bool) {
+    /// Sends `signal`; false when it could not be delivered to the main process or group.
+    fn signal(&mut self, idx: usize, signal: Signal, tree: bool) -> bool {
         let slot = &self.slots[idx];
-        let Some(child) = &slot.child else { return };
-        if let Err(e) = child.signal(signal, tree, &slot.escapees) {
-            tracing::warn!(program = %slot.program.config().name, "cannot send {signal}: {e}");
-        }
+        let Some(child) = &slot.child else {
+            return true;
+        };
+        let delivered = match child.signal(signal, tree, &slot.escapees) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(program = %slot.program.config().name, "cannot send {signal}: {e}");
+                false
+            }
+        };
         if tree {
             self.sweeps.push(Sweep {
                 slot_id: slot.program.config().name.clone(),
@@ -278,6 +294,7 @@ impl Engine {
                 signal,
             });
         }
+        delivered
     }
 
     fn on_exits(&mut self, batch: Vec<(u32, ExitStatus)>) {
