@@ -5,7 +5,7 @@
 //! systemd's own recovery can act.
 #![cfg(target_os = "linux")]
 mod support;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 use support::*;
 
@@ -42,10 +42,6 @@ impl Drop for Sandbox {
     }
 }
 
-fn tool() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/tools/systemd-sandbox")
-}
-
 fn unit(config: &str) -> String {
     format!(
         "[Unit]\nDescription=stead test\n[Service]\nType=notify\nExecStart=/opt/stead/bin/stead up -c {config} --state-dir /run/stead-test\nRestart=no\nTimeoutStartSec=20\n"
@@ -54,13 +50,10 @@ fn unit(config: &str) -> String {
 
 #[test]
 fn under_systemd_stead_is_a_notify_service() {
-    if skip_unless(
-        tool().exists(),
-        "../shared/tools/systemd-sandbox is not beside the repository",
-    ) || skip_unless(is_root(), "booting systemd in a sandbox needs root")
-    {
+    let Some(tool) = shared_tool("systemd-sandbox", "booting systemd in a sandbox needs root")
+    else {
         return;
-    }
+    };
     let h = Harness::new("systemd");
     let bin_dir = support::stead_bin().parent().unwrap().to_path_buf();
     let _ = testchild();
@@ -88,7 +81,7 @@ fn under_systemd_stead_is_a_notify_service() {
     .unwrap();
 
     let sb = Sandbox {
-        tool: tool(),
+        tool,
         name: format!("stead-{}", std::process::id()),
     };
     let up = sb

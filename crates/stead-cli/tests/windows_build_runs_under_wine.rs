@@ -9,11 +9,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::*;
 
-fn tool() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/tools/wine-sandbox")
-}
-
 struct Wine {
+    tool: PathBuf,
     state: PathBuf,
     drive_c: PathBuf,
     out: PathBuf,
@@ -21,7 +18,7 @@ struct Wine {
 
 impl Wine {
     fn tool(&self) -> Command {
-        let mut c = Command::new(tool());
+        let mut c = Command::new(&self.tool);
         c.env("WINE_SANDBOX_STATE", &self.state);
         c
     }
@@ -68,13 +65,9 @@ impl Drop for Wine {
 
 #[test]
 fn windows_build_runs_under_wine() {
-    if skip_unless(
-        tool().exists(),
-        "../shared/tools/wine-sandbox is not beside the repository",
-    ) || skip_unless(is_root(), "installing and running Wine needs root")
-    {
+    let Some(tool) = shared_tool("wine-sandbox", "installing and running Wine needs root") else {
         return;
-    }
+    };
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let built = Command::new(cargo)
         .args([
@@ -105,7 +98,7 @@ fn windows_build_runs_under_wine() {
     // nothing waits for a pipe that never closes.
     let up_out = h.dir.join("wine-up.out");
     let f = std::fs::File::create(&up_out).unwrap();
-    let up = Command::new(tool())
+    let up = Command::new(&tool)
         .env("WINE_SANDBOX_STATE", &state)
         .arg("up")
         .stdout(f.try_clone().unwrap())
@@ -119,6 +112,7 @@ fn windows_build_runs_under_wine() {
     );
     let prefix = std::fs::read_to_string(&state).unwrap().trim().to_string();
     let wine = Wine {
+        tool,
         state,
         drive_c: Path::new(&prefix).join("drive_c"),
         out: h.dir.join("wine.out"),

@@ -53,6 +53,20 @@ pub fn skip_unless(cond: bool, reason: &str) -> bool {
     true
 }
 
+/// The sandbox tool `name` from `../shared/tools` beside the repository, when this test can
+/// use it; `None` (after printing why) when the tool or root is missing. Under `CI=true`
+/// their absence fails the test instead.
+pub fn shared_tool(name: &str, why_root: &str) -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/tools")
+        .join(name);
+    let missing = format!("../shared/tools/{name} is not beside the repository");
+    if skip_unless(path.exists(), &missing) || skip_unless(is_root(), why_root) {
+        return None;
+    }
+    Some(path)
+}
+
 /// A scratch state directory and config, and a supervisor started on them.
 pub struct Harness {
     pub dir: PathBuf,
