@@ -637,6 +637,13 @@ impl Engine {
     /// Re-reads the config file and applies the difference. A file with any error changes
     /// nothing.
     fn reload(&mut self) -> Result<ReloadReport, ApiError> {
+        if self.shutting_down {
+            return Err(ApiError::new(
+                409,
+                "the supervisor is shutting down; nothing was reloaded",
+                None,
+            ));
+        }
         if self.run_mode || self.config.path.as_os_str().is_empty() {
             return Err(ApiError::new(
                 409,
