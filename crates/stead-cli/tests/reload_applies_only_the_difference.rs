@@ -98,3 +98,29 @@ command = ["{child}", "--sleep", "forever"]
     });
     assert_eq!(h.pid_of("same"), Some(same));
 }
+
+#[test]
+fn a_program_put_back_while_it_is_being_removed_runs_again() {
+    let mut h = Harness::new("reload-back");
+    let with_x = "[program.x]\ncommand = [\"{child}\", \"--ignore-term\", \"--sleep\", \"forever\"]\nstop_timeout = \"1s\"\n\
+                  [program.y]\ncommand = [\"{child}\", \"--sleep\", \"forever\"]\n";
+    h.write_config(with_x);
+    h.up();
+    h.wait_for("x running", Duration::from_secs(5), |h| {
+        h.state_of("x") == "running"
+    });
+    let old = h.pid_of("x").unwrap();
+    h.write_config("[program.y]\ncommand = [\"{child}\", \"--sleep\", \"forever\"]\n");
+    assert!(h.stead(&["reload"]).status.success());
+    assert_eq!(
+        h.state_of("x"),
+        "stopping",
+        "x ignores TERM, so it is still stopping"
+    );
+    h.write_config(with_x);
+    assert!(h.stead(&["reload"]).status.success());
+    h.wait_for("x to run again", Duration::from_secs(5), |h| {
+        h.state_of("x") == "running" && h.pid_of("x") != Some(old)
+    });
+    assert!(!alive(old));
+}

@@ -676,7 +676,11 @@ impl Engine {
         for cfg in &fresh.programs {
             if let Some(pos) = old.iter().position(|s| s.program.config().name == cfg.name) {
                 let mut slot = old.remove(pos);
-                slot.remove_when_stopped = false;
+                // Back in the file while still being stopped by an earlier removal: it is
+                // wanted again, so it starts once that stop completes.
+                if std::mem::take(&mut slot.remove_when_stopped) && cfg.autostart {
+                    to_start.push(next.len());
+                }
                 if slot.program.config() == cfg
                     && slot.pending_config.as_ref().is_none_or(|p| p == cfg)
                 {
