@@ -37,6 +37,15 @@ restart = "on-failure"
         h.program("target")["restarts"] == 1 && h.state_of("target") == "running"
     });
     assert_eq!(h.program("target")["last_exit"]["signal"], "USR1");
+    // Naming a program twice (or an instance and its program) selects it once.
+    let out = h.stead(&["status", "--json", "target", "target"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["programs"].as_array().unwrap().len(), 1);
     // An unknown signal or program is a clear error.
     let out = h.stead(&["signal", "BOGUS", "target"]);
     assert_eq!(out.status.code(), Some(2));

@@ -465,14 +465,16 @@ impl Engine {
         }
         let mut out = Vec::new();
         for name in names {
-            let before = out.len();
+            let mut found = false;
             for (i, s) in self.slots.iter().enumerate() {
-                let c = s.program.config();
-                if (c.name == *name || c.group == *name) && !out.contains(&i) {
-                    out.push(i);
+                if s.program.config().answers_to(name) {
+                    found = true;
+                    if !out.contains(&i) {
+                        out.push(i);
+                    }
                 }
             }
-            if out.len() == before {
+            if !found {
                 let known: Vec<&str> = self
                     .slots
                     .iter()

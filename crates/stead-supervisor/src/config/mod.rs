@@ -141,6 +141,17 @@ pub struct ProgramConfig {
 }
 
 impl ProgramConfig {
+    /// Whether `name` selects this instance: its own name (`web:1`) or its program's (`web`).
+    ///
+    /// ```
+    /// let mut p = stead_supervisor::config::ProgramConfig::new("web", vec!["x".into()]);
+    /// p.name = "web:1".into();
+    /// assert!(p.answers_to("web") && p.answers_to("web:1") && !p.answers_to("web:0"));
+    /// ```
+    pub fn answers_to(&self, name: &str) -> bool {
+        self.name == name || self.group == name
+    }
+
     /// A program with every default, running `command`; what `stead run` builds from its flags.
     ///
     /// ```
@@ -263,8 +274,6 @@ impl Config {
 
     /// The instances of the group or instance called `name` (`web` gives `web:0`, `web:1`…).
     pub fn select<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a ProgramConfig> + 'a {
-        self.programs
-            .iter()
-            .filter(move |p| p.name == name || p.group == name)
+        self.programs.iter().filter(move |p| p.answers_to(name))
     }
 }
