@@ -289,13 +289,17 @@ impl ExitSource {
     }
 
     /// Waits for, and reaps, at least one exited child; returns every exit reaped.
+    ///
+    /// Reaps only after a `SIGCHLD`: the stream remembers a signal that arrives while the
+    /// engine is busy, so waking on it loses nothing, and the engine's other wake-ups cost no
+    /// `waitpid`.
     pub(crate) async fn next(&mut self) -> Vec<(u32, ExitStatus)> {
         loop {
+            self.sigchld.recv().await;
             let exits = reap_all();
             if !exits.is_empty() {
                 return exits;
             }
-            self.sigchld.recv().await;
         }
     }
 }
