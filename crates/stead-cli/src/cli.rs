@@ -59,6 +59,11 @@ pub(crate) enum Command {
     Reload(JsonArg),
     /// Stop every program and end the supervisor.
     Shutdown(JsonArg),
+    /// Show programs' output: the newest lines, merged by time; `-f` follows.
+    ///
+    /// `stead logs web -n 50`, `stead logs --since 10m`, `stead logs -f` (all programs,
+    /// interleaved). Reads the files, rotated and compressed ones included.
+    Logs(crate::logs::LogsArgs),
     /// Check a config file without running anything.
     Validate(ValidateArgs),
     /// Print a shell completion script: `stead completions bash > /etc/bash_completion.d/stead`.
@@ -161,6 +166,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Signal(a) => crate::ctl::signal(&state, &a),
         Command::Reload(a) => crate::ctl::reload(&state, &a),
         Command::Shutdown(a) => crate::ctl::shutdown(&state, &a),
+        Command::Logs(a) => crate::logs::logs(&state, &a),
         Command::Validate(a) => validate(&a),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();

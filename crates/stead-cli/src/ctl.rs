@@ -41,14 +41,21 @@ fn print_json<T: serde::Serialize>(value: &T) {
     );
 }
 
-pub(crate) fn status(state_dir: &Path, names: &[String], json: bool) -> Result<u8, Failure> {
+/// `/v1/status?name=a&name=b`.
+pub(crate) fn status_path(names: &[String]) -> String {
     let mut path = String::from("/v1/status");
     for (i, n) in names.iter().enumerate() {
         path.push(if i == 0 { '?' } else { '&' });
         path.push_str("name=");
         path.push_str(&percent_encode(n));
     }
-    let report: StatusReport = client(state_dir).get(&path).map_err(|e| failure(&e))?;
+    path
+}
+
+pub(crate) fn status(state_dir: &Path, names: &[String], json: bool) -> Result<u8, Failure> {
+    let report: StatusReport = client(state_dir)
+        .get(&status_path(names))
+        .map_err(|e| failure(&e))?;
     if json {
         print_json(&report);
     } else {

@@ -61,7 +61,9 @@ pub(crate) struct RunArgs {
     /// Signal and kill only the main process, not its whole tree.
     #[arg(long)]
     pub no_kill_tree: bool,
-    /// Capture output into the logs directory of the state directory instead of this terminal.
+    /// Capture output into the logs directory of the state directory (rotated, with
+    /// timestamps), and echo it here as `NAME | line`, instead of giving the program this
+    /// terminal.
     #[arg(long)]
     pub capture: bool,
     /// The command and its arguments, after `--`.
@@ -147,7 +149,9 @@ pub(crate) fn up(args: UpArgs, state_dir: PathBuf) -> Result<u8, Failure> {
         config.path.display(),
         stead_supervisor::control_endpoint(&state_dir).display()
     );
-    supervise(Options::new(config, state_dir))
+    let mut options = Options::new(config, state_dir);
+    options.foreground = true;
+    supervise(options)
 }
 
 pub(crate) fn run(args: RunArgs, state_dir: PathBuf) -> Result<u8, Failure> {
@@ -197,6 +201,7 @@ pub(crate) fn run(args: RunArgs, state_dir: PathBuf) -> Result<u8, Failure> {
     let mut options = Options::new(Config::single(p), state_dir);
     options.control = false;
     options.run_mode = true;
+    options.foreground = true;
     options.output = if args.capture {
         OutputMode::Capture
     } else {

@@ -15,9 +15,10 @@ use crate::config::{Config, ProgramConfig};
 use crate::control::api::{ActionReport, ExitInfo, ProgramStatus, ReloadReport, StatusReport};
 use crate::control::{ApiError, Reply, Request, Verb};
 use crate::host::{HostNotice, HostRequest, HostSignals, notify};
+use crate::logs::InstanceLog;
 use crate::program::{Action, Event, ExitStatus, Program, State};
 use crate::spawn::{self, Child, ExitSource, Output, SpawnRequest};
-use crate::{EXIT_PROGRAM_FATAL, Signal, logs};
+use crate::{EXIT_PROGRAM_FATAL, Signal};
 
 /// How long to wait before looking again for a tree that outlived its main process, when no
 /// exit event will tell us (a grandchild reaped by its own parent).
@@ -34,6 +35,8 @@ struct Slot {
     /// The program file, found once and kept until the settings change or a start fails.
     resolved: Option<PathBuf>,
     remove_when_stopped: bool,
+    /// Where its output goes; made at the first captured spawn, remade when `log` changes.
+    log: Option<InstanceLog>,
 }
 
 struct Sweep {
@@ -53,6 +56,8 @@ pub(crate) struct EngineSetup {
     pub config: Config,
     pub output: Output,
     pub log_dir: PathBuf,
+    /// Echo programs' lines to stderr unless their `log.console` says otherwise.
+    pub foreground: bool,
     /// `stead run`: exit when the single program ends for good, with its exit code.
     pub run_mode: bool,
 }
@@ -68,6 +73,7 @@ pub(crate) struct Engine {
     exit_code: i32,
     output: Output,
     log_dir: PathBuf,
+    foreground: bool,
     run_mode: bool,
     seq: u64,
     recheck_at: Option<Instant>,
@@ -88,6 +94,7 @@ impl Engine {
             exit_code: 0,
             output: setup.output,
             log_dir: setup.log_dir,
+            foreground: setup.foreground,
             run_mode: setup.run_mode,
             seq: 0,
             recheck_at: None,
@@ -104,6 +111,17 @@ impl Engine {
     fn new_slot(&mut self, config: ProgramConfig) -> Slot {
         self.seq += 1;
         let seed = u64::from(std::process::id()) << 32 ^ self.seq ^ fastrand::u64(..);
+        // Made now, not at the first start, so that `status` (and `stead logs`) know where
+        // a program's output goes before it runs. Files are opened at the first output.
+        let log = matches!(self.output, Output::Capture { .. }).then(|| {
+            InstanceLog::new(
+                &self.log_dir,
+                &config.name,
+                &config.group,
+                &config.log,
+                self.foreground,
+            )
+        });
         Slot {
             program: Program::new(config, seed),
             child: None,
@@ -112,6 +130,7 @@ impl Engine {
             pending_config: None,
             resolved: None,
             remove_when_stopped: false,
+            log,
         }
     }
 
@@ -141,6 +160,10 @@ impl Engine {
                         if let Err(e) = self.reload() {
                             tracing::error!("reload refused, nothing changed:\n{}", e.body.error);
                         }
+                    }
+                    HostRequest::ReopenLogs => {
+                        tracing::info!("reopening log files (SIGUSR1)");
+                        crate::logs::reopen_all();
                     }
                 },
                 req = requests.recv(), if requests_open => match req {
@@ -242,22 +265,35 @@ impl Engine {
         let program = slot.resolved.as_deref().unwrap_or(Path::new(""));
         let mut extra_env = BTreeMap::new();
         extra_env.insert("STEAD_PROGRAM".to_string(), config.name.clone());
+        let mut output = Output::Inherit;
+        if let Output::Capture { .. } = self.output {
+            if slot.log.as_ref().is_none_or(|l| !l.is_for(config)) {
+                slot.log = Some(InstanceLog::new(
+                    &self.log_dir,
+                    &config.name,
+                    &config.group,
+                    &config.log,
+                    self.foreground,
+                ));
+            }
+            if let Some(log) = slot.log.as_ref().filter(|l| l.captures()) {
+                output = Output::Capture {
+                    merge_stderr: log.merge_stderr(),
+                };
+            }
+        }
         let req = SpawnRequest {
             config,
             program,
             instance_id: instance_id.clone(),
-            output: self.output,
+            output,
             extra_env,
         };
         let event = match spawn::spawn(&req) {
             Ok(spawned) => {
                 let pid = spawned.child.pid();
-                let name = config.name.clone();
-                let (out_path, err_path) = logs::paths(&self.log_dir, &name);
-                for (pipe, path) in [(spawned.stdout, out_path), (spawned.stderr, err_path)] {
-                    if let Some(pipe) = pipe {
-                        logs::capture(pipe, &path, &name);
-                    }
+                if let Some(log) = &slot.log {
+                    log.attach(spawned.stdout, spawned.stderr);
                 }
                 slot.child = Some(spawned.child);
                 slot.instance_id = instance_id;
@@ -520,6 +556,11 @@ impl Engine {
                 },
             }),
             reason: p.reason().to_string(),
+            log: self.slots[idx]
+                .log
+                .as_ref()
+                .filter(|l| l.captures())
+                .map(InstanceLog::status),
         }
     }
 

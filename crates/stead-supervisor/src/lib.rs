@@ -22,14 +22,14 @@
 //!
 //! The engine needs a current-thread tokio runtime with IO and time enabled
 //! (`tokio::runtime::Builder::new_current_thread().enable_all()`); it spawns local tasks for
-//! output capture and control connections.
+//! control connections. Output capture runs on two threads of its own ([`logs`]).
 
 pub mod config;
 pub mod control;
 mod duration;
 mod engine;
 mod host;
-mod logs;
+pub mod logs;
 pub mod program;
 pub mod signal;
 mod spawn;
@@ -50,7 +50,8 @@ pub const EXIT_PROGRAM_FATAL: i32 = 100;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum OutputMode {
-    /// Captured into `<log dir>/<name>.out.log` and `.err.log`.
+    /// Captured, and sent where each program's `[log]` settings say (by default
+    /// `<log dir>/<name>.out.log` and `.err.log`).
     Capture,
     /// Straight to the supervisor's own stdout/stderr (a terminal, for `stead run`).
     Inherit,
@@ -69,6 +70,9 @@ pub struct Options {
     pub output: OutputMode,
     /// Exit when the single program ends for good, with its exit code (`stead run`).
     pub run_mode: bool,
+    /// The supervisor runs in a terminal's foreground: programs' lines are echoed to its
+    /// stderr as `NAME | line` unless their `log.console` is false.
+    pub foreground: bool,
     /// Called once the control endpoint answers (or at once without one), before any
     /// program starts. `stead up --daemon` uses it to release the waiting parent.
     pub on_listening: Option<Box<dyn FnOnce() + Send>>,
@@ -85,6 +89,7 @@ impl Options {
             control: true,
             output: OutputMode::Capture,
             run_mode: false,
+            foreground: false,
             on_listening: None,
             pid_file: None,
         }
@@ -175,16 +180,23 @@ pub async fn supervise(mut options: Options) -> Result<i32, Error> {
         ready();
     }
     let output = match options.output {
-        OutputMode::Capture => spawn::Output::Capture,
+        OutputMode::Capture => spawn::Output::Capture {
+            merge_stderr: false,
+        },
         OutputMode::Inherit => spawn::Output::Inherit,
     };
     let engine = engine::Engine::new(engine::EngineSetup {
         config: options.config,
         output,
         log_dir,
+        foreground: options.foreground,
         run_mode: options.run_mode,
     });
     let code = engine.run(exits, signals, rx).await;
+    if options.output == OutputMode::Capture {
+        // Every program has stopped: let the last of their output reach the disk.
+        logs::drain(std::time::Duration::from_secs(5));
+    }
     if let Some(server) = server {
         server.drain(std::time::Duration::from_millis(500)).await;
     }

@@ -1,11 +1,14 @@
 //! A deterministic child process for stead's tests: it does exactly what its flags say.
 //!
 //! ```text
-//! stead-testchild [--print N] [--stdout TEXT] [--stderr TEXT] [--ignore-term]
+//! stead-testchild [--print N] [--pace DURATION] [--stdout TEXT] [--stderr TEXT]
+//!                 [--partial TEXT] [--ignore-term]
 //!                 [--spawn-grandchild N] [--double-fork] [--write-pids FILE]
 //!                 [--sleep DURATION|forever] [--exit CODE]
 //! ```
 //!
+//! `--print N` writes `line 0000000001` … `line N` (16 bytes each), as fast as it can, or one
+//! every `--pace`; `--partial` writes text without a newline (a line cut short).
 //! Actions run in this order: output, signal disposition, grandchildren, pid file, sleep,
 //! exit. Durations are `250ms`, `2s`, or `forever`. Grandchildren inherit `--ignore-term`
 //! and sleep forever; `--double-fork` makes one that forks again, calls `setsid`, and so
@@ -25,6 +28,8 @@ enum Sleep {
 #[derive(Default)]
 struct Plan {
     print: u64,
+    pace: Option<Duration>,
+    partial: Option<String>,
     stdout: Vec<String>,
     stderr: Vec<String>,
     ignore_term: bool,
@@ -38,7 +43,7 @@ struct Plan {
 fn usage(msg: &str) -> ! {
     eprintln!("stead-testchild: {msg}");
     eprintln!(
-        "usage: stead-testchild [--print N] [--stdout T] [--stderr T] [--ignore-term] [--spawn-grandchild N] [--double-fork] [--write-pids FILE] [--sleep D|forever] [--exit CODE]"
+        "usage: stead-testchild [--print N] [--pace D] [--partial T] [--stdout T] [--stderr T] [--ignore-term] [--spawn-grandchild N] [--double-fork] [--write-pids FILE] [--sleep D|forever] [--exit CODE]"
     );
     std::process::exit(64);
 }
@@ -75,6 +80,11 @@ fn parse() -> Plan {
                     .unwrap_or_else(|_| usage("--print takes a count"))
             }
             "--stdout" => plan.stdout.push(value()),
+            "--partial" => plan.partial = Some(value()),
+            "--pace" => match duration(&value()) {
+                Sleep::For(d) => plan.pace = Some(d),
+                _ => usage("--pace takes a duration"),
+            },
             "--stderr" => plan.stderr.push(value()),
             "--ignore-term" => plan.ignore_term = true,
             "--spawn-grandchild" => {
@@ -108,9 +118,16 @@ fn main() {
         let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
         for i in 1..=plan.print {
             writeln!(out, "line {i:010}").expect("stdout");
+            if let Some(pace) = plan.pace {
+                out.flush().expect("stdout");
+                std::thread::sleep(pace);
+            }
         }
         for s in &plan.stdout {
             writeln!(out, "{s}").expect("stdout");
+        }
+        if let Some(p) = &plan.partial {
+            write!(out, "{p}").expect("stdout");
         }
         out.flush().expect("stdout");
     }

@@ -20,6 +20,7 @@
 //! ```
 
 mod diagnostic;
+mod log;
 mod parse;
 
 use std::collections::BTreeMap;
@@ -27,6 +28,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use diagnostic::{ConfigError, Diagnostic};
+pub use log::{LogFormat, LogMode, LogSettings, RotateEvery, Timestamps, parse_size};
 
 use crate::Signal;
 
@@ -138,6 +140,8 @@ pub struct ProgramConfig {
     /// Stop and kill the program's whole process tree (default); `false` signals only the
     /// main process, for programs that detach children on purpose.
     pub kill_tree: bool,
+    /// Where the program's output goes and how it is kept.
+    pub log: LogSettings,
 }
 
 impl ProgramConfig {
@@ -177,6 +181,7 @@ impl ProgramConfig {
             stop_timeout: Duration::from_secs(10),
             exit_codes: vec![0],
             kill_tree: true,
+            log: LogSettings::default(),
         }
     }
 }

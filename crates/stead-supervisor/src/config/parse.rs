@@ -10,11 +10,14 @@ use std::time::Duration;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+mod log;
+
 use super::diagnostic::{Collector, did_you_mean};
+use super::log::LogSettings;
 use super::{Backoff, Config, ConfigError, ProgramConfig, RestartPolicy, SupervisorSettings};
 use crate::{Signal, parse_duration, spawn};
 
-const TOP_KEYS: &[&str] = &["supervisor", "program"];
+const TOP_KEYS: &[&str] = &["supervisor", "log", "program"];
 const SUPERVISOR_KEYS: &[&str] = &["exit_on_fatal", "log_dir"];
 const PROGRAM_KEYS: &[&str] = &[
     "command",
@@ -34,6 +37,7 @@ const PROGRAM_KEYS: &[&str] = &[
     "stop_timeout",
     "exit_codes",
     "kill_tree",
+    "log",
 ];
 const BACKOFF_KEYS: &[&str] = &["initial", "max", "multiplier", "jitter", "reset_after"];
 
@@ -52,7 +56,14 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     let mut w = Walker {
         c: Collector::new(text),
         base_dir,
+        log_defaults: LogSettings::default(),
     };
+    // `[log]` holds the defaults of every program's `[program.NAME.log]`, wherever it is.
+    if let Some((_, value)) = root.get_ref().iter().find(|(k, _)| k.get_ref() == "log")
+        && let Some(t) = w.table(value, "[log]")
+    {
+        w.log_defaults = w.log(t, "[log]", &LogSettings::default());
+    }
     let mut supervisor = SupervisorSettings::default();
     let mut programs = Vec::new();
     let mut saw_program = false;
@@ -63,6 +74,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
                     supervisor = w.supervisor(t);
                 }
             }
+            "log" => {}
             "program" => {
                 saw_program = true;
                 let Some(t) = w.table(value, "[program]") else {
@@ -96,6 +108,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
 struct Walker<'t> {
     c: Collector<'t>,
     base_dir: PathBuf,
+    log_defaults: LogSettings,
 }
 
 impl Walker<'_> {
@@ -293,6 +306,7 @@ impl Walker<'_> {
         };
         let mut p = ProgramConfig::new(&name, Vec::new());
         p.cwd.clone_from(&self.base_dir);
+        p.log = self.log_defaults.clone();
         let mut command: Option<(Vec<String>, Range<usize>)> = None;
         let mut command_is_string = false;
         let mut shell = false;
@@ -457,6 +471,13 @@ impl Walker<'_> {
                     }
                 }
                 "kill_tree" => p.kill_tree = self.boolean(v, "kill_tree").unwrap_or(true),
+                "log" => {
+                    let place = format!("[program.{name}.log]");
+                    if let Some(lt) = self.table(v, &place) {
+                        let base = self.log_defaults.clone();
+                        p.log = self.log(lt, &place, &base);
+                    }
+                }
                 other => self.unknown(key, other, &place, PROGRAM_KEYS),
             }
         }

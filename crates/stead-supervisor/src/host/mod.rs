@@ -24,6 +24,9 @@ pub(crate) enum HostRequest {
     /// SIGHUP: re-read the config and apply the difference.
     #[cfg_attr(windows, allow(dead_code))]
     Reload,
+    /// SIGUSR1: reopen every log file (after an external `logrotate` moved them).
+    #[cfg_attr(windows, allow(dead_code))]
+    ReopenLogs,
 }
 
 /// A readiness message for the host (systemd when `NOTIFY_SOCKET` is set; otherwise nothing).

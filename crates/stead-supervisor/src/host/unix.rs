@@ -1,4 +1,4 @@
-//! Unix host: SIGTERM/SIGINT/SIGHUP, `sd_notify`, private directories.
+//! Unix host: SIGTERM/SIGINT/SIGHUP/SIGUSR1, `sd_notify`, private directories.
 
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
@@ -13,6 +13,7 @@ pub(crate) struct HostSignals {
     term: Signal,
     int: Signal,
     hup: Signal,
+    usr1: Signal,
 }
 
 impl HostSignals {
@@ -21,6 +22,7 @@ impl HostSignals {
             term: signal(SignalKind::terminate())?,
             int: signal(SignalKind::interrupt())?,
             hup: signal(SignalKind::hangup())?,
+            usr1: signal(SignalKind::user_defined1())?,
         })
     }
 
@@ -29,6 +31,7 @@ impl HostSignals {
             _ = self.term.recv() => HostRequest::Shutdown,
             _ = self.int.recv() => HostRequest::Shutdown,
             _ = self.hup.recv() => HostRequest::Reload,
+            _ = self.usr1.recv() => HostRequest::ReopenLogs,
         }
     }
 }

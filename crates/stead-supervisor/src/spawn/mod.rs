@@ -31,10 +31,19 @@ pub(crate) use imp::{
 /// What to do with a child's stdout and stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Output {
-    /// Pipes read by the supervisor (log capture).
-    Capture,
+    /// Pipes read by the supervisor (log capture); with `merge_stderr`, one pipe for both
+    /// (like `2>&1`), returned as `stdout`.
+    Capture { merge_stderr: bool },
     /// The supervisor's own stdout/stderr (`stead run` in a terminal).
     Inherit,
+}
+
+/// Where the bytes read from an output pipe go (the log pipeline).
+pub(crate) trait PipeSink: Send + 'static {
+    /// The next bytes, in order.
+    fn chunk(&mut self, data: &[u8]);
+    /// The pipe reached end of file: every process holding its write end has gone.
+    fn end(&mut self);
 }
 
 /// Everything needed to start one instance.

@@ -21,8 +21,8 @@ use super::{Output, SpawnRequest, Spawned};
 use crate::Signal;
 use crate::program::ExitStatus;
 
-/// The read end of a child's stdout or stderr.
-pub(crate) type OutputPipe = tokio::net::unix::pipe::Receiver;
+/// The read end of a child's stdout or stderr (non-blocking).
+pub(crate) type OutputPipe = OwnedFd;
 
 /// The environment variable that marks every process of one spawned instance.
 pub(crate) const INSTANCE_VAR: &str = "STEAD_INSTANCE_ID";
@@ -229,7 +229,14 @@ pub(crate) fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
         envp.push(fork_exec::cstring(&kv)?);
     }
     let (stdout, stderr, out_w, err_w) = match req.output {
-        Output::Capture => {
+        Output::Capture { merge_stderr: true } => {
+            let (out_r, out_w) = fork_exec::pipe()?;
+            let err_w = out_w.try_clone()?;
+            (Some(out_r), None, Some(out_w), Some(err_w))
+        }
+        Output::Capture {
+            merge_stderr: false,
+        } => {
             let (out_r, out_w) = fork_exec::pipe()?;
             let (err_r, err_w) = fork_exec::pipe()?;
             (Some(out_r), Some(err_r), Some(out_w), Some(err_w))
@@ -264,15 +271,15 @@ pub(crate) fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
     })
 }
 
-/// Registers the read end of a fresh pipe with the runtime. The pipe was just made by us
-/// (no flags set), so one `fcntl` makes it non-blocking; tokio's checked constructor would
-/// spend three more system calls per pipe finding that out.
+/// Makes the read end of a fresh pipe non-blocking. The pipe was just made by us (no flags
+/// set), so one `fcntl` does it; tokio's checked constructor would spend three more system
+/// calls per pipe finding that out.
 fn nonblocking_reader(fd: OwnedFd) -> io::Result<OutputPipe> {
     // SAFETY: F_SETFL on an fd we own.
     if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    OutputPipe::from_owned_fd_unchecked(fd)
+    Ok(fd)
 }
 
 /// Every exit of every child of the supervisor, managed or reparented.
@@ -434,36 +441,82 @@ pub(crate) fn check_can_switch_user() -> Result<(), (String, String)> {
 }
 
 thread_local! {
-    // One read buffer per thread, borrowed only between awaits: a hundred idle programs
-    // cost no buffer memory.
-    static READ_BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; 64 * 1024]);
+    // One read buffer per log thread, borrowed only between awaits: a hundred idle
+    // programs cost no buffer memory.
+    static READ_BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; READ_SIZE]);
 }
 
-/// Reads `pipe` until end of file, handing every chunk to `sink` in order.
-pub(crate) fn pump(pipe: OutputPipe, mut sink: impl FnMut(&[u8]) + Send + 'static) {
-    tokio::spawn(async move {
+/// Bytes taken from a pipe per read. Larger than a pipe, so that one read empties it.
+const READ_SIZE: usize = 256 * 1024;
+/// A read this large means the pipe was full: its writer was (or will be) blocked.
+const FULL_PIPE: usize = 64 * 1024;
+/// What a busy pipe is enlarged to. Pipes start small (64 KiB) and only those of programs
+/// that write fast grow, so a hundred quiet programs do not use up the per-user pipe
+/// allowance (`/proc/sys/fs/pipe-user-pages-soft`) that their own pipes draw from too.
+#[cfg(target_os = "linux")]
+const BUSY_PIPE: libc::c_int = 1024 * 1024;
+/// Reads taken from one pipe before letting other pipes on the same thread have a turn.
+const READS_PER_TURN: usize = 16;
+
+/// Reads `pipe` on `rt` until end of file, handing every chunk to `sink` in order; then
+/// tells it the pipe ended. A sink that blocks (a slow disk) stops the reading, which fills
+/// the pipe, which blocks the program's writes: backpressure, nothing dropped.
+pub(crate) fn pump(pipe: OutputPipe, mut sink: impl super::PipeSink, rt: &tokio::runtime::Handle) {
+    rt.spawn(async move {
+        let raw = pipe.as_raw_fd();
+        let pipe = match tokio::net::unix::pipe::Receiver::from_owned_fd_unchecked(pipe) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(
+                    "cannot watch an output pipe: {e}; the program's output is not captured"
+                );
+                sink.end();
+                return;
+            }
+        };
+        let mut grown = false;
         loop {
             if pipe.readable().await.is_err() {
-                return;
+                break;
             }
-            let done = READ_BUF.with(|buf| {
+            let (done, full) = READ_BUF.with(|buf| {
                 let mut buf = buf.borrow_mut();
-                loop {
+                let mut full = false;
+                for _ in 0..READS_PER_TURN {
                     match pipe.try_read(&mut buf) {
-                        Ok(0) => return true,
-                        Ok(n) => sink(&buf[..n]),
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+                        Ok(0) => return (true, full),
+                        Ok(n) => {
+                            full |= n >= FULL_PIPE;
+                            sink.chunk(&buf[..n]);
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return (false, full),
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(_) => return true,
+                        Err(_) => return (true, full),
                     }
                 }
+                (false, full)
             });
             if done {
-                return;
+                break;
             }
+            if full && !grown {
+                grown = true;
+                grow_pipe(raw);
+            }
+            tokio::task::yield_now().await;
         }
+        sink.end();
     });
 }
+
+#[cfg(target_os = "linux")]
+fn grow_pipe(fd: std::os::fd::RawFd) {
+    // SAFETY: F_SETPIPE_SZ on a pipe we own; failure (the per-user allowance) is harmless.
+    unsafe { libc::fcntl(fd, libc::F_SETPIPE_SZ, BUSY_PIPE) };
+}
+
+#[cfg(not(target_os = "linux"))]
+fn grow_pipe(_fd: std::os::fd::RawFd) {}
 
 /// Whether a process exists (a zombie not yet reaped counts).
 pub(crate) fn alive(pid: u32) -> bool {

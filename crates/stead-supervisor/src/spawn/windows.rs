@@ -97,6 +97,7 @@ pub(crate) fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
             "`user`/`group` are not supported on Windows; run stead's service under the account instead",
         ));
     }
+    let mut merged = None;
     let mut cmd = Command::new(req.program);
     cmd.args(&cfg.command[1..])
         .current_dir(&cfg.cwd)
@@ -105,7 +106,14 @@ pub(crate) fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
         .envs(&req.extra_env)
         .env(INSTANCE_VAR, &req.instance_id);
     match req.output {
-        Output::Capture => cmd.stdout(Stdio::piped()).stderr(Stdio::piped()),
+        Output::Capture {
+            merge_stderr: false,
+        } => cmd.stdout(Stdio::piped()).stderr(Stdio::piped()),
+        Output::Capture { merge_stderr: true } => {
+            let (reader, writer) = std::io::pipe()?;
+            merged = Some(reader);
+            cmd.stdout(writer.try_clone()?).stderr(writer)
+        }
         Output::Inherit => cmd.stdout(Stdio::inherit()).stderr(Stdio::inherit()),
     };
     let mut wrapped = CommandWrap::from(cmd);
@@ -115,7 +123,11 @@ pub(crate) fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
     wrapped.wrap(JobObject);
     let mut child = wrapped.spawn()?;
     let pid = child.id();
-    let stdout = child.stdout().take().map(|p| Box::new(p) as OutputPipe);
+    // The command holds the merged pipe's write ends until it is dropped with `wrapped`.
+    let stdout = match merged {
+        Some(r) => Some(Box::new(r) as OutputPipe),
+        None => child.stdout().take().map(|p| Box::new(p) as OutputPipe),
+    };
     let stderr = child.stderr().take().map(|p| Box::new(p) as OutputPipe);
     // SAFETY: OpenProcess takes flags and a pid; the returned handle is closed by the waiter.
     let handle = unsafe {
@@ -253,18 +265,26 @@ pub(crate) fn check_can_switch_user() -> Result<(), (String, String)> {
     Ok(())
 }
 
-/// Reads `pipe` on a thread of its own until end of file, handing every chunk to `sink`.
-pub(crate) fn pump(mut pipe: OutputPipe, mut sink: impl FnMut(&[u8]) + Send + 'static) {
+/// Reads `pipe` on a thread of its own until end of file, handing every chunk to `sink`,
+/// then tells it the pipe ended. (Anonymous pipes cannot be waited on with IOCP, so the
+/// runtime is not used here.)
+pub(crate) fn pump(
+    mut pipe: OutputPipe,
+    mut sink: impl super::PipeSink,
+    _rt: &tokio::runtime::Handle,
+) {
     let _ = std::thread::Builder::new()
         .name("stead-output".into())
+        .stack_size(256 * 1024)
         .spawn(move || {
             let mut buf = vec![0u8; 64 * 1024];
             loop {
                 match pipe.read(&mut buf) {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => sink(&buf[..n]),
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => sink.chunk(&buf[..n]),
                 }
             }
+            sink.end();
         });
 }
 
