@@ -2,7 +2,8 @@
 //! `systemctl start` returns once stead sent `READY=1` with its programs started, the unit's
 //! status text is stead's one-line summary, `systemctl stop` stops every program, and a
 //! program that goes fatal under `exit_on_fatal` fails the unit with exit status 100 so that
-//! systemd's own recovery can act.
+//! systemd's own recovery can act. Programs' lines sent to journald (`log.journald`) are
+//! found with `journalctl -u`, under their program's name and with stderr's priority.
 #![cfg(target_os = "linux")]
 mod support;
 use std::path::PathBuf;
@@ -70,6 +71,16 @@ fn under_systemd_stead_is_a_notify_service() {
     )
     .unwrap();
     std::fs::write(
+        h.dir.join("journal.toml"),
+        "[log]\njournald = true\nfile = false\n[program.talk]\ncommand = [\"/opt/stead/bin/stead-testchild\", \"--stdout\", \"hello journal\", \"--stderr\", \"trouble here\", \"--sleep\", \"forever\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        h.dir.join("stead-journal.service"),
+        unit("/opt/stead/test/journal.toml"),
+    )
+    .unwrap();
+    std::fs::write(
         h.dir.join("stead-good.service"),
         unit("/opt/stead/test/good.toml"),
     )
@@ -99,7 +110,11 @@ fn under_systemd_stead_is_a_notify_service() {
         String::from_utf8_lossy(&up.stderr)
     );
 
-    for u in ["stead-good.service", "stead-fatal.service"] {
+    for u in [
+        "stead-good.service",
+        "stead-fatal.service",
+        "stead-journal.service",
+    ] {
         let out = sb.exec(&[
             "install",
             "-m644",
@@ -174,6 +189,53 @@ fn under_systemd_stead_is_a_notify_service() {
         left.stdout.is_empty(),
         "programs outlived the unit: {}",
         String::from_utf8_lossy(&left.stdout)
+    );
+
+    // journald destination: found under the unit, tagged with the program's name.
+    assert!(
+        sb.exec(&["systemctl", "start", "stead-journal.service"])
+            .status
+            .success()
+    );
+    let mut lines = Vec::new();
+    for _ in 0..100 {
+        let out = sb.exec(&[
+            "journalctl",
+            "-u",
+            "stead-journal.service",
+            "-t",
+            "talk",
+            "-o",
+            "json",
+            "--no-pager",
+        ]);
+        lines = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .collect();
+        if lines.len() >= 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let find = |text: &str| {
+        lines
+            .iter()
+            .find(|v| v["MESSAGE"] == text)
+            .unwrap_or_else(|| panic!("{text:?} not in the journal: {lines:?}"))
+            .clone()
+    };
+    let out = find("hello journal");
+    assert_eq!(out["PRIORITY"], "6");
+    assert_eq!(out["STEAD_STREAM"], "stdout");
+    assert_eq!(out["STEAD_PROGRAM"], "talk");
+    let err = find("trouble here");
+    assert_eq!(err["PRIORITY"], "3");
+    assert_eq!(err["STEAD_STREAM"], "stderr");
+    assert!(
+        sb.exec(&["systemctl", "stop", "stead-journal.service"])
+            .status
+            .success()
     );
 
     // A fatal program ends stead with 100 and fails the unit.
