@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # The benchmark in one command: install the peers, build stead --release, measure all of
-# them in one run. Extra arguments go to supervisors.py (e.g. --only stead,runit --idle 10).
+# them in one run: process supervision (supervisors.py), then log capture (logs.py). Extra
+# arguments go to supervisors.py (e.g. --only stead,runit --idle 10); `--logs-only` skips it.
 set -Eeuo pipefail
 cd "$(dirname "$0")"
 ./install-peers.sh
 rustup target add x86_64-unknown-linux-musl >/dev/null
 (cd .. && cargo build --release --locked -p stead-cli --target x86_64-unknown-linux-musl)
 gcc -O2 -static -o out/floor floor.c
-python3 supervisors.py --json out/results.json "$@" | tee out/results.md
+gcc -O2 -o out/writer writer.c
+if [ "${1:-}" = "--logs-only" ]; then
+  shift
+else
+  python3 supervisors.py --json out/results.json "$@" | tee out/results.md
+fi
+python3 logs.py --json out/logs.json | tee out/logs.md

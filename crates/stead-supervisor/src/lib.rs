@@ -70,8 +70,9 @@ pub struct Options {
     pub output: OutputMode,
     /// Exit when the single program ends for good, with its exit code (`stead run`).
     pub run_mode: bool,
-    /// The supervisor runs in a terminal's foreground: programs' lines are echoed to its
-    /// stderr as `NAME | line` unless their `log.console` is false.
+    /// The supervisor runs in the foreground: when its stderr is a terminal, programs' lines
+    /// are echoed there as `NAME | line` (unless `log.console` says otherwise, or they go to
+    /// journald).
     pub foreground: bool,
     /// Called once the control endpoint answers (or at once without one), before any
     /// program starts. `stead up --daemon` uses it to release the waiting parent.

@@ -62,7 +62,7 @@ pub struct LogSettings {
     /// Write to `<log dir>/NAME.out.log` and `NAME.err.log`.
     pub file: bool,
     /// Echo lines to the supervisor's stderr as `NAME | line`; `None`: when `stead up` runs
-    /// in the foreground.
+    /// in the foreground with a terminal as stderr, and the lines do not go to journald.
     pub console: Option<bool>,
     /// Send lines to the systemd journal (Linux).
     pub journald: bool,
@@ -114,14 +114,6 @@ impl Default for LogSettings {
             max_total: 0,
             buffer: 4 * 1024 * 1024,
         }
-    }
-}
-
-impl LogSettings {
-    /// Whether anything reads the program's output at all; when not, it inherits the
-    /// supervisor's stdout and stderr.
-    pub fn captures(&self, foreground: bool) -> bool {
-        self.file || self.console.unwrap_or(foreground) || self.journald || self.eventlog
     }
 }
 

@@ -717,6 +717,47 @@ mod tests {
     }
 
     #[test]
+    fn log_defaults_apply_to_every_program_and_each_can_override() {
+        use crate::config::{LogFormat, LogMode, Timestamps};
+        let c = parse(
+            Path::new("t.toml"),
+            "[program.a]\ncommand = ['sh']\n[program.b]\ncommand = ['sh']\nlog = { format = 'json', keep = 3 }\n\
+             [program.c]\ncommand = ['sh']\n[program.c.log]\nmode = 'raw'\n\
+             [log]\nmax_size = '1MiB'\nkeep = 7\ntimestamps = 'local'\n",
+        )
+        .unwrap();
+        let (a, b, c) = (&c.programs[0].log, &c.programs[1].log, &c.programs[2].log);
+        assert_eq!(
+            (a.max_size, a.keep, a.timestamps),
+            (1 << 20, 7, Timestamps::Local)
+        );
+        assert_eq!(
+            (b.format, b.keep, b.max_size),
+            (LogFormat::Json, 3, 1 << 20)
+        );
+        assert_eq!((c.mode, c.timestamps), (LogMode::Raw, Timestamps::None));
+    }
+
+    #[test]
+    fn bad_log_settings_are_reported_with_their_place() {
+        let err = parse_err(
+            "[log]\nmax_size = 'lots'\nrotate = 'dayly'\n[program.a]\ncommand = ['sh']\nlog = { mode = 'raw', timestamps = 'utc' }\n",
+        );
+        let msgs: Vec<_> = err
+            .diagnostics
+            .iter()
+            .map(|d| (d.line, d.message.clone()))
+            .collect();
+        assert_eq!(msgs.len(), 3, "{msgs:#?}");
+        assert!(msgs[0].1.contains("bad size for `max_size`") && msgs[0].0 == 2);
+        assert_eq!(
+            err.diagnostics[1].hint.as_deref(),
+            Some("did you mean \"daily\"?")
+        );
+        assert!(msgs[2].1.contains("raw output is kept byte for byte") && msgs[2].0 == 6);
+    }
+
+    #[test]
     fn env_file_values_are_read_and_env_overrides() {
         let dir = std::env::temp_dir().join(format!("stead-envfile-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

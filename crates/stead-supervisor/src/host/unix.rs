@@ -79,3 +79,14 @@ pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// Lowers the calling thread's CPU priority (nice 10) for background work (compressing
+/// rotated logs), so that it never slows the live path from programs' pipes to the disk.
+pub(crate) fn background_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority on our own thread id; failure leaves the priority as it was.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+    }
+}

@@ -66,3 +66,13 @@ pub(crate) fn control_endpoint(state_dir: &Path) -> PathBuf {
 pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
     std::fs::create_dir_all(dir)
 }
+
+/// Lowers the calling thread's CPU priority for background work (compressing rotated logs),
+/// so that it never slows the live path from programs' pipes to the disk.
+pub(crate) fn background_priority() {
+    use windows_sys::Win32::System::Threading::{
+        GetCurrentThread, SetThreadPriority, THREAD_PRIORITY_BELOW_NORMAL,
+    };
+    // SAFETY: the pseudo-handle of the calling thread; failure leaves the priority as it was.
+    unsafe { SetThreadPriority(GetCurrentThread(), THREAD_PRIORITY_BELOW_NORMAL) };
+}

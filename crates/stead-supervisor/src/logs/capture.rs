@@ -26,7 +26,12 @@ pub(crate) struct StreamCapture {
     json: Option<JsonLines>,
     console: Option<Console>,
     system: Option<SystemLog>,
-    out: Vec<u8>,
+}
+
+thread_local! {
+    // Framed output of one read, reused by every pipe read on this thread (not one per pipe:
+    // a hundred programs logging with timestamps would each keep a megabyte).
+    static OUT: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl StreamCapture {
@@ -71,7 +76,6 @@ impl StreamCapture {
             json,
             console,
             system,
-            out: Vec::new(),
         }
     }
 
@@ -127,14 +131,17 @@ impl PipeSink for StreamCapture {
                     st.format(now, &mut self.prefix);
                     self.prefix.push(' ');
                 }
-                let bytes = text.push(data, self.prefix.as_bytes(), &mut self.out);
-                f.write(bytes);
+                OUT.with(|out| {
+                    let mut out = out.borrow_mut();
+                    let bytes = text.push(data, self.prefix.as_bytes(), &mut out);
+                    f.write(bytes);
+                    if out.capacity() > 4 * 1024 * 1024 {
+                        *out = Vec::new();
+                    }
+                });
             }
         }
         self.each_line(Some(data), now);
-        if self.out.capacity() > 1024 * 1024 {
-            self.out = Vec::new();
-        }
     }
 
     fn end(&mut self) {

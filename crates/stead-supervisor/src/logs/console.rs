@@ -14,11 +14,15 @@ pub(crate) fn widen(len: usize) {
     WIDTH.fetch_max(len, Ordering::Relaxed);
 }
 
-fn colored() -> bool {
+/// Whether stead's stderr is a terminal: the default for echoing lines there. Elsewhere (a
+/// systemd journal, a file) the echo would keep every line twice.
+pub(crate) fn is_terminal() -> bool {
     static TTY: OnceLock<bool> = OnceLock::new();
-    *TTY.get_or_init(|| {
-        std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-    })
+    *TTY.get_or_init(|| std::io::stderr().is_terminal())
+}
+
+fn colored() -> bool {
+    is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 pub(crate) struct Console {

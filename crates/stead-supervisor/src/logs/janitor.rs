@@ -55,6 +55,7 @@ pub(crate) fn flush_within(limit: std::time::Duration) {
 }
 
 fn run(rx: &mpsc::Receiver<Job>) {
+    crate::host::background_priority();
     let mut failing: Vec<Weak<Mutex<FileLog>>> = Vec::new();
     let mut next_retry = Instant::now() + RETRY_EVERY;
     loop {

@@ -259,7 +259,9 @@ impl InstanceLog {
                 stream,
             )
         };
-        let console = settings.console.unwrap_or(foreground);
+        let console = settings
+            .console
+            .unwrap_or(foreground && console::is_terminal() && !settings.journald);
         if console {
             console::widen(name.len());
         }

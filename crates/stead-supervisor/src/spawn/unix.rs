@@ -447,7 +447,7 @@ thread_local! {
 }
 
 /// Bytes taken from a pipe per read. Larger than a pipe, so that one read empties it.
-const READ_SIZE: usize = 256 * 1024;
+const READ_SIZE: usize = 1024 * 1024;
 /// A read this large means the pipe was full: its writer was (or will be) blocked.
 const FULL_PIPE: usize = 64 * 1024;
 /// What a busy pipe is enlarged to. Pipes start small (64 KiB) and only those of programs
