@@ -64,6 +64,14 @@ pub(crate) enum Command {
     /// `stead logs web -n 50`, `stead logs --since 10m`, `stead logs -f` (all programs,
     /// interleaved). Reads the files, rotated and compressed ones included.
     Logs(crate::logs::LogsArgs),
+    /// Render the programs for another engine: systemd units, Kubernetes, Nomad, Compose.
+    ///
+    /// `stead export systemd -o units/`, `stead export kubernetes --image reg/app:1 > app.yaml`.
+    /// What does not translate is listed per program (`--strict` fails on it).
+    Export(crate::export::ExportArgs),
+    /// Turn systemd units or a supervisord config into a stead.toml.
+    #[command(subcommand)]
+    Import(crate::export::ImportCommand),
     /// Check a config file without running anything.
     Validate(ValidateArgs),
     /// Print a shell completion script: `stead completions bash > /etc/bash_completion.d/stead`.
@@ -167,6 +175,8 @@ pub(crate) fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Reload(a) => crate::ctl::reload(&state, &a),
         Command::Shutdown(a) => crate::ctl::shutdown(&state, &a),
         Command::Logs(a) => crate::logs::logs(&state, &a),
+        Command::Export(a) => crate::export::run_export(&a),
+        Command::Import(c) => crate::export::run_import(&c),
         Command::Validate(a) => validate(&a),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();

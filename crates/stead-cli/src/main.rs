@@ -19,6 +19,7 @@ mod cli;
 mod ctl;
 #[cfg(unix)]
 mod daemon;
+mod export;
 mod logs;
 mod render;
 mod run;

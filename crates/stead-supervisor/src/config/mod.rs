@@ -142,6 +142,25 @@ pub struct ProgramConfig {
     pub kill_tree: bool,
     /// Where the program's output goes and how it is kept.
     pub log: LogSettings,
+    /// How many instances the program has (`numprocs`).
+    pub numprocs: u32,
+    /// `command` and `env` as written, before `{index}` expansion, and the `env_file`: what
+    /// `stead export` renders (as systemd template units, Nomad interpolations, …).
+    pub template: Template,
+    /// A container image for `stead export` to Kubernetes, Nomad (docker driver) and
+    /// Compose; stead itself does not use it.
+    pub image: Option<String>,
+}
+
+/// A program's definition as written in the file (see [`ProgramConfig::template`]).
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+pub struct Template {
+    /// The argv, `{index}` unexpanded (after `shell = true` wrapping or string splitting).
+    pub command: Vec<String>,
+    /// The `env` table only (not the `env_file`'s values), `{index}` unexpanded.
+    pub env: BTreeMap<String, String>,
+    /// The `env_file`, as an absolute path.
+    pub env_file: Option<PathBuf>,
 }
 
 impl ProgramConfig {
@@ -167,7 +186,7 @@ impl ProgramConfig {
             name: name.to_string(),
             group: name.to_string(),
             index: 0,
-            command,
+            command: command.clone(),
             cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
             env: BTreeMap::new(),
             user: None,
@@ -182,6 +201,12 @@ impl ProgramConfig {
             exit_codes: vec![0],
             kill_tree: true,
             log: LogSettings::default(),
+            numprocs: 1,
+            template: Template {
+                command,
+                ..Template::default()
+            },
+            image: None,
         }
     }
 }

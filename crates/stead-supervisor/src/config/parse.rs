@@ -38,6 +38,7 @@ const PROGRAM_KEYS: &[&str] = &[
     "exit_codes",
     "kill_tree",
     "log",
+    "image",
 ];
 const BACKOFF_KEYS: &[&str] = &["initial", "max", "multiplier", "jitter", "reset_after"];
 
@@ -380,6 +381,7 @@ impl Walker<'_> {
                 "env_file" => {
                     if let Some(s) = self.string(v, "env_file", "\".env\"") {
                         let file = self.path(&s);
+                        p.template.env_file = Some(file.clone());
                         match read_env_file(&file) {
                             Ok(pairs) => env_file = pairs,
                             Err(e) => self.c.error(v.span(), format!("env_file `{}`: {e}", file.display()), Some("fix the file or the path (relative paths start at the config file's directory)".into())),
@@ -471,6 +473,7 @@ impl Walker<'_> {
                     }
                 }
                 "kill_tree" => p.kill_tree = self.boolean(v, "kill_tree").unwrap_or(true),
+                "image" => p.image = self.string(v, "image", "\"registry.example/web:1.4\""),
                 "log" => {
                     let place = format!("[program.{name}.log]");
                     if let Some(lt) = self.table(v, &place) {
@@ -527,7 +530,7 @@ impl Walker<'_> {
             }
         }
         let mut merged: BTreeMap<String, String> = env_file.into_iter().collect();
-        merged.extend(env);
+        merged.extend(env.iter().cloned());
         let path_var = merged.get("PATH").cloned();
         if let Err(msg) = spawn::resolve_program(&argv[0], &p.cwd, path_var.as_deref()) {
             self.c.error(
@@ -541,6 +544,9 @@ impl Walker<'_> {
         {
             self.c.error(name_key.span(), msg, Some(hint));
         }
+        p.numprocs = numprocs;
+        p.template.command.clone_from(&argv);
+        p.template.env = env.iter().cloned().collect();
         let expand = numprocs > 1 || argv.iter().any(|a| a.contains("{index}"));
         for index in 0..numprocs {
             let mut inst = p.clone();

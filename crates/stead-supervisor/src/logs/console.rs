@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::frame::{EOF_MARKER, Piece, SPLIT_MARKER};
+use super::frame::Piece;
 
 static WIDTH: AtomicUsize = AtomicUsize::new(0);
 
@@ -53,11 +53,7 @@ impl Console {
     pub(crate) fn line(&mut self, line: &[u8], piece: Piece) {
         self.buf.extend_from_slice(&self.prefix);
         self.buf.extend_from_slice(line);
-        match piece {
-            Piece::Line => {}
-            Piece::Split => self.buf.extend_from_slice(SPLIT_MARKER),
-            Piece::Unterminated => self.buf.extend_from_slice(EOF_MARKER),
-        }
+        self.buf.extend_from_slice(piece.marker());
         self.buf.push(b'\n');
     }
 

@@ -28,6 +28,18 @@ pub(crate) enum Piece {
     Unterminated,
 }
 
+impl Piece {
+    /// What a text destination puts after the piece: nothing, or the marker that says how
+    /// it ended.
+    pub(crate) fn marker(self) -> &'static [u8] {
+        match self {
+            Piece::Line => b"",
+            Piece::Split => SPLIT_MARKER,
+            Piece::Unterminated => EOF_MARKER,
+        }
+    }
+}
+
 /// Streaming framer for text log files.
 #[derive(Debug)]
 pub(crate) struct TextFramer {

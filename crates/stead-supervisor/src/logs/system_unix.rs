@@ -12,7 +12,7 @@ use std::io;
 use std::os::unix::net::UnixDatagram;
 
 use super::Stream;
-use super::frame::{EOF_MARKER, Piece, SPLIT_MARKER};
+use super::frame::{Piece, SPLIT_MARKER};
 
 const JOURNAL_SOCKET: &str = "/run/systemd/journal/socket";
 /// journald splits longer messages itself (`LineMax=`); keeping each datagram smaller also
@@ -53,11 +53,7 @@ impl SystemLog {
     }
 
     pub(crate) fn line(&mut self, line: &[u8], piece: Piece) {
-        let marker: &[u8] = match piece {
-            Piece::Line => b"",
-            Piece::Split => SPLIT_MARKER,
-            Piece::Unterminated => EOF_MARKER,
-        };
+        let marker = piece.marker();
         let mut chunks = line.chunks(MAX_MESSAGE).peekable();
         if line.is_empty() {
             self.send(b"", marker);

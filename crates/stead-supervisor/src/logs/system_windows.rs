@@ -10,7 +10,7 @@ use windows_sys::Win32::System::EventLog::{
 };
 
 use super::Stream;
-use super::frame::{EOF_MARKER, Piece, SPLIT_MARKER};
+use super::frame::{Piece, SPLIT_MARKER};
 
 /// Event IDs: 1 for a line of stdout, 2 for stderr.
 const EVENT_STDOUT: u32 = 1;
@@ -51,11 +51,7 @@ impl SystemLog {
     }
 
     pub(crate) fn line(&mut self, line: &[u8], piece: Piece) {
-        let marker: &[u8] = match piece {
-            Piece::Line => b"",
-            Piece::Split => SPLIT_MARKER,
-            Piece::Unterminated => EOF_MARKER,
-        };
+        let marker = piece.marker();
         let text = String::from_utf8_lossy(line);
         let mut rest: &str = &text;
         loop {

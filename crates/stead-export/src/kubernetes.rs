@@ -1,0 +1,147 @@
+//! `stead export kubernetes`: a Deployment per program that always restarts
+//! (`replicas = numprocs`), a Job per program that runs to completion (`restart =
+//! "on-failure"` → `restartPolicy: OnFailure`, `"never"` → `Never`; `numprocs` →
+//! `completions`/`parallelism`, `{index}` → an Indexed Job's `$(JOB_COMPLETION_INDEX)`),
+//! `terminationGracePeriodSeconds` from `stop_timeout`, `env`. Plain YAML documents for
+//! `kubectl apply -f`.
+
+use serde_json::{Value, json};
+use stead_supervisor::Signal;
+use stead_supervisor::config::RestartPolicy;
+
+use crate::yaml::to_yaml;
+use crate::{ExportError, File, Options, Program, dns_name, env_with, image_of, seconds_ceil};
+
+pub(crate) fn render(
+    programs: &mut [Program<'_>],
+    options: &Options,
+) -> Result<Vec<File>, ExportError> {
+    let mut docs = Vec::new();
+    let mut invalid = Vec::new();
+    for p in programs.iter_mut() {
+        let image = match image_of(p, options) {
+            Ok(i) => i,
+            Err(e) => {
+                invalid.push(e);
+                continue;
+            }
+        };
+        docs.push(manifest(p, options, &image));
+    }
+    if !invalid.is_empty() {
+        return Err(ExportError::Invalid(invalid));
+    }
+    let text: Vec<String> = docs.iter().map(to_yaml).collect();
+    Ok(vec![File {
+        name: format!("{}.k8s.yaml", options.name),
+        text: format!(
+            "# Exported from stead.toml by `stead export kubernetes`; edit the source and export again.\n---\n{}",
+            text.join("---\n")
+        ),
+    }])
+}
+
+fn manifest(p: &mut Program<'_>, options: &Options, image: &str) -> Value {
+    let c = p.cfg;
+    let name = dns_name(p.name);
+    if name != p.name {
+        p.drop(format!(
+            "the name `{}` is not a DNS-1123 name; exported as `{name}`",
+            p.name
+        ));
+    }
+    p.note_host_settings();
+    let runs_to_completion = c.restart != RestartPolicy::Always;
+    let indexed = runs_to_completion && p.uses_index();
+    if p.uses_index() && !indexed {
+        p.drop("`{index}`: the replicas of a Deployment are identical; `{index}` became 0 (a StatefulSet or an Indexed Job gives each its own)");
+    }
+    let index = if indexed {
+        "$(JOB_COMPLETION_INDEX)"
+    } else {
+        "0"
+    };
+    let command: Vec<String> = c
+        .template
+        .command
+        .iter()
+        .map(|a| a.replace('$', "$$").replace("{index}", index))
+        .collect();
+    if command
+        .first()
+        .is_some_and(|c| c.starts_with("./") || c.starts_with("../"))
+    {
+        p.drop(format!(
+            "`command` starts with a relative path (`{}`, from `cwd` on this host); the image's WORKDIR must hold it",
+            command[0]
+        ));
+    }
+    if c.stop_signal != Signal::Term {
+        p.drop(format!(
+            "`stop_signal = \"{}\"`: Kubernetes sends SIGTERM; set STOPSIGNAL in the image",
+            c.stop_signal.name()
+        ));
+    }
+    if c.exit_codes != [0] {
+        p.drop("`exit_codes`: Kubernetes counts only exit code 0 as success");
+    }
+    let defaults = stead_supervisor::config::Backoff::default();
+    if !runs_to_completion && (c.backoff != defaults || c.max_restarts != 10) {
+        p.drop("`backoff`, `max_restarts`: the kubelet applies its own crash-loop backoff (10 s doubling to 5 min)");
+    }
+    // `$` is doubled so that Kubernetes' own `$(VAR)` expansion leaves values alone.
+    let env: Vec<Value> = env_with(p, "{index}")
+        .into_iter()
+        .map(|(k, v)| json!({"name": k, "value": v.replace('$', "$$").replace("{index}", index)}))
+        .collect();
+    let labels = json!({
+        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/part-of": options.name,
+        "app.kubernetes.io/managed-by": "stead-export",
+    });
+    let mut container = json!({
+        "name": name,
+        "image": image,
+        "command": command,
+    });
+    if !env.is_empty() {
+        container["env"] = Value::Array(env);
+    }
+    let mut pod = json!({
+        "terminationGracePeriodSeconds": seconds_ceil(c.stop_timeout),
+        "containers": [container],
+    });
+    if runs_to_completion {
+        pod["restartPolicy"] = json!(if c.restart == RestartPolicy::Never {
+            "Never"
+        } else {
+            "OnFailure"
+        });
+        let mut spec = json!({
+            "completions": c.numprocs,
+            "parallelism": c.numprocs,
+            "backoffLimit": if c.restart == RestartPolicy::Never { 0 } else { c.max_restarts },
+            "template": {"metadata": {"labels": labels}, "spec": pod},
+        });
+        if indexed {
+            spec["completionMode"] = json!("Indexed");
+        }
+        json!({
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {"name": name, "labels": labels},
+            "spec": spec,
+        })
+    } else {
+        json!({
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": name, "labels": labels},
+            "spec": {
+                "replicas": c.numprocs,
+                "selector": {"matchLabels": {"app.kubernetes.io/name": name}},
+                "template": {"metadata": {"labels": labels}, "spec": pod},
+            },
+        })
+    }
+}

@@ -1,0 +1,210 @@
+//! `stead export systemd`: one unit per program (a template unit `NAME@.service` for
+//! `numprocs > 1`, instances `NAME@0` …), and `<name>.target` that starts them all.
+//!
+//! | stead.toml | unit |
+//! |---|---|
+//! | `command` | `ExecStart=` (each argument quoted for systemd; `{index}` → `%i`) |
+//! | `cwd`, `env`, `env_file`, `user`, `group` | `WorkingDirectory=`, `Environment=`, `EnvironmentFile=`, `User=`, `Group=` |
+//! | `restart` | `Restart=always` / `on-failure` / `no` |
+//! | `backoff` | `RestartSec=` initial; with systemd ≥ 254 `RestartSteps=` and `RestartMaxDelaySec=` |
+//! | `max_restarts`, `restart_window` | `StartLimitBurst=` (max_restarts + 1 starts), `StartLimitIntervalSec=` |
+//! | `stop_signal`, `stop_timeout`, `kill_tree` | `KillSignal=`, `TimeoutStopSec=`, `KillMode=control-group` / `process` |
+//! | `exit_codes` | `SuccessExitStatus=` |
+
+use std::path::Path;
+
+use crate::unit::{Unit, environment, escape_value, exec_arg};
+use crate::{File, Options, Program, duration};
+
+pub(crate) fn render(programs: &mut [Program<'_>], options: &Options) -> Vec<File> {
+    let target = format!("{}.target", options.name);
+    let mut files = Vec::new();
+    let mut wants = Vec::new();
+    for p in programs.iter_mut() {
+        let template = p.cfg.numprocs > 1;
+        let (unit_name, instances): (String, Vec<String>) = if template {
+            (
+                format!("{}@.service", p.name),
+                (0..p.cfg.numprocs)
+                    .map(|i| format!("{}@{i}.service", p.name))
+                    .collect(),
+            )
+        } else {
+            let n = format!("{}.service", p.name);
+            (n.clone(), vec![n])
+        };
+        wants.extend(instances);
+        let unit = program_unit(p, options, &target, template);
+        files.push(File {
+            name: unit_name,
+            text: header(options) + &unit.render(),
+        });
+    }
+    let mut t = Unit::default();
+    t.set(
+        "Unit",
+        "Description",
+        format!("{} programs (exported by stead)", options.name),
+    );
+    t.set("Unit", "Wants", wants.join(" "));
+    t.set("Install", "WantedBy", "multi-user.target");
+    files.push(File {
+        name: target,
+        text: header(options) + &t.render(),
+    });
+    files
+}
+
+fn header(_options: &Options) -> String {
+    "# Exported from stead.toml by `stead export systemd`; edit the source and export again.\n"
+        .to_string()
+}
+
+/// The unit of one program: the one renderer of program units (`stead install` builds on it).
+pub fn program_unit_for(
+    cfg: &stead_supervisor::config::ProgramConfig,
+    options: &Options,
+    target: &str,
+) -> (Unit, Vec<String>) {
+    let mut p = Program {
+        name: &cfg.group,
+        cfg,
+        notes: Vec::new(),
+    };
+    let unit = program_unit(&mut p, options, target, cfg.numprocs > 1);
+    (unit, p.notes)
+}
+
+fn program_unit(p: &mut Program<'_>, options: &Options, target: &str, template: bool) -> Unit {
+    let c = p.cfg;
+    let index = if template { "%i" } else { "0" };
+    let mut u = Unit::default();
+    u.set(
+        "Unit",
+        "Description",
+        escape_value(&format!("{} (stead program)", p.name)),
+    );
+    u.set("Unit", "PartOf", target);
+    if c.max_restarts > 0 {
+        u.set("Unit", "StartLimitIntervalSec", duration(c.restart_window));
+        u.set("Unit", "StartLimitBurst", (c.max_restarts + 1).to_string());
+    } else {
+        u.set("Unit", "StartLimitIntervalSec", "0");
+    }
+    u.set("Service", "Type", "exec");
+    let mut argv = c.template.command.clone();
+    if let Some(first) = argv.first_mut()
+        && first.contains('/')
+        && !Path::new(first.as_str()).is_absolute()
+    {
+        *first = c.cwd.join(&*first).display().to_string();
+    }
+    // `{index}` becomes the instance specifier; everything else is literal. A private-use
+    // character stands in for it while quoting, which leaves it alone.
+    const SLOT: &str = "\u{e000}";
+    let exec: Vec<String> = argv
+        .iter()
+        .map(|a| exec_arg(&a.replace("{index}", SLOT)).replace(SLOT, index))
+        .collect();
+    u.set("Service", "ExecStart", exec.join(" "));
+    u.set(
+        "Service",
+        "WorkingDirectory",
+        escape_value(&c.cwd.display().to_string()),
+    );
+    if let Some(f) = &c.template.env_file {
+        u.set(
+            "Service",
+            "EnvironmentFile",
+            escape_value(&f.display().to_string()),
+        );
+    }
+    for (k, v) in &c.template.env {
+        let valid = k
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            p.drop(format!(
+                "env `{k}`: systemd takes only names of letters, digits and `_`; left out"
+            ));
+            continue;
+        }
+        let value = environment(k, &v.replace("{index}", SLOT)).replace(SLOT, index);
+        u.set("Service", "Environment", value);
+    }
+    if let Some(user) = &c.user {
+        u.set("Service", "User", user.clone());
+    }
+    if let Some(group) = &c.group_name {
+        u.set("Service", "Group", group.clone());
+    }
+    let restart = match c.restart {
+        stead_supervisor::config::RestartPolicy::Always => "always",
+        stead_supervisor::config::RestartPolicy::OnFailure => "on-failure",
+        stead_supervisor::config::RestartPolicy::Never => "no",
+    };
+    u.set("Service", "Restart", restart);
+    let b = c.backoff;
+    let restarts = c.restart != stead_supervisor::config::RestartPolicy::Never;
+    if restarts {
+        u.set("Service", "RestartSec", duration(b.initial));
+    }
+    if restarts && b.multiplier > 1.0 && b.max > b.initial {
+        if options.systemd_version >= 254 {
+            let initial = b.initial.as_secs_f64().max(0.001);
+            let steps = ((b.max.as_secs_f64() / initial).ln() / b.multiplier.ln())
+                .ceil()
+                .max(1.0);
+            u.set("Service", "RestartSteps", format!("{steps:.0}"));
+            u.set("Service", "RestartMaxDelaySec", duration(b.max));
+        } else {
+            p.drop(format!(
+                "`backoff` grows exponentially; systemd {} has only a fixed RestartSec= ({}); systemd 254 adds RestartSteps= (export with --systemd-version 254)",
+                options.systemd_version,
+                duration(b.initial)
+            ));
+        }
+    }
+    let defaults = stead_supervisor::config::Backoff::default();
+    if restarts && (b.jitter - defaults.jitter).abs() > f64::EPSILON && b.jitter > 0.0 {
+        p.drop("`backoff.jitter`: systemd restarts without jitter");
+    }
+    if restarts && b.reset_after != defaults.reset_after {
+        p.drop("`backoff.reset_after`: systemd resets its restart delay on its own terms");
+    }
+    let success: Vec<String> = c
+        .exit_codes
+        .iter()
+        .filter(|&&code| code != 0)
+        .map(ToString::to_string)
+        .collect();
+    if !success.is_empty() {
+        u.set("Service", "SuccessExitStatus", success.join(" "));
+    }
+    if !c.exit_codes.contains(&0) {
+        p.drop("`exit_codes` without 0: systemd always counts exit code 0 as success");
+    }
+    u.set(
+        "Service",
+        "KillSignal",
+        format!("SIG{}", c.stop_signal.name()),
+    );
+    u.set("Service", "TimeoutStopSec", duration(c.stop_timeout));
+    u.set(
+        "Service",
+        "KillMode",
+        if c.kill_tree {
+            "control-group"
+        } else {
+            "process"
+        },
+    );
+    let default_log = stead_supervisor::config::LogSettings::default();
+    if c.log != default_log {
+        p.drop("`[log]` settings: the unit's output goes to the journal (journald's own retention applies)");
+    }
+    u.set("Install", "WantedBy", target);
+    u
+}
