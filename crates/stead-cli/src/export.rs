@@ -53,7 +53,7 @@ pub(crate) enum ImportCommand {
     },
     /// A supervisord config: `stead import supervisord /etc/supervisor/supervisord.conf`
     Supervisord {
-        /// The config file (its [program:x] sections).
+        /// The config file (its `[program:x]` sections).
         file: PathBuf,
         /// Write the config here instead of printing it (never over an existing file).
         #[arg(short, long, value_name = "FILE")]
@@ -62,7 +62,7 @@ pub(crate) enum ImportCommand {
 }
 
 pub(crate) fn run_export(args: &ExportArgs) -> Result<u8, Failure> {
-    let config = stead_supervisor::Config::load(&args.config.config)
+    let config = stead_supervisor::Config::load_portable(&args.config.config)
         .map_err(|e| Failure::new(EXIT_USAGE, e.to_string()))?;
     let options = Options {
         programs: args.programs.clone(),
@@ -79,34 +79,31 @@ pub(crate) fn run_export(args: &ExportArgs) -> Result<u8, Failure> {
             render_warnings(&out.warnings)
         );
     }
-    match &args.output {
-        Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                Failure::new(
-                    EXIT_FAILED,
-                    format!("stead export: cannot create {}: {e}", dir.display()),
-                )
-            })?;
-            for f in &out.files {
-                let path = dir.join(&f.name);
-                write_atomically(&path, &f.text).map_err(|e| {
-                    Failure::new(
-                        EXIT_FAILED,
-                        format!("stead export: cannot write {}: {e}", path.display()),
-                    )
-                })?;
-                println!("{}", path.display());
+    let Some(dir) = &args.output else {
+        let many = out.files.len() > 1;
+        for f in &out.files {
+            if many {
+                println!("# ==> {} <==", f.name);
             }
+            print!("{}", f.text);
         }
-        None => {
-            let many = out.files.len() > 1;
-            for f in &out.files {
-                if many {
-                    println!("# ==> {} <==", f.name);
-                }
-                print!("{}", f.text);
-            }
-        }
+        return Ok(0);
+    };
+    std::fs::create_dir_all(dir).map_err(|e| {
+        Failure::new(
+            EXIT_FAILED,
+            format!("stead export: cannot create {}: {e}", dir.display()),
+        )
+    })?;
+    for f in &out.files {
+        let path = dir.join(&f.name);
+        write_atomically(&path, &f.text).map_err(|e| {
+            Failure::new(
+                EXIT_FAILED,
+                format!("stead export: cannot write {}: {e}", path.display()),
+            )
+        })?;
+        println!("{}", path.display());
     }
     Ok(0)
 }

@@ -131,12 +131,13 @@ fn kubernetes_manifests_pass_the_published_schemas() {
 }
 
 fn compose_schema() -> Option<PathBuf> {
-    let p = std::env::var_os("STEAD_COMPOSE_SCHEMA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
+    let p = std::env::var_os("STEAD_COMPOSE_SCHEMA").map_or_else(
+        || {
             Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("../../target/export-tools/compose-spec.json")
-        });
+        },
+        PathBuf::from,
+    );
     p.exists().then_some(p)
 }
 

@@ -6,42 +6,7 @@
 //! found with `journalctl -u`, under their program's name and with stderr's priority.
 #![cfg(target_os = "linux")]
 mod support;
-use std::path::PathBuf;
-use std::process::{Command, Output};
 use support::*;
-
-struct Sandbox {
-    tool: PathBuf,
-    name: String,
-}
-
-impl Sandbox {
-    fn cmd(&self) -> Command {
-        let mut c = Command::new(&self.tool);
-        c.arg("--name").arg(&self.name);
-        c
-    }
-
-    fn exec(&self, args: &[&str]) -> Output {
-        self.cmd()
-            .arg("exec")
-            .arg("--")
-            .args(args)
-            .output()
-            .expect("run systemd-sandbox exec")
-    }
-
-    fn show(&self, unit: &str, props: &str) -> String {
-        let out = self.exec(&["systemctl", "show", "-p", props, unit]);
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = self.cmd().arg("down").output();
-    }
-}
 
 fn unit(config: &str) -> String {
     format!(
@@ -91,24 +56,7 @@ fn under_systemd_stead_is_a_notify_service() {
     )
     .unwrap();
 
-    let sb = Sandbox {
-        tool,
-        name: format!("stead-{}", std::process::id()),
-    };
-    let up = sb
-        .cmd()
-        .arg("up")
-        .arg("--bind")
-        .arg(format!("{}:/opt/stead/bin", bin_dir.display()))
-        .arg("--bind")
-        .arg(format!("{}:/opt/stead/test", h.dir.display()))
-        .output()
-        .expect("systemd-sandbox up");
-    assert!(
-        up.status.success(),
-        "sandbox up failed: {}",
-        String::from_utf8_lossy(&up.stderr)
-    );
+    let sb = Sandbox::up(tool, &bin_dir, &h.dir);
 
     for u in [
         "stead-good.service",

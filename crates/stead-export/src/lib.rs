@@ -30,6 +30,7 @@ pub mod unit;
 mod yaml;
 
 use std::collections::BTreeMap;
+use std::fmt::Write;
 use std::time::Duration;
 
 use stead_supervisor::Config;
@@ -138,7 +139,7 @@ pub fn render_warnings(w: &[Warning]) -> String {
     let mut out = String::new();
     for w in w {
         for d in &w.dropped {
-            out.push_str(&format!("  {}: {d}\n", w.program));
+            let _ = writeln!(out, "  {}: {d}", w.program);
         }
     }
     out

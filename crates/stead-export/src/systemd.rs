@@ -14,6 +14,9 @@
 use std::path::Path;
 
 use crate::unit::{Unit, environment, escape_value, exec_arg};
+
+/// Stands in for `{index}` while an argument is quoted (quoting leaves it alone).
+const SLOT: &str = "\u{e000}";
 use crate::{File, Options, Program, duration};
 
 pub(crate) fn render(programs: &mut [Program<'_>], options: &Options) -> Vec<File> {
@@ -100,8 +103,7 @@ fn program_unit(p: &mut Program<'_>, options: &Options, target: &str, template: 
         *first = c.cwd.join(&*first).display().to_string();
     }
     // `{index}` becomes the instance specifier; everything else is literal. A private-use
-    // character stands in for it while quoting, which leaves it alone.
-    const SLOT: &str = "\u{e000}";
+    // character (SLOT) stands in for it while quoting, which leaves it alone.
     let exec: Vec<String> = argv
         .iter()
         .map(|a| exec_arg(&a.replace("{index}", SLOT)).replace(SLOT, index))

@@ -48,31 +48,25 @@ fn block(v: &Value, indent: usize, out: &mut String) {
     match v {
         Value::Object(o) if !o.is_empty() => {
             for (k, v) in o {
-                match scalar(v) {
-                    Some(s) => {
-                        let _ = writeln!(out, "{pad}{}: {s}", key(k));
-                    }
-                    None => {
-                        let _ = writeln!(out, "{pad}{}:", key(k));
-                        let child = if v.is_array() { indent } else { indent + 2 };
-                        block(v, child, out);
-                    }
+                if let Some(s) = scalar(v) {
+                    let _ = writeln!(out, "{pad}{}: {s}", key(k));
+                } else {
+                    let _ = writeln!(out, "{pad}{}:", key(k));
+                    let child = if v.is_array() { indent } else { indent + 2 };
+                    block(v, child, out);
                 }
             }
         }
         Value::Array(a) if !a.is_empty() => {
             for item in a {
-                match scalar(item) {
-                    Some(s) => {
-                        let _ = writeln!(out, "{pad}- {s}");
-                    }
-                    None => {
-                        // The first key goes on the dash's line.
-                        let mut inner = String::new();
-                        block(item, indent + 2, &mut inner);
-                        let inner = inner.trim_start();
-                        let _ = write!(out, "{pad}- {inner}");
-                    }
+                if let Some(s) = scalar(item) {
+                    let _ = writeln!(out, "{pad}- {s}");
+                } else {
+                    // The first key goes on the dash's line.
+                    let mut inner = String::new();
+                    block(item, indent + 2, &mut inner);
+                    let inner = inner.trim_start();
+                    let _ = write!(out, "{pad}- {inner}");
                 }
             }
         }

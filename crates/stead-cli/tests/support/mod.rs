@@ -280,3 +280,60 @@ pub fn read_pids(path: &Path) -> Vec<u32> {
         .filter_map(|l| l.trim().parse().ok())
         .collect()
 }
+
+/// A real systemd booted by `../shared/tools/systemd-sandbox`, with the test binaries at
+/// `/opt/stead/bin` and the test's directory at `/opt/stead/test`; taken down on drop.
+pub struct Sandbox {
+    tool: PathBuf,
+    name: String,
+}
+
+impl Sandbox {
+    pub fn up(tool: PathBuf, bin_dir: &Path, test_dir: &Path) -> Sandbox {
+        let sb = Sandbox {
+            tool,
+            name: format!("stead-{}", std::process::id()),
+        };
+        let up = sb
+            .cmd()
+            .arg("up")
+            .arg("--bind")
+            .arg(format!("{}:/opt/stead/bin", bin_dir.display()))
+            .arg("--bind")
+            .arg(format!("{}:/opt/stead/test", test_dir.display()))
+            .output()
+            .expect("systemd-sandbox up");
+        assert!(
+            up.status.success(),
+            "sandbox up failed: {}",
+            String::from_utf8_lossy(&up.stderr)
+        );
+        sb
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = Command::new(&self.tool);
+        c.arg("--name").arg(&self.name);
+        c
+    }
+
+    pub fn exec(&self, args: &[&str]) -> Output {
+        self.cmd()
+            .arg("exec")
+            .arg("--")
+            .args(args)
+            .output()
+            .expect("run systemd-sandbox exec")
+    }
+
+    pub fn show(&self, unit: &str, props: &str) -> String {
+        let out = self.exec(&["systemctl", "show", "-p", props, unit]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.cmd().arg("down").output();
+    }
+}

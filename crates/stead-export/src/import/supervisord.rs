@@ -12,30 +12,33 @@ use std::path::Path;
 
 use super::{Draft, program_name, toml_array, toml_str, toml_table};
 
+/// One `key = value` of a section, with its line number.
+type Setting = (usize, String, String);
+
 /// Reads a supervisord config into drafts, one per `[program:x]`.
 pub fn import_file(path: &Path) -> Result<Vec<Draft>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut drafts = Vec::new();
-    let mut current: Option<(Draft, Vec<(usize, String, String)>)> = None;
-    let mut pending_key: Option<(usize, String, String)> = None;
-    let flush = |cur: Option<(Draft, Vec<(usize, String, String)>)>,
-                 drafts: &mut Vec<Draft>|
-     -> Result<(), String> {
-        if let Some((mut d, keys)) = cur {
-            map_program(&mut d, &keys, path)?;
-            drafts.push(d);
-        }
-        Ok(())
-    };
+    let mut current: Option<(Draft, Vec<Setting>)> = None;
+    let mut pending_key: Option<Setting> = None;
+    let flush =
+        |cur: Option<(Draft, Vec<Setting>)>, drafts: &mut Vec<Draft>| -> Result<(), String> {
+            if let Some((mut d, keys)) = cur {
+                map_program(&mut d, &keys, path)?;
+                drafts.push(d);
+            }
+            Ok(())
+        };
     for (n, raw) in text.lines().enumerate() {
         let line = raw.trim_end();
         // Continuation lines are indented.
-        if line.starts_with([' ', '\t']) && !line.trim().is_empty() {
-            if let Some((_, _, v)) = pending_key.as_mut() {
-                v.push(' ');
-                v.push_str(line.trim());
-                continue;
-            }
+        if line.starts_with([' ', '\t'])
+            && !line.trim().is_empty()
+            && let Some((_, _, v)) = pending_key.as_mut()
+        {
+            v.push(' ');
+            v.push_str(line.trim());
+            continue;
         }
         if let Some(p) = pending_key.take()
             && let Some((_, keys)) = current.as_mut()
@@ -76,7 +79,7 @@ pub fn import_file(path: &Path) -> Result<Vec<Draft>, String> {
     Ok(drafts)
 }
 
-fn map_program(d: &mut Draft, keys: &[(usize, String, String)], path: &Path) -> Result<(), String> {
+fn map_program(d: &mut Draft, keys: &[Setting], path: &Path) -> Result<(), String> {
     let mut numprocs = 1u32;
     for (_, k, v) in keys {
         if k == "numprocs" {

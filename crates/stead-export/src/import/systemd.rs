@@ -98,7 +98,6 @@ pub fn import_unit(path: &Path) -> Result<Draft, String> {
                     ),
                 }
             }
-            ("Service", "RestartSteps") => {}
             ("Service", "KillSignal") => {
                 d.set("stop_signal", toml_str(value.trim_start_matches("SIG")))
             }
@@ -124,13 +123,14 @@ pub fn import_unit(path: &Path) -> Result<Draft, String> {
                 d.set("exit_codes", format!("[{}]", codes.join(", ")));
             }
             ("Service", "Type") if matches!(value.as_str(), "simple" | "exec" | "notify") => {}
-            ("Unit", "StartLimitBurst") | ("Service", "StartLimitBurst") => {
-                start_limit.0 = Some(value)
-            }
-            ("Unit", "StartLimitIntervalSec") | ("Service", "StartLimitInterval") => {
+            ("Unit" | "Service", "StartLimitBurst") => start_limit.0 = Some(value),
+            ("Unit" | "Service", "StartLimitIntervalSec" | "StartLimitInterval") => {
                 start_limit.1 = Some(value)
             }
-            ("Unit", "Description" | "Documentation") | ("Install", _) => {}
+            // Derived from the backoff on export; informational here.
+            ("Unit", "Description" | "Documentation")
+            | ("Install", _)
+            | ("Service", "RestartSteps") => {}
             (s, k) => d.unmapped(format!("[{s}] {k}={value}")),
         }
     }

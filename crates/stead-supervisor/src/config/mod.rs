@@ -280,6 +280,16 @@ impl Config {
 
     /// Reads and checks a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Self::load_with(path, true)
+    }
+
+    /// Reads a config file for programs that run on other machines (`stead export`): every
+    /// check of the file itself, none against this host (binaries, users, `cwd`, env files).
+    pub fn load_portable(path: &Path) -> Result<Config, ConfigError> {
+        Self::load_with(path, false)
+    }
+
+    fn load_with(path: &Path, host_checks: bool) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             let hint = match e.kind() {
                 std::io::ErrorKind::NotFound => Some(
@@ -293,13 +303,13 @@ impl Config {
             };
             ConfigError::whole_file(path, format!("cannot read the config: {e}"), hint)
         })?;
-        Config::parse(path, &text)
+        parse::parse(path, &text, host_checks)
     }
 
     /// Parses and checks config text; `path` names the file in messages and anchors relative
     /// paths (`cwd`, `env_file`, programs given as `./bin`).
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-        parse::parse(path, text)
+        parse::parse(path, text, true)
     }
 
     /// The instances of the group or instance called `name` (`web` gives `web:0`, `web:1`…).

@@ -42,7 +42,7 @@ const PROGRAM_KEYS: &[&str] = &[
 ];
 const BACKOFF_KEYS: &[&str] = &["initial", "max", "multiplier", "jitter", "reset_after"];
 
-pub(super) fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+pub(super) fn parse(path: &Path, text: &str, host_checks: bool) -> Result<Config, ConfigError> {
     let root = DeTable::parse(text).map_err(|e| {
         let mut c = Collector::new(text);
         let span = e.span().unwrap_or(0..0);
@@ -58,6 +58,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         c: Collector::new(text),
         base_dir,
         log_defaults: LogSettings::default(),
+        host_checks,
     };
     // `[log]` holds the defaults of every program's `[program.NAME.log]`, wherever it is.
     if let Some((_, value)) = root.get_ref().iter().find(|(k, _)| k.get_ref() == "log")
@@ -110,6 +111,9 @@ struct Walker<'t> {
     c: Collector<'t>,
     base_dir: PathBuf,
     log_defaults: LogSettings,
+    /// Check the config against this machine (binaries, users, directories, env files);
+    /// off for `stead export`, whose programs run elsewhere.
+    host_checks: bool,
 }
 
 impl Walker<'_> {
@@ -384,6 +388,7 @@ impl Walker<'_> {
                         p.template.env_file = Some(file.clone());
                         match read_env_file(&file) {
                             Ok(pairs) => env_file = pairs,
+                            Err(_) if !self.host_checks => {}
                             Err(e) => self.c.error(v.span(), format!("env_file `{}`: {e}", file.display()), Some("fix the file or the path (relative paths start at the config file's directory)".into())),
                         }
                     }
@@ -391,6 +396,7 @@ impl Walker<'_> {
                 "user" => {
                     if let Some(u) = self.string(v, "user", "\"www-data\"") {
                         match spawn::check_user(&u) {
+                            _ if !self.host_checks => p.user = Some(u),
                             Ok(()) => p.user = Some(u),
                             Err((msg, hint)) => self.c.error(v.span(), msg, Some(hint)),
                         }
@@ -399,6 +405,7 @@ impl Walker<'_> {
                 "group" => {
                     if let Some(g) = self.string(v, "group", "\"www-data\"") {
                         match spawn::check_group(&g) {
+                            _ if !self.host_checks => p.group_name = Some(g),
                             Ok(()) => p.group_name = Some(g),
                             Err((msg, hint)) => self.c.error(v.span(), msg, Some(hint)),
                         }
@@ -495,6 +502,7 @@ impl Walker<'_> {
             return;
         };
         if let Some(span) = cwd_span
+            && self.host_checks
             && !p.cwd.is_dir()
         {
             self.c.error(
@@ -532,7 +540,9 @@ impl Walker<'_> {
         let mut merged: BTreeMap<String, String> = env_file.into_iter().collect();
         merged.extend(env.iter().cloned());
         let path_var = merged.get("PATH").cloned();
-        if let Err(msg) = spawn::resolve_program(&argv[0], &p.cwd, path_var.as_deref()) {
+        if self.host_checks
+            && let Err(msg) = spawn::resolve_program(&argv[0], &p.cwd, path_var.as_deref())
+        {
             self.c.error(
                 cmd_span.clone(),
                 msg,
@@ -540,6 +550,7 @@ impl Walker<'_> {
             );
         }
         if (p.user.is_some() || p.group_name.is_some())
+            && self.host_checks
             && let Err((msg, hint)) = spawn::check_can_switch_user()
         {
             self.c.error(name_key.span(), msg, Some(hint));
@@ -648,6 +659,10 @@ fn read_env_file(path: &Path) -> Result<Vec<(String, String)>, String> {
 mod tests {
     use super::*;
 
+    fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        super::parse(path, text, true)
+    }
+
     fn parse_err(text: &str) -> ConfigError {
         parse(Path::new("t.toml"), text).unwrap_err()
     }
@@ -697,6 +712,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.programs[0].command, ["sh", "-c", "sleep 1"]);
+    }
+
+    #[test]
+    fn without_host_checks_only_the_file_itself_is_checked() {
+        let text = "[program.w]\ncommand = ['/opt/elsewhere/server']\ncwd = '/srv/nowhere'\nuser = 'no-such-user-here'\nenv_file = '/nonexistent.env'\n";
+        let c = super::parse(Path::new("t.toml"), text, false).unwrap();
+        assert_eq!(c.programs[0].user.as_deref(), Some("no-such-user-here"));
+        assert!(super::parse(Path::new("t.toml"), text, true).is_err());
+        assert!(super::parse(Path::new("t.toml"), "[program.w]\ncomand = ['x']\n", false).is_err());
     }
 
     #[test]

@@ -22,8 +22,8 @@ job "stead-batch" {
         args    = ["-c", "echo \"worker ${NOMAD_ALLOC_INDEX}: up\"; sleep $((4 + ${NOMAD_ALLOC_INDEX} * 3)); echo \"worker ${NOMAD_ALLOC_INDEX}: crashed\" >&2; exit 3"]
       }
 
-      env {
-        "WORKER_SLOT" = "${NOMAD_ALLOC_INDEX}"
+      env = {
+        WORKER_SLOT = "${NOMAD_ALLOC_INDEX}"
       }
 
       kill_timeout = "10s"

@@ -1,0 +1,107 @@
+//! Units from `stead export systemd` run under real systemd (PID 1 in a sandbox): the
+//! target starts every program and every instance of a template unit, a killed program is
+//! restarted by systemd per `restart`, and stopping the target stops them all.
+#![cfg(target_os = "linux")]
+mod support;
+use std::time::Duration;
+use support::*;
+
+#[test]
+fn exported_units_run_under_systemd() {
+    let Some(tool) = shared_tool("systemd-sandbox", "booting systemd in a sandbox needs root")
+    else {
+        return;
+    };
+    let h = Harness::new("export-run");
+    let bin_dir = support::stead_bin().parent().unwrap().to_path_buf();
+    let _ = testchild();
+    // `cwd` names where the programs run (not where the config is being exported from).
+    h.write_config(
+        "[program.api]\ncwd = \"/opt/stead/test\"\ncommand = [\"/opt/stead/bin/stead-testchild\", \"--sleep\", \"forever\"]\nbackoff = { initial = \"200ms\" }\n\
+         [program.pool]\ncwd = \"/opt/stead/test\"\ncommand = [\"/opt/stead/bin/stead-testchild\", \"--stdout\", \"slot {index}\", \"--sleep\", \"forever\"]\nnumprocs = 2\n",
+    );
+    let units = h.dir.join("units");
+    let out = h.stead(&[
+        "export",
+        "systemd",
+        "-c",
+        h.config.to_str().unwrap(),
+        "-o",
+        units.to_str().unwrap(),
+        "--systemd-version",
+        "252",
+        "--name",
+        "fleet",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sb = Sandbox::up(tool, &bin_dir, &h.dir);
+    for u in ["api.service", "pool@.service", "fleet.target"] {
+        let out = sb.exec(&[
+            "install",
+            "-m644",
+            &format!("/opt/stead/test/units/{u}"),
+            "/etc/systemd/system/",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(sb.exec(&["systemctl", "daemon-reload"]).status.success());
+    let out = sb.exec(&["systemctl", "start", "fleet.target"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let active = |u: &str| sb.show(u, "ActiveState").contains("ActiveState=active");
+    for u in ["api.service", "pool@0.service", "pool@1.service"] {
+        wait(&format!("{u} active"), || active(u));
+    }
+    // %i reached the program: each instance printed its own slot.
+    wait("instance output in the journal", || {
+        let j = sb.exec(&[
+            "journalctl",
+            "-u",
+            "pool@1.service",
+            "--no-pager",
+            "-o",
+            "cat",
+        ]);
+        String::from_utf8_lossy(&j.stdout).contains("slot 1")
+    });
+    // Killed: systemd restarts it (Restart=always).
+    let pid = sb.show("api.service", "MainPID");
+    let pid = pid.trim().trim_start_matches("MainPID=").to_string();
+    assert!(sb.exec(&["kill", "-9", &pid]).status.success());
+    wait("api restarted", || {
+        let s = sb.show("api.service", "NRestarts,ActiveState,MainPID");
+        s.contains("NRestarts=1")
+            && s.contains("ActiveState=active")
+            && !s.contains(&format!("MainPID={pid}\n"))
+    });
+    // Stopping the target stops every program (PartOf=).
+    assert!(
+        sb.exec(&["systemctl", "stop", "fleet.target"])
+            .status
+            .success()
+    );
+    for u in ["api.service", "pool@0.service", "pool@1.service"] {
+        wait(&format!("{u} stopped"), || !active(u));
+    }
+}
+
+fn wait(what: &str, mut cond: impl FnMut() -> bool) {
+    for _ in 0..100 {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("timed out waiting for {what}");
+}

@@ -1,0 +1,209 @@
+//! Users arrive from supervisord and systemd: `stead import` turns a real supervisord config
+//! and a set of unit files into a stead.toml that validates, reports what it could not map,
+//! and keeps every mapped field through `stead export systemd` and back.
+#![cfg(unix)]
+mod support;
+use support::*;
+
+const SUPERVISORD: &str = r#"; a typical supervisord.conf
+[unix_http_server]
+file=/tmp/supervisor.sock
+
+[supervisord]
+logfile=/tmp/supervisord.log
+
+[program:api]
+command=/bin/sh -c "exec sleep 1000" --label api
+directory=/tmp
+environment=APP_ENV="production",WORKERS="4",QUOTED="a,b"
+autostart=true
+autorestart=unexpected
+startretries=5
+exitcodes=0,2
+stopsignal=QUIT
+stopwaitsecs=20
+redirect_stderr=true
+stdout_logfile=/var/log/api.log
+stdout_logfile_maxbytes=50MB
+stdout_logfile_backups=7
+priority=10
+
+[program:queue]
+command=/bin/sleep 10%(process_num)d
+process_name=%(program_name)s_%(process_num)d
+numprocs=3
+autorestart=true
+stopasgroup=true
+killasgroup=true
+"#;
+
+const UNIT: &str = r#"[Unit]
+Description=Web frontend
+After=network.target
+
+[Service]
+Type=simple
+ExecStart=/bin/sh -c "exec sleep 1000" "two words"
+WorkingDirectory=/tmp
+Environment="PORT=8080" "NAME=web front"
+Restart=on-failure
+RestartSec=2s
+StartLimitBurst=6
+StartLimitIntervalSec=120
+KillSignal=SIGINT
+TimeoutStopSec=15
+KillMode=process
+SuccessExitStatus=3 SIGUSR1
+ProtectSystem=strict
+
+[Install]
+WantedBy=multi-user.target
+"#;
+
+#[test]
+fn import_then_export_keeps_every_mapped_field() {
+    let h = Harness::new("import");
+    let sup = h.dir.join("supervisord.conf");
+    std::fs::write(&sup, SUPERVISORD).unwrap();
+    let unit = h.dir.join("web.service");
+    std::fs::write(&unit, UNIT).unwrap();
+
+    // supervisord
+    let from_sup = h.dir.join("from-supervisord.toml");
+    let out = h.stead(&[
+        "import",
+        "supervisord",
+        sup.to_str().unwrap(),
+        "-o",
+        from_sup.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("api: not mapped: stdout_logfile=/var/log/api.log"),
+        "{err}"
+    );
+    assert!(err.contains("api: not mapped: priority=10"), "{err}");
+    // Never over an existing file.
+    let again = h.stead(&[
+        "import",
+        "supervisord",
+        sup.to_str().unwrap(),
+        "-o",
+        from_sup.to_str().unwrap(),
+    ]);
+    assert!(!again.status.success());
+    let c = stead_config(&from_sup);
+    let api = c.programs.iter().find(|p| p.name == "api").unwrap();
+    assert_eq!(
+        api.command,
+        ["/bin/sh", "-c", "exec sleep 1000", "--label", "api"]
+    );
+    assert_eq!(api.cwd, std::path::Path::new("/tmp"));
+    assert_eq!(api.env["APP_ENV"], "production");
+    assert_eq!(api.env["QUOTED"], "a,b");
+    assert_eq!(format!("{:?}", api.restart), "OnFailure");
+    assert_eq!(api.max_restarts, 5);
+    assert_eq!(api.exit_codes, [0, 2]);
+    assert_eq!(api.stop_signal.name(), "QUIT");
+    assert_eq!(api.stop_timeout.as_secs(), 20);
+    assert!(api.log.merge_stderr);
+    assert_eq!((api.log.max_size, api.log.keep), (50_000_000, 7));
+    let queue: Vec<_> = c.programs.iter().filter(|p| p.group == "queue").collect();
+    assert_eq!(queue.len(), 3);
+    assert_eq!(queue[2].command, ["/bin/sleep", "102"]);
+
+    // systemd
+    let from_unit = h.dir.join("from-systemd.toml");
+    let out = h.stead(&[
+        "import",
+        "systemd",
+        unit.to_str().unwrap(),
+        "-o",
+        from_unit.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("web: not mapped: [Service] ProtectSystem=strict"),
+        "{err}"
+    );
+    assert!(
+        err.contains("web: not mapped: [Unit] After=network.target"),
+        "{err}"
+    );
+    assert!(err.contains("SuccessExitStatus SIGUSR1"), "{err}");
+    let c = stead_config(&from_unit);
+    let web = &c.programs[0];
+    assert_eq!(
+        web.command,
+        ["/bin/sh", "-c", "exec sleep 1000", "two words"]
+    );
+    assert_eq!(
+        (web.env["PORT"].as_str(), web.env["NAME"].as_str()),
+        ("8080", "web front")
+    );
+    assert_eq!(format!("{:?}", web.restart), "OnFailure");
+    assert_eq!(web.backoff.initial.as_secs(), 2);
+    assert_eq!((web.max_restarts, web.restart_window.as_secs()), (5, 120));
+    assert_eq!(web.stop_signal.name(), "INT");
+    assert_eq!(web.stop_timeout.as_secs(), 15);
+    assert!(!web.kill_tree);
+    assert_eq!(web.exit_codes, [0, 3]);
+
+    // …and back: export the imported config, import the exported unit, same fields.
+    let units = h.dir.join("units");
+    let out = h.stead(&[
+        "export",
+        "systemd",
+        "-c",
+        from_unit.to_str().unwrap(),
+        "-o",
+        units.to_str().unwrap(),
+        "--systemd-version",
+        "252",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let back = h.dir.join("back.toml");
+    let out = h.stead(&[
+        "import",
+        "systemd",
+        units.join("web.service").to_str().unwrap(),
+        "-o",
+        back.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let again = stead_config(&back);
+    let w2 = &again.programs[0];
+    assert_eq!(w2.command, web.command);
+    assert_eq!(w2.env, web.env);
+    assert_eq!(w2.cwd, web.cwd);
+    assert_eq!(
+        (w2.restart, w2.max_restarts, w2.restart_window),
+        (web.restart, web.max_restarts, web.restart_window)
+    );
+    assert_eq!(w2.backoff.initial, web.backoff.initial);
+    assert_eq!(
+        (w2.stop_signal, w2.stop_timeout, w2.kill_tree),
+        (web.stop_signal, web.stop_timeout, web.kill_tree)
+    );
+    assert_eq!(w2.exit_codes, web.exit_codes);
+}
+
+fn stead_config(path: &std::path::Path) -> stead_supervisor::Config {
+    stead_supervisor::Config::load(path).unwrap_or_else(|e| {
+        panic!(
+            "{e}\n--- {}:\n{}",
+            path.display(),
+            std::fs::read_to_string(path).unwrap()
+        )
+    })
+}
