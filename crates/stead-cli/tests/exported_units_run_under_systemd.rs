@@ -39,20 +39,7 @@ fn exported_units_run_under_systemd() {
         String::from_utf8_lossy(&out.stderr)
     );
     let sb = Sandbox::up(tool, &bin_dir, &h.dir);
-    for u in ["api.service", "pool@.service", "fleet.target"] {
-        let out = sb.exec(&[
-            "install",
-            "-m644",
-            &format!("/opt/stead/test/units/{u}"),
-            "/etc/systemd/system/",
-        ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    assert!(sb.exec(&["systemctl", "daemon-reload"]).status.success());
+    sb.install_units("units/", &["api.service", "pool@.service", "fleet.target"]);
     let out = sb.exec(&["systemctl", "start", "fleet.target"]);
     assert!(
         out.status.success(),

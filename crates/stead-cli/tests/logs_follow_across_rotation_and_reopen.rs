@@ -63,12 +63,18 @@ autostart = false
     }
 
     let logs = h.dir.join("logs");
-    let gz: Vec<_> = std::fs::read_dir(&logs)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "gz"))
-        .collect();
-    assert!(gz.len() >= 3, "rotations compressed: {gz:?}");
+    let gz_files = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(&logs)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "gz"))
+            .collect()
+    };
+    // Compression waits for the output to be quiet for a second.
+    h.wait_for("rotated files compressed", Duration::from_secs(30), |_| {
+        gz_files().len() >= 3
+    });
+    let gz = gz_files();
     for p in &gz {
         let t = Command::new("gzip").arg("-t").arg(p).output().unwrap();
         assert!(t.status.success(), "{} is not valid gzip", p.display());

@@ -58,24 +58,14 @@ fn under_systemd_stead_is_a_notify_service() {
 
     let sb = Sandbox::up(tool, &bin_dir, &h.dir);
 
-    for u in [
-        "stead-good.service",
-        "stead-fatal.service",
-        "stead-journal.service",
-    ] {
-        let out = sb.exec(&[
-            "install",
-            "-m644",
-            &format!("/opt/stead/test/{u}"),
-            "/etc/systemd/system/",
-        ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    assert!(sb.exec(&["systemctl", "daemon-reload"]).status.success());
+    sb.install_units(
+        "",
+        &[
+            "stead-good.service",
+            "stead-fatal.service",
+            "stead-journal.service",
+        ],
+    );
 
     // Type=notify: start returns only after READY=1.
     let out = sb.exec(&["systemctl", "start", "stead-good.service"]);

@@ -7,22 +7,15 @@ use serde_json::{Map, Value, json};
 use stead_supervisor::config::RestartPolicy;
 
 use crate::yaml::to_yaml;
-use crate::{ExportError, File, Options, Program, dns_name, duration, env_with, image_of};
+use crate::{ExportError, File, Options, Program, dns_name, duration, env_with, images};
 
 pub(crate) fn render(
     programs: &mut [Program<'_>],
     options: &Options,
 ) -> Result<Vec<File>, ExportError> {
+    let images = images(programs, options)?;
     let mut services = Map::new();
-    let mut invalid = Vec::new();
-    for p in programs.iter_mut() {
-        let image = match image_of(p, options) {
-            Ok(i) => i,
-            Err(e) => {
-                invalid.push(e);
-                continue;
-            }
-        };
+    for (p, image) in programs.iter_mut().zip(images) {
         let name = dns_name(p.name);
         if name != p.name {
             p.drop(format!(
@@ -31,9 +24,6 @@ pub(crate) fn render(
             ));
         }
         services.insert(name, service(p, &image));
-    }
-    if !invalid.is_empty() {
-        return Err(ExportError::Invalid(invalid));
     }
     // No top-level `name:`: older Compose implementations reject it; the project is named
     // after the directory, or `docker compose -p NAME`.

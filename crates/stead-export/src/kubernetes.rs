@@ -10,27 +10,18 @@ use stead_supervisor::Signal;
 use stead_supervisor::config::RestartPolicy;
 
 use crate::yaml::to_yaml;
-use crate::{ExportError, File, Options, Program, dns_name, env_with, image_of, seconds_ceil};
+use crate::{ExportError, File, Options, Program, dns_name, env_with, images, seconds_ceil};
 
 pub(crate) fn render(
     programs: &mut [Program<'_>],
     options: &Options,
 ) -> Result<Vec<File>, ExportError> {
-    let mut docs = Vec::new();
-    let mut invalid = Vec::new();
-    for p in programs.iter_mut() {
-        let image = match image_of(p, options) {
-            Ok(i) => i,
-            Err(e) => {
-                invalid.push(e);
-                continue;
-            }
-        };
-        docs.push(manifest(p, options, &image));
-    }
-    if !invalid.is_empty() {
-        return Err(ExportError::Invalid(invalid));
-    }
+    let images = images(programs, options)?;
+    let docs: Vec<Value> = programs
+        .iter_mut()
+        .zip(images)
+        .map(|(p, image)| manifest(p, options, &image))
+        .collect();
     let text: Vec<String> = docs.iter().map(to_yaml).collect();
     Ok(vec![File {
         name: format!("{}.k8s.yaml", options.name),

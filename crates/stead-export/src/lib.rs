@@ -240,8 +240,27 @@ pub(crate) fn seconds_ceil(d: Duration) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
 
+/// The image of every program (container formats), or the error naming each program that
+/// has none: an export without them would be invalid.
+pub(crate) fn images(
+    programs: &[Program<'_>],
+    options: &Options,
+) -> Result<Vec<String>, ExportError> {
+    let (ok, invalid): (Vec<_>, Vec<_>) = programs
+        .iter()
+        .map(|p| image_of(p, options))
+        .partition(Result::is_ok);
+    if invalid.is_empty() {
+        Ok(ok.into_iter().filter_map(Result::ok).collect())
+    } else {
+        Err(ExportError::Invalid(
+            invalid.into_iter().filter_map(Result::err).collect(),
+        ))
+    }
+}
+
 /// The image of a program for container formats, or the error that refuses the export.
-pub(crate) fn image_of(p: &Program<'_>, options: &Options) -> Result<String, String> {
+fn image_of(p: &Program<'_>, options: &Options) -> Result<String, String> {
     p.cfg
         .image
         .clone()

@@ -326,6 +326,24 @@ impl Sandbox {
             .expect("run systemd-sandbox exec")
     }
 
+    /// Installs unit files from `/opt/stead/test/<dir>` into /etc/systemd/system and reloads.
+    pub fn install_units(&self, dir: &str, units: &[&str]) {
+        for u in units {
+            let out = self.exec(&[
+                "install",
+                "-m644",
+                &format!("/opt/stead/test/{dir}{u}"),
+                "/etc/systemd/system/",
+            ]);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert!(self.exec(&["systemctl", "daemon-reload"]).status.success());
+    }
+
     pub fn show(&self, unit: &str, props: &str) -> String {
         let out = self.exec(&["systemctl", "show", "-p", props, unit]);
         String::from_utf8_lossy(&out.stdout).into_owned()

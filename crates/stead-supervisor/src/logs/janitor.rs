@@ -1,7 +1,9 @@
 //! The one background thread of the log pipeline: it retries files the disk refused, gzips
 //! rotated files and applies retention, so that none of that ever waits in the path from a
 //! program's pipe to its live file. It sleeps in `recv` while there is nothing to do (no
-//! timer wakes an idle supervisor) and ticks once a second only while some file is failing.
+//! timer wakes an idle supervisor), ticks once a second while some file is failing, and
+//! compresses a rotated file once its program's output has been quiet for a second (at most
+//! 30 s after the rotation), so that a burst is written at full speed first.
 
 use std::fs::File;
 use std::io::{self, BufWriter};
@@ -9,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::file::{FileLog, RETRY_EVERY};
 use super::{LogStats, RotatedFile, rotated_files};
@@ -54,15 +56,56 @@ pub(crate) fn flush_within(limit: std::time::Duration) {
     let _ = rx.recv_timeout(limit);
 }
 
+/// Compression waits until a program's output has been quiet this long…
+const QUIET: Duration = Duration::from_secs(1);
+/// …but never longer than this after the rotation.
+const MAX_DEFER: Duration = Duration::from_secs(30);
+
+/// A rotation whose compression waits for a quiet moment: a burst of output is written at
+/// full speed, and the CPU work of gzip comes after it.
+struct Deferred {
+    dir: PathBuf,
+    instance: String,
+    settings: Arc<LogSettings>,
+    stats: Arc<LogStats>,
+    live: Vec<PathBuf>,
+    rotated_at: Instant,
+    due: Instant,
+    written: u64,
+}
+
+impl Deferred {
+    fn written_now(&self) -> u64 {
+        self.stats.out.written.load(Ordering::Relaxed)
+            + self.stats.err.written.load(Ordering::Relaxed)
+    }
+
+    fn finish(&self) {
+        compress_all(&self.dir, &self.instance);
+        prune(
+            &self.dir,
+            &self.instance,
+            &self.settings,
+            &self.stats,
+            &self.live,
+        );
+    }
+}
+
 fn run(rx: &mpsc::Receiver<Job>) {
     crate::host::background_priority();
     let mut failing: Vec<Weak<Mutex<FileLog>>> = Vec::new();
+    let mut deferred: Vec<Deferred> = Vec::new();
     let mut next_retry = Instant::now() + RETRY_EVERY;
     loop {
-        let job = if failing.is_empty() {
-            rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
-        } else {
-            rx.recv_timeout(next_retry.saturating_duration_since(Instant::now()))
+        let wake = deferred
+            .iter()
+            .map(|d| d.due)
+            .chain((!failing.is_empty()).then_some(next_retry))
+            .min();
+        let job = match wake {
+            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            Some(t) => rx.recv_timeout(t.saturating_duration_since(Instant::now())),
         };
         match job {
             Ok(Job::Retry(w)) => {
@@ -80,17 +123,51 @@ fn run(rx: &mpsc::Receiver<Job>) {
                 stats,
                 live,
             }) => {
-                if settings.compress {
-                    compress_all(&dir, &instance);
-                }
+                // Retention at once (the disk budget must hold), compression when quiet.
                 prune(&dir, &instance, &settings, &stats, &live);
+                if settings.compress
+                    && !deferred
+                        .iter()
+                        .any(|d| d.dir == dir && d.instance == instance)
+                {
+                    let now = Instant::now();
+                    let mut d = Deferred {
+                        dir,
+                        instance,
+                        settings,
+                        stats,
+                        live,
+                        rotated_at: now,
+                        due: now + QUIET,
+                        written: 0,
+                    };
+                    d.written = d.written_now();
+                    deferred.push(d);
+                }
             }
             Ok(Job::Flush(done)) => {
+                for d in deferred.drain(..) {
+                    d.finish();
+                }
                 let _ = done.send(());
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
         }
+        let now = Instant::now();
+        deferred.retain_mut(|d| {
+            if now < d.due {
+                return true;
+            }
+            let written = d.written_now();
+            if written != d.written && now.duration_since(d.rotated_at) < MAX_DEFER {
+                d.written = written;
+                d.due = now + QUIET;
+                return true;
+            }
+            d.finish();
+            false
+        });
         if !failing.is_empty() && Instant::now() >= next_retry {
             failing.retain(|w| {
                 let Some(f) = w.upgrade() else { return false };

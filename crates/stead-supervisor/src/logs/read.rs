@@ -219,9 +219,9 @@ fn tail_one(source: &Source, query: &Query) -> io::Result<(Vec<Record>, Option<P
             position = Some((file, end));
             lines
         } else {
-            match read_all_lines(path) {
+            match read_rotated(path) {
                 Ok(l) => l,
-                // Removed by retention or compressed while we looked: skip it.
+                // Removed by retention while we looked: skip it.
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e),
             }
@@ -279,6 +279,19 @@ fn last_lines(file: &mut File, end: u64, want: Option<usize>) -> io::Result<Vec<
         lines.drain(..drop);
     }
     Ok(lines)
+}
+
+/// A rotated file's lines; one compressed since it was listed is read as its `.gz`.
+fn read_rotated(path: &Path) -> io::Result<Vec<Vec<u8>>> {
+    match read_all_lines(path) {
+        Err(e)
+            if e.kind() == io::ErrorKind::NotFound
+                && path.extension().is_some_and(|x| x == "log") =>
+        {
+            read_all_lines(&path.with_extension("log.gz"))
+        }
+        other => other,
+    }
 }
 
 fn read_all_lines(path: &Path) -> io::Result<Vec<Vec<u8>>> {
@@ -415,7 +428,7 @@ impl Followed {
                 if is_new_live {
                     break;
                 }
-                if let Ok(lines) = read_all_lines(&f.path) {
+                if let Ok(lines) = read_rotated(&f.path) {
                     out.extend(lines.iter().map(|l| Record::parse(&self.source, l)));
                 }
             }
