@@ -17,6 +17,7 @@ fn rss_kib(pid: u32) -> u64 {
 }
 
 #[test]
+#[allow(clippy::naive_bytecount)] // one pass over 200 MB in a test; no extra dependency
 fn a_flood_without_newlines_keeps_memory_bounded() {
     let mut h = Harness::new("flood-no-newline");
     h.write_config(
