@@ -137,6 +137,9 @@ fn map_program(d: &mut Draft, keys: &[Setting], path: &Path) -> Result<(), Strin
                 d.set("exit_codes", format!("[{}]", codes.join(", ")));
             }
             "numprocs" if numprocs > 1 => d.set("numprocs", numprocs.to_string()),
+            "numprocs_start" if v.trim() != "0" => d.unmapped(format!(
+                "numprocs_start={v} (stead's `{{index}}` starts at 0; add the offset in the command)"
+            )),
             "numprocs" | "process_name" | "numprocs_start" => {}
             "stopasgroup" | "killasgroup" => {
                 if !bool_of(v) {

@@ -29,6 +29,12 @@ pub fn import_unit(path: &Path) -> Result<Draft, String> {
     let mut start_limit: (Option<String>, Option<String>) = (None, None);
     for (section, key, value) in unit.entries() {
         let value = value.to_string();
+        if value == "infinity" && key != "StartLimitIntervalSec" {
+            d.unmapped(format!(
+                "[{section}] {key}=infinity (stead's timeouts are finite)"
+            ));
+            continue;
+        }
         match (section, key) {
             ("Service", "ExecStart") => {
                 if value.starts_with(['-', '@', ':', '+', '!']) {
