@@ -58,6 +58,8 @@ pub(crate) struct EngineSetup {
     pub log_dir: PathBuf,
     /// Echo programs' lines to stderr unless their `log.console` says otherwise.
     pub foreground: bool,
+    /// `STEAD_SUPERVISED_BY` for the programs, when this supervisor owns a state directory.
+    pub state_marker: Option<String>,
     /// `stead run`: exit when the single program ends for good, with its exit code.
     pub run_mode: bool,
 }
@@ -74,6 +76,7 @@ pub(crate) struct Engine {
     output: Output,
     log_dir: PathBuf,
     foreground: bool,
+    state_marker: Option<String>,
     run_mode: bool,
     seq: u64,
     recheck_at: Option<Instant>,
@@ -95,6 +98,7 @@ impl Engine {
             output: setup.output,
             log_dir: setup.log_dir,
             foreground: setup.foreground,
+            state_marker: setup.state_marker,
             run_mode: setup.run_mode,
             seq: 0,
             recheck_at: None,
@@ -265,6 +269,9 @@ impl Engine {
         let program = slot.resolved.as_deref().unwrap_or(Path::new(""));
         let mut extra_env = BTreeMap::new();
         extra_env.insert("STEAD_PROGRAM".to_string(), config.name.clone());
+        if let Some(marker) = &self.state_marker {
+            extra_env.insert(spawn::STATE_VAR.to_string(), marker.clone());
+        }
         let mut output = Output::Inherit;
         if let Output::Capture { .. } = self.output {
             if slot.log.as_ref().is_none_or(|l| !l.is_for(config)) {

@@ -151,6 +151,23 @@ pub async fn supervise(mut options: Options) -> Result<i32, Error> {
     } else {
         None
     };
+    // With the lock held, programs still carrying this state directory's marker were left
+    // by a supervisor that was killed: end them before starting new ones (no duplicates).
+    let state_marker = options.control.then(|| {
+        std::path::absolute(&options.state_dir)
+            .unwrap_or_else(|_| options.state_dir.clone())
+            .display()
+            .to_string()
+    });
+    if let Some(marker) = &state_marker {
+        let left = spawn::end_leftovers(marker, std::time::Duration::from_secs(2));
+        if !left.is_empty() {
+            tracing::warn!(
+                "ended {} process(es) left running by an earlier stead on {marker} that was killed: {left:?}",
+                left.len()
+            );
+        }
+    }
     let log_dir = options
         .config
         .supervisor
@@ -191,6 +208,7 @@ pub async fn supervise(mut options: Options) -> Result<i32, Error> {
         output,
         log_dir,
         foreground: options.foreground,
+        state_marker,
         run_mode: options.run_mode,
     });
     let code = engine.run(exits, signals, rx).await;

@@ -6,8 +6,9 @@
 //! - after shutdown, nothing is ever spawned again;
 //! - backoff delays are respected: an automatic restart after a quick failure waits at least
 //!   the first backoff (less its jitter), after a failed spawn at least one second;
-//! - the crash-loop limit holds: no more than `max_restarts` automatic restarts within any
-//!   `restart_window`;
+//! - the crash-loop limit holds: no more than `max_restarts` automatic restarts decided
+//!   within any `restart_window` (a restart is decided when the process ends; it may start
+//!   after a backoff);
 //! - a stop always completes, even for a process that ignores its stop signal.
 
 use std::time::{Duration, Instant};
@@ -75,6 +76,8 @@ struct Sim {
     /// A start or restart was asked for and its spawn has not happened yet (a restart
     /// spawns when the stop completes).
     requested: bool,
+    /// When the last process ended or failed to start.
+    last_end: Option<Instant>,
 }
 
 impl Sim {
@@ -90,6 +93,7 @@ impl Sim {
             started: None,
             not_before: None,
             requested: false,
+            last_end: None,
         }
     }
 
@@ -127,11 +131,14 @@ impl Sim {
                     t.duration_since(self.now)
                 );
             }
-            self.auto_spawns.push(self.now);
+            // The restart was decided when the last process ended (or failed to start): the
+            // crash-loop window counts decisions, the spawn may follow a backoff later.
+            self.auto_spawns.push(self.last_end.unwrap_or(self.now));
         }
         self.not_before = None;
         if std::mem::take(&mut self.fail_next_spawn) {
             self.not_before = Some(self.now + Duration::from_secs(1));
+            self.last_end = Some(self.now);
             return Ok(Event::SpawnFailed {
                 error: "simulated".into(),
             });
@@ -143,6 +150,7 @@ impl Sim {
     }
 
     fn exited(&mut self, status: ExitStatus) -> Event {
+        self.last_end = Some(self.now);
         let c = self.p.config();
         let ran = self
             .started
@@ -184,8 +192,14 @@ impl Sim {
             }
             Op::FailNextSpawn => self.fail_next_spawn = true,
             Op::Advance(ms) => {
-                self.now += Duration::from_millis(*ms);
-                self.tick()?;
+                let target = self.now + Duration::from_millis(*ms);
+                // Each deadline that falls within the time that passes is handled at its
+                // time, as the engine does.
+                while let Some(d) = self.p.deadline().filter(|d| *d <= target) {
+                    self.now = self.now.max(d);
+                    self.tick()?;
+                }
+                self.now = target;
             }
         }
         if matches!(op, Op::Start | Op::Restart)

@@ -26,6 +26,11 @@ pub(super) struct Prepared {
     /// New stdout/stderr (write ends); `None` keeps the supervisor's own.
     pub stdout: Option<OwnedFd>,
     pub stderr: Option<OwnedFd>,
+    /// The supervisor's pid: on Linux the child asks for SIGTERM when it goes
+    /// (`PR_SET_PDEATHSIG`), so that a supervisor killed with SIGKILL leaves no program
+    /// running unmanaged; what is left (their descendants) is swept at the next start.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    pub parent: libc::pid_t,
 }
 
 pub(super) fn cstring(s: impl AsRef<OsStr>) -> io::Result<CString> {
@@ -130,6 +135,15 @@ unsafe fn child(
             }
             if libc::setuid(*uid) != 0 {
                 fail(3);
+            }
+        }
+        // After the credentials: a change of uid clears the parent-death signal.
+        #[cfg(target_os = "linux")]
+        {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            if libc::getppid() != p.parent {
+                // The supervisor died before we got here: nobody would manage us.
+                libc::_exit(127);
             }
         }
         if libc::chdir(p.cwd.as_ptr()) != 0 {

@@ -24,8 +24,9 @@ mod imp;
 mod imp;
 
 pub(crate) use imp::{
-    Child, ExitSource, OutputPipe, alive, check_can_switch_user, check_group, check_user,
-    init_supervisor, pump, shell_argv, signal_pid, spawn, sweep_escapees,
+    Child, ExitSource, OutputPipe, STATE_VAR, alive, check_can_switch_user, check_group,
+    check_user, end_leftovers, init_supervisor, pump, shell_argv, signal_pid, spawn,
+    sweep_escapees,
 };
 
 /// What to do with a child's stdout and stderr.

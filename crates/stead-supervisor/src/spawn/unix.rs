@@ -26,6 +26,9 @@ pub(crate) type OutputPipe = OwnedFd;
 
 /// The environment variable that marks every process of one spawned instance.
 pub(crate) const INSTANCE_VAR: &str = "STEAD_INSTANCE_ID";
+/// Set in every program's environment when the supervisor owns a state directory: what
+/// [`end_leftovers`] looks for after a supervisor was killed.
+pub(crate) const STATE_VAR: &str = "STEAD_SUPERVISED_BY";
 
 /// A spawned program instance: the leader of its own process group.
 #[derive(Debug)]
@@ -255,6 +258,7 @@ pub(crate) fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
         creds: creds.map(|c| (c.uid, c.gid, c.groups)),
         stdout: out_w,
         stderr: err_w,
+        parent: std::process::id() as libc::pid_t,
     };
     let (pid, exec_err) = fork_exec::fork_exec(&prepared)?;
     // The write ends now belong to the child alone.
@@ -342,6 +346,53 @@ pub(crate) fn sweep_escapees(pgids: &HashMap<String, u32>) -> HashMap<String, Ve
     {
         HashMap::new()
     }
+}
+
+/// Ends the processes left by an earlier supervisor of this state directory (it was killed
+/// and could not stop them): every process carrying `STATE_VAR=marker` in its environment.
+/// The caller holds the state directory's lock, so no live supervisor owns them. They get
+/// SIGTERM, then SIGKILL after `grace`. Returns their pids.
+pub(crate) fn end_leftovers(marker: &str, grace: std::time::Duration) -> Vec<u32> {
+    #[cfg(target_os = "linux")]
+    {
+        let key = format!("{STATE_VAR}={marker}");
+        let me = std::process::id();
+        let found: Vec<u32> = proc_pids()
+            .filter(|&pid| pid != me)
+            .filter(|pid| {
+                std::fs::read(format!("/proc/{pid}/environ"))
+                    .is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == key.as_bytes()))
+            })
+            .collect();
+        if found.is_empty() {
+            return found;
+        }
+        for &pid in &found {
+            signal_pid(pid, Signal::Term);
+        }
+        let deadline = std::time::Instant::now() + grace;
+        while std::time::Instant::now() < deadline && found.iter().any(|&p| alive(p)) {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        for &pid in &found {
+            signal_pid(pid, Signal::Kill);
+        }
+        found
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (marker, grace);
+        Vec::new()
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn proc_pids() -> impl Iterator<Item = u32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()))
 }
 
 #[cfg(target_os = "linux")]

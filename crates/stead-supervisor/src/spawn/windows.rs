@@ -25,6 +25,14 @@ pub(crate) type OutputPipe = Box<dyn Read + Send>;
 
 /// The environment variable that marks every process of one spawned instance.
 pub(crate) const INSTANCE_VAR: &str = "STEAD_INSTANCE_ID";
+/// Set in every program's environment when the supervisor owns a state directory.
+pub(crate) const STATE_VAR: &str = "STEAD_SUPERVISED_BY";
+
+/// Nothing to end on Windows: a killed supervisor's Job Objects close with it, and their
+/// processes die with them (kill on close).
+pub(crate) fn end_leftovers(_marker: &str, _grace: std::time::Duration) -> Vec<u32> {
+    Vec::new()
+}
 
 static EXITS: OnceLock<mpsc::UnboundedSender<(u32, ExitStatus)>> = OnceLock::new();
 
