@@ -1,6 +1,7 @@
 //! Units from `stead export systemd` run under real systemd (PID 1 in a sandbox): the
-//! target starts every program and every instance of a template unit, a killed program is
-//! restarted by systemd per `restart`, and stopping the target stops them all.
+//! target starts every program and every instance of a template unit, in dependency order (a
+//! one-shot dependency finishes before its dependent starts), a killed program is restarted
+//! by systemd per `restart`, and stopping the target stops them all.
 #![cfg(target_os = "linux")]
 mod support;
 use std::time::Duration;
@@ -17,7 +18,8 @@ fn exported_units_run_under_systemd() {
     let _ = testchild();
     // `cwd` names where the programs run (not where the config is being exported from).
     h.write_config(
-        "[program.api]\ncwd = \"/opt/stead/test\"\ncommand = [\"/opt/stead/bin/stead-testchild\", \"--sleep\", \"forever\"]\nbackoff = { initial = \"200ms\" }\n\
+        "[program.setup]\ncwd = \"/opt/stead/test\"\ncommand = [\"/opt/stead/bin/stead-testchild\", \"--sleep\", \"300ms\"]\nrestart = \"never\"\n\
+         [program.api]\ndepends_on = [\"setup\"]\ncwd = \"/opt/stead/test\"\ncommand = [\"/opt/stead/bin/stead-testchild\", \"--sleep\", \"forever\"]\nbackoff = { initial = \"200ms\" }\n\
          [program.pool]\ncwd = \"/opt/stead/test\"\ncommand = [\"/opt/stead/bin/stead-testchild\", \"--stdout\", \"slot {index}\", \"--sleep\", \"forever\"]\nnumprocs = 2\n",
     );
     let units = h.dir.join("units");
@@ -39,7 +41,15 @@ fn exported_units_run_under_systemd() {
         String::from_utf8_lossy(&out.stderr)
     );
     let sb = Sandbox::up(tool, &bin_dir, &h.dir);
-    sb.install_units("units/", &["api.service", "pool@.service", "fleet.target"]);
+    sb.install_units(
+        "units/",
+        &[
+            "setup.service",
+            "api.service",
+            "pool@.service",
+            "fleet.target",
+        ],
+    );
     let out = sb.exec(&["systemctl", "start", "fleet.target"]);
     assert!(
         out.status.success(),
@@ -50,6 +60,22 @@ fn exported_units_run_under_systemd() {
     for u in ["api.service", "pool@0.service", "pool@1.service"] {
         wait(&format!("{u} active"), || active(u));
     }
+    // depends_on: api started only once the one-shot setup had finished.
+    let num = |u: &str, p: &str| -> u64 {
+        let s = sb.show(u, p);
+        s.trim()
+            .rsplit('=')
+            .next()
+            .unwrap_or("0")
+            .parse()
+            .unwrap_or(0)
+    };
+    let setup_done = num("setup.service", "ExecMainExitTimestampMonotonic");
+    let api_start = num("api.service", "ExecMainStartTimestampMonotonic");
+    assert!(
+        setup_done > 0 && setup_done <= api_start,
+        "setup ended at {setup_done}, api started at {api_start}"
+    );
     // %i reached the program: each instance printed its own slot.
     wait("instance output in the journal", || {
         let j = sb.exec(&[

@@ -15,6 +15,7 @@ command = ["sh", "-c", "echo \"100% of $HOME\" 'single' \\back; exec sleep 100",
 env = { GREETING = "it's \"quoted\" $NOT_EXPANDED %p", "ODD.NAME" = "x" }
 stop_signal = "INT"
 stop_timeout = "2.5s"
+depends_on = ["once", "pool"]
 exit_codes = [0, 3]
 [program.pool]
 command = ["sh", "-c", "exec sleep {index}00"]

@@ -1,7 +1,8 @@
 //! `stead export compose`: a Compose file with one service per program — `restart:` from the
 //! policy (`on-failure:N` from `max_restarts`), `stop_signal`, `stop_grace_period`, `env_file`
 //! (read on the host by Compose, so secrets stay in their file), `environment`, and
-//! `deploy.replicas` from `numprocs`.
+//! `deploy.replicas` from `numprocs`, `depends_on` with `condition: service_started` (or
+//! `service_completed_successfully` for a one-shot dependency).
 
 use serde_json::{Map, Value, json};
 use stead_supervisor::config::RestartPolicy;
@@ -14,6 +15,10 @@ pub(crate) fn render(
     options: &Options,
 ) -> Result<Vec<File>, ExportError> {
     let images = images(programs, options)?;
+    let one_shot: Vec<(String, bool)> = programs
+        .iter()
+        .map(|p| (p.name.to_string(), p.cfg.restart == RestartPolicy::Never))
+        .collect();
     let mut services = Map::new();
     for (p, image) in programs.iter_mut().zip(images) {
         let name = dns_name(p.name);
@@ -23,7 +28,27 @@ pub(crate) fn render(
                 p.name
             ));
         }
-        services.insert(name, service(p, &image));
+        let mut svc = service(p, &image);
+        let mut deps = Map::new();
+        for d in &p.cfg.depends_on {
+            match one_shot.iter().find(|(n, _)| n == d) {
+                Some((_, once)) => {
+                    let condition = if *once {
+                        "service_completed_successfully"
+                    } else {
+                        "service_started"
+                    };
+                    deps.insert(dns_name(d), json!({ "condition": condition }));
+                }
+                None => p.drop(format!(
+                    "depends_on `{d}`: not exported with it (--program)"
+                )),
+            }
+        }
+        if !deps.is_empty() {
+            svc["depends_on"] = Value::Object(deps);
+        }
+        services.insert(name, svc);
     }
     // No top-level `name:`: older Compose implementations reject it; the project is named
     // after the directory, or `docker compose -p NAME`.

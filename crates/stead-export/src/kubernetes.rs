@@ -42,6 +42,12 @@ fn manifest(p: &mut Program<'_>, options: &Options, image: &str) -> Value {
         ));
     }
     p.note_host_settings();
+    if !c.depends_on.is_empty() {
+        p.drop(format!(
+            "depends_on {:?}: Kubernetes starts pods independently; use an init container that waits for them, or make the program retry",
+            c.depends_on
+        ));
+    }
     let runs_to_completion = c.restart != RestartPolicy::Always;
     let indexed = runs_to_completion && p.uses_index();
     if p.uses_index() && !indexed {

@@ -52,6 +52,12 @@ fn hcl_indexed(s: &str) -> String {
 fn group(p: &mut Program<'_>, options: &Options, out: &mut String) {
     let c = p.cfg;
     let docker = c.image.is_some() || options.image.is_some();
+    if !c.depends_on.is_empty() {
+        p.drop(format!(
+            "depends_on {:?}: Nomad groups start independently; use a `lifecycle {{ hook = \"prestart\" }}` task or service checks",
+            c.depends_on
+        ));
+    }
     let image = c.image.clone().or_else(|| options.image.clone());
     let _ = writeln!(out, "\n  group {} {{", hcl(p.name));
     let _ = writeln!(out, "    count = {}", c.numprocs);

@@ -10,6 +10,7 @@
 //! | `max_restarts`, `restart_window` | `StartLimitBurst=` (max_restarts + 1 starts), `StartLimitIntervalSec=` |
 //! | `stop_signal`, `stop_timeout`, `kill_tree` | `KillSignal=`, `TimeoutStopSec=`, `KillMode=control-group` / `process` |
 //! | `exit_codes` | `SuccessExitStatus=` |
+//! | `depends_on` | `After=` and `Requires=` on the dependencies' units; a one-shot dependency (`restart = "never"`) is `Type=oneshot`, so `After=` waits for it to finish |
 
 use std::path::Path;
 
@@ -21,23 +22,36 @@ use crate::{File, Options, Program, duration};
 
 pub(crate) fn render(programs: &mut [Program<'_>], options: &Options) -> Vec<File> {
     let target = format!("{}.target", options.name);
+    // The units each program is: `NAME.service`, or every instance of a template.
+    let units_of: std::collections::HashMap<String, Vec<String>> = programs
+        .iter()
+        .map(|p| (p.name.to_string(), instance_units(p.name, p.cfg.numprocs)))
+        .collect();
     let mut files = Vec::new();
     let mut wants = Vec::new();
     for p in programs.iter_mut() {
         let template = p.cfg.numprocs > 1;
-        let (unit_name, instances): (String, Vec<String>) = if template {
-            (
-                format!("{}@.service", p.name),
-                (0..p.cfg.numprocs)
-                    .map(|i| format!("{}@{i}.service", p.name))
-                    .collect(),
-            )
+        let unit_name = if template {
+            format!("{}@.service", p.name)
         } else {
-            let n = format!("{}.service", p.name);
-            (n.clone(), vec![n])
+            format!("{}.service", p.name)
         };
+        let instances = instance_units(p.name, p.cfg.numprocs);
         wants.extend(instances);
-        let unit = program_unit(p, options, &target, template);
+        let mut unit = program_unit(p, options, &target, template);
+        let mut deps = Vec::new();
+        for d in &p.cfg.depends_on {
+            match units_of.get(d) {
+                Some(units) => deps.extend(units.iter().cloned()),
+                None => p.drop(format!(
+                    "depends_on `{d}`: not exported with it (--program); add it or order by hand"
+                )),
+            }
+        }
+        if !deps.is_empty() {
+            unit.set("Unit", "After", deps.join(" "));
+            unit.set("Unit", "Requires", deps.join(" "));
+        }
         files.push(File {
             name: unit_name,
             text: header(options) + &unit.render(),
@@ -56,6 +70,16 @@ pub(crate) fn render(programs: &mut [Program<'_>], options: &Options) -> Vec<Fil
         text: header(options) + &t.render(),
     });
     files
+}
+
+fn instance_units(name: &str, numprocs: u32) -> Vec<String> {
+    if numprocs > 1 {
+        (0..numprocs)
+            .map(|i| format!("{name}@{i}.service"))
+            .collect()
+    } else {
+        vec![format!("{name}.service")]
+    }
 }
 
 fn header(_options: &Options) -> String {
@@ -94,7 +118,10 @@ fn program_unit(p: &mut Program<'_>, options: &Options, target: &str, template: 
     } else {
         u.set("Unit", "StartLimitIntervalSec", "0");
     }
-    u.set("Service", "Type", "exec");
+    // A one-shot task is `Type=oneshot`: its start completes when it has finished
+    // successfully, which is what `After=` in its dependents then waits for (as stead does).
+    let one_shot = c.restart == stead_supervisor::config::RestartPolicy::Never;
+    u.set("Service", "Type", if one_shot { "oneshot" } else { "exec" });
     let mut argv = c.template.command.clone();
     if let Some(first) = argv.first_mut()
         && first.contains('/')

@@ -37,6 +37,8 @@ struct Slot {
     remove_when_stopped: bool,
     /// Where its output goes; made at the first captured spawn, remade when `log` changes.
     log: Option<InstanceLog>,
+    /// Shutdown has been sent to it (after every program that depends on it had stopped).
+    shutdown_sent: bool,
 }
 
 struct Sweep {
@@ -135,6 +137,7 @@ impl Engine {
             resolved: None,
             remove_when_stopped: false,
             log,
+            shutdown_sent: false,
         }
     }
 
@@ -190,7 +193,7 @@ impl Engine {
             && self
                 .slots
                 .iter()
-                .all(|s| s.child.is_none() && s.program.state().is_at_rest())
+                .all(|s| s.shutdown_sent && s.child.is_none() && s.program.state().is_at_rest())
     }
 
     fn next_deadline(&self) -> Option<Instant> {
@@ -207,6 +210,18 @@ impl Engine {
 
     /// Feeds one event to a program and carries out what it asks.
     fn feed(&mut self, idx: usize, event: Event, now: Instant) {
+        let event = match event {
+            // A start waits for what the program depends on.
+            Event::Start | Event::Restart
+                if self.slots[idx].program.state().is_at_rest() && !self.shutting_down =>
+            {
+                match self.dependencies_met(idx) {
+                    Ok(()) => event,
+                    Err(reason) => Event::Wait { reason },
+                }
+            }
+            other => other,
+        };
         let before = self.slots[idx].program.state();
         let actions = self.slots[idx].program.handle(event, now);
         let p = &self.slots[idx].program;
@@ -439,6 +454,11 @@ impl Engine {
         self.slots.retain(|s| {
             !(s.remove_when_stopped && s.child.is_none() && s.program.state().is_at_rest())
         });
+        if self.shutting_down {
+            self.shut_down_in_order(now);
+        } else {
+            self.start_waiting(now);
+        }
         self.answer_waiters();
         if !self.shutting_down {
             if self.run_mode {
@@ -495,9 +515,87 @@ impl Engine {
         );
         notify(&HostNotice::Stopping);
         self.shutting_down = true;
-        let now = Instant::now();
-        for idx in 0..self.slots.len() {
+        self.shut_down_in_order(Instant::now());
+    }
+
+    /// Sends Shutdown to every program that no live program depends on: dependents stop
+    /// first, what they depend on after them (the reverse of the start order).
+    fn shut_down_in_order(&mut self, now: Instant) {
+        loop {
+            let next = (0..self.slots.len()).find(|&i| {
+                let s = &self.slots[i];
+                !s.shutdown_sent && !self.has_live_dependents(&s.program.config().group)
+            });
+            let Some(idx) = next else { return };
+            self.slots[idx].shutdown_sent = true;
             self.feed(idx, Event::Shutdown, now);
+        }
+    }
+
+    /// Whether a program not yet at rest (or not yet told to stop) depends on `group`.
+    fn has_live_dependents(&self, group: &str) -> bool {
+        self.slots.iter().any(|s| {
+            s.program.config().depends_on.iter().any(|d| d == group)
+                && !(s.shutdown_sent && s.child.is_none() && s.program.state().is_at_rest())
+        })
+    }
+
+    /// `Ok` when every program this one depends on is running — or, for a one-shot task
+    /// (`restart = "never"`), has finished successfully; else what it waits for.
+    fn dependencies_met(&self, idx: usize) -> Result<(), String> {
+        let config = self.slots[idx].program.config();
+        for dep in &config.depends_on {
+            for s in self
+                .slots
+                .iter()
+                .filter(|s| &s.program.config().group == dep)
+            {
+                let p = &s.program;
+                let one_shot = p.config().restart == crate::config::RestartPolicy::Never;
+                let done = match (p.state(), p.last_exit()) {
+                    (State::Running, _) => !one_shot,
+                    (State::Exited, Some(ExitStatus::Code(c))) => {
+                        p.config().exit_codes.contains(&c)
+                    }
+                    _ => false,
+                };
+                if done {
+                    continue;
+                }
+                return Err(match p.state() {
+                    State::Fatal => format!("held: {} is fatal ({})", p.config().name, p.reason()),
+                    State::Exited => format!("held: {} ended without success", p.config().name),
+                    _ if one_shot => format!("waiting for {} to finish", p.config().name),
+                    _ => format!("waiting for {} to be running", p.config().name),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts the waiting programs whose dependencies are now there, and updates the reason
+    /// of the others; repeated until nothing changes (a chain starts in one pass).
+    fn start_waiting(&mut self, now: Instant) {
+        loop {
+            let mut changed = false;
+            for idx in 0..self.slots.len() {
+                if self.slots[idx].program.state() != State::Waiting {
+                    continue;
+                }
+                match self.dependencies_met(idx) {
+                    Ok(()) => {
+                        self.feed(idx, Event::Start, now);
+                        changed = true;
+                    }
+                    Err(reason) if reason != self.slots[idx].program.reason() => {
+                        self.feed(idx, Event::Wait { reason }, now);
+                    }
+                    Err(_) => {}
+                }
+            }
+            if !changed {
+                return;
+            }
         }
     }
 

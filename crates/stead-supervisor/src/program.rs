@@ -52,6 +52,8 @@ pub enum State {
     Exited,
     /// Restarted too often in too little time; left stopped until someone starts it.
     Fatal,
+    /// Asked to start, and waiting for the programs it depends on (`depends_on`).
+    Waiting,
 }
 
 impl State {
@@ -65,12 +67,17 @@ impl State {
             State::Stopping => "stopping",
             State::Exited => "exited",
             State::Fatal => "fatal",
+            State::Waiting => "waiting",
         }
     }
 
-    /// True where no process of the program is alive and none will be started by itself.
+    /// True where no process of the program is alive and none will be started by itself
+    /// (a `waiting` program starts only when the supervisor sees its dependencies ready).
     pub fn is_at_rest(self) -> bool {
-        matches!(self, State::Stopped | State::Exited | State::Fatal)
+        matches!(
+            self,
+            State::Stopped | State::Exited | State::Fatal | State::Waiting
+        )
     }
 }
 
@@ -149,6 +156,12 @@ pub enum Event {
     TreeGone,
     /// Time passed; due when `now >= deadline()`.
     Tick,
+    /// A start was asked for, but what the program depends on is not there yet: wait (the
+    /// supervisor sends `Start` when it is). The reason says what it waits for.
+    Wait {
+        /// What it waits for, for status.
+        reason: String,
+    },
 }
 
 /// What the engine must do for a program.
@@ -321,6 +334,25 @@ impl Program {
                 }
             }
             Event::Tick => self.on_tick(now),
+            Event::Wait { reason } => {
+                if self.shutting_down {
+                    return Vec::new();
+                }
+                match self.state {
+                    State::Stopped | State::Exited | State::Fatal | State::Waiting => {
+                        self.recent_restarts.clear();
+                        self.quick_failures = 0;
+                        self.deadline = None;
+                        self.set(State::Waiting, now, reason);
+                    }
+                    State::Backoff => {
+                        self.deadline = None;
+                        self.set(State::Waiting, now, reason);
+                    }
+                    State::Starting | State::Running | State::Stopping => {}
+                }
+                Vec::new()
+            }
         }
     }
 
@@ -344,7 +376,7 @@ impl Program {
             return Vec::new();
         }
         match self.state {
-            State::Stopped | State::Exited | State::Fatal => {
+            State::Stopped | State::Exited | State::Fatal | State::Waiting => {
                 // A person asked: forget the failures that led here.
                 self.recent_restarts.clear();
                 self.quick_failures = 0;
@@ -362,7 +394,7 @@ impl Program {
     fn on_stop(&mut self, now: Instant, why: &str) -> Vec<Action> {
         match self.state {
             State::Running | State::Starting => self.begin_stop(now),
-            State::Backoff => {
+            State::Backoff | State::Waiting => {
                 self.deadline = None;
                 self.set(State::Stopped, now, why.into());
                 Vec::new()

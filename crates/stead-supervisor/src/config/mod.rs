@@ -142,6 +142,10 @@ pub struct ProgramConfig {
     pub kill_tree: bool,
     /// Where the program's output goes and how it is kept.
     pub log: LogSettings,
+    /// Programs (`[program.NAME]` names) that must be running — or, for one-shot programs
+    /// (`restart = "never"`), have finished successfully — before this one starts; stopped
+    /// after this one at shutdown.
+    pub depends_on: Vec<String>,
     /// How many instances the program has (`numprocs`).
     pub numprocs: u32,
     /// `command` and `env` as written, before `{index}` expansion, and the `env_file`: what
@@ -201,6 +205,7 @@ impl ProgramConfig {
             exit_codes: vec![0],
             kill_tree: true,
             log: LogSettings::default(),
+            depends_on: Vec::new(),
             numprocs: 1,
             template: Template {
                 command,

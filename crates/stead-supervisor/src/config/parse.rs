@@ -39,6 +39,7 @@ const PROGRAM_KEYS: &[&str] = &[
     "kill_tree",
     "log",
     "image",
+    "depends_on",
 ];
 const BACKOFF_KEYS: &[&str] = &["initial", "max", "multiplier", "jitter", "reset_after"];
 
@@ -58,6 +59,7 @@ pub(super) fn parse(path: &Path, text: &str, host_checks: bool) -> Result<Config
         c: Collector::new(text),
         base_dir,
         log_defaults: LogSettings::default(),
+        deps: Vec::new(),
         host_checks,
     };
     // `[log]` holds the defaults of every program's `[program.NAME.log]`, wherever it is.
@@ -89,6 +91,7 @@ pub(super) fn parse(path: &Path, text: &str, host_checks: bool) -> Result<Config
             other => w.unknown(key, other, "the top level", TOP_KEYS),
         }
     }
+    w.check_dependencies(&programs);
     if !saw_program && w.c.diagnostics.is_empty() {
         w.c.error(
             0..0,
@@ -111,6 +114,8 @@ struct Walker<'t> {
     c: Collector<'t>,
     base_dir: PathBuf,
     log_defaults: LogSettings,
+    /// Every `depends_on` entry: (program, dependency, span of the entry).
+    deps: Vec<(String, String, Range<usize>)>,
     /// Check the config against this machine (binaries, users, directories, env files);
     /// off for `stead export`, whose programs run elsewhere.
     host_checks: bool,
@@ -481,6 +486,20 @@ impl Walker<'_> {
                 }
                 "kill_tree" => p.kill_tree = self.boolean(v, "kill_tree").unwrap_or(true),
                 "image" => p.image = self.string(v, "image", "\"registry.example/web:1.4\""),
+                "depends_on" => {
+                    let DeValue::Array(a) = v.get_ref() else {
+                        self.type_error(v, "depends_on", "an array of program names", "[\"db\"]");
+                        continue;
+                    };
+                    for item in a {
+                        if let Some(dep) = self.string(item, "depends_on", "[\"db\"]") {
+                            self.deps.push((name.clone(), dep.clone(), item.span()));
+                            if !p.depends_on.contains(&dep) {
+                                p.depends_on.push(dep);
+                            }
+                        }
+                    }
+                }
                 "log" => {
                     let place = format!("[program.{name}.log]");
                     if let Some(lt) = self.table(v, &place) {
@@ -576,6 +595,74 @@ impl Walker<'_> {
                 .map(|(k, v)| (k.clone(), v.replace("{index}", &idx)))
                 .collect();
             out.push(inst);
+        }
+    }
+
+    /// `depends_on` names programs of this file, none itself, and no cycle.
+    fn check_dependencies(&mut self, programs: &[ProgramConfig]) {
+        let groups: Vec<&str> = {
+            let mut g: Vec<&str> = programs.iter().map(|p| p.group.as_str()).collect();
+            g.dedup();
+            g
+        };
+        for (program, dep, span) in std::mem::take(&mut self.deps) {
+            if dep == program {
+                self.c.error(
+                    span,
+                    format!("[program.{program}] depends on itself"),
+                    Some("remove it from `depends_on`".into()),
+                );
+            } else if !groups.contains(&dep.as_str()) {
+                let hint = did_you_mean(&dep, &groups).map_or_else(
+                    || format!("the programs are: {}", groups.join(", ")),
+                    |d| format!("did you mean \"{d}\"?"),
+                );
+                self.c.error(
+                    span,
+                    format!("[program.{program}] depends on `{dep}`, which is not a program here"),
+                    Some(hint),
+                );
+            } else {
+                self.deps.push((program, dep, span));
+            }
+        }
+        // A cycle: follow the edges from each program; report one cycle, once, at the
+        // entry that closes it.
+        let edges = std::mem::take(&mut self.deps);
+        for (start, first, span) in &edges {
+            let mut seen = vec![first.as_str()];
+            let mut frontier = vec![(first.as_str(), vec![start.as_str(), first.as_str()])];
+            let mut cycle = None;
+            while let Some((at, trail)) = frontier.pop() {
+                for (from, to, _) in &edges {
+                    if from != at {
+                        continue;
+                    }
+                    let mut t = trail.clone();
+                    t.push(to.as_str());
+                    if to == start {
+                        cycle = Some(t);
+                        break;
+                    }
+                    if !seen.contains(&to.as_str()) {
+                        seen.push(to.as_str());
+                        frontier.push((to.as_str(), t));
+                    }
+                }
+                if cycle.is_some() {
+                    break;
+                }
+            }
+            if let Some(c) = cycle {
+                // Report each cycle once: at its alphabetically first program.
+                if c.iter().min() == Some(&start.as_str()) {
+                    self.c.error(
+                        span.clone(),
+                        format!("dependency cycle: {}", c.join(" → ")),
+                        Some("remove one of these `depends_on` entries".into()),
+                    );
+                }
+            }
         }
     }
 
@@ -712,6 +799,40 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.programs[0].command, ["sh", "-c", "sleep 1"]);
+    }
+
+    #[test]
+    fn dependencies_must_exist_and_not_form_a_cycle() {
+        let err = parse_err(
+            "[program.a]\ncommand = ['sh']\ndepends_on = ['b', 'dbb']\n[program.b]\ncommand = ['sh']\ndepends_on = ['c']\n\
+             [program.c]\ncommand = ['sh']\ndepends_on = ['a']\n[program.db]\ncommand = ['sh']\ndepends_on = ['db']\n",
+        );
+        let msgs: Vec<_> = err
+            .diagnostics
+            .iter()
+            .map(|d| (d.line, d.message.clone()))
+            .collect();
+        assert!(
+            msgs.iter()
+                .any(|(l, m)| *l == 3 && m.contains("depends on `dbb`")),
+            "{msgs:#?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|(_, m)| m.contains("dependency cycle: a → b → c → a")),
+            "{msgs:#?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|(l, m)| *l == 12 && m.contains("depends on itself")),
+            "{msgs:#?}"
+        );
+        let ok = parse(
+            Path::new("t.toml"),
+            "[program.a]\ncommand = ['sh']\ndepends_on = ['b']\n[program.b]\ncommand = ['sh']\n",
+        )
+        .unwrap();
+        assert_eq!(ok.programs[0].depends_on, ["b"]);
     }
 
     #[test]
