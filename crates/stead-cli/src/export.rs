@@ -134,13 +134,8 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
 pub(crate) fn run_import(cmd: &ImportCommand) -> Result<u8, Failure> {
     let (imported, output) = match cmd {
         ImportCommand::Systemd { units, output } => {
-            let mut drafts = Vec::new();
-            for u in units {
-                drafts.push(
-                    import::systemd::import_unit(u)
-                        .map_err(|e| Failure::new(EXIT_USAGE, format!("stead import: {e}")))?,
-                );
-            }
+            let drafts = import::systemd::import_units(units)
+                .map_err(|e| Failure::new(EXIT_USAGE, format!("stead import: {e}")))?;
             let source = units
                 .iter()
                 .map(|u| u.display().to_string())

@@ -37,9 +37,12 @@ stopasgroup=true
 killasgroup=true
 "#;
 
+const DB_UNIT: &str = "[Service]\nExecStart=/bin/sleep 1000\n";
+
 const UNIT: &str = r#"[Unit]
 Description=Web frontend
-After=network.target
+After=network.target db.service
+Requires=db.service
 
 [Service]
 Type=simple
@@ -67,6 +70,8 @@ fn import_then_export_keeps_every_mapped_field() {
     std::fs::write(&sup, SUPERVISORD).unwrap();
     let unit = h.dir.join("web.service");
     std::fs::write(&unit, UNIT).unwrap();
+    let db_unit = h.dir.join("db.service");
+    std::fs::write(&db_unit, DB_UNIT).unwrap();
 
     // supervisord
     let from_sup = h.dir.join("from-supervisord.toml");
@@ -119,6 +124,7 @@ fn import_then_export_keeps_every_mapped_field() {
         "import",
         "systemd",
         unit.to_str().unwrap(),
+        db_unit.to_str().unwrap(),
         "-o",
         from_unit.to_str().unwrap(),
     ]);
@@ -135,6 +141,11 @@ fn import_then_export_keeps_every_mapped_field() {
     assert!(err.contains("SuccessExitStatus SIGUSR1"), "{err}");
     let c = stead_config(&from_unit);
     let web = &c.programs[0];
+    assert_eq!(
+        web.depends_on,
+        ["db"],
+        "After=/Requires= between imported units"
+    );
     assert_eq!(
         web.command,
         ["/bin/sh", "-c", "exec sleep 1000", "two words"]
@@ -173,6 +184,7 @@ fn import_then_export_keeps_every_mapped_field() {
         "import",
         "systemd",
         units.join("web.service").to_str().unwrap(),
+        units.join("db.service").to_str().unwrap(),
         "-o",
         back.to_str().unwrap(),
     ]);
@@ -196,6 +208,7 @@ fn import_then_export_keeps_every_mapped_field() {
         (web.stop_signal, web.stop_timeout, web.kill_tree)
     );
     assert_eq!(w2.exit_codes, web.exit_codes);
+    assert_eq!(w2.depends_on, web.depends_on);
 }
 
 fn stead_config(path: &std::path::Path) -> stead_supervisor::Config {

@@ -18,6 +18,8 @@ pub struct Draft {
     pub log: Vec<(String, String)>,
     /// What could not be mapped, each with the original setting.
     pub unmapped: Vec<String>,
+    /// Ordering settings of a unit (`After=x`), resolved against the other imported units.
+    pub(crate) after: Vec<(String, String)>,
 }
 
 impl Draft {

@@ -12,6 +12,34 @@ use std::path::Path;
 use super::{Draft, program_name, toml_array, toml_str, toml_table};
 use crate::unit::{Unit, split_exec};
 
+/// Reads unit files into drafts; `After=`/`Requires=`/`Wants=` between them become
+/// `depends_on` (the others are listed as not mapped).
+pub fn import_units(paths: &[std::path::PathBuf]) -> Result<Vec<Draft>, String> {
+    let mut drafts = paths
+        .iter()
+        .map(|p| import_unit(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let names: Vec<String> = drafts.iter().map(|d| d.name.clone()).collect();
+    for d in &mut drafts {
+        let mut deps: Vec<String> = Vec::new();
+        for (setting, unit) in std::mem::take(&mut d.after) {
+            let stem = unit.strip_suffix(".service").unwrap_or(&unit);
+            let program = program_name(stem.split('@').next().unwrap_or(stem));
+            if names.contains(&program) && program != d.name && unit.ends_with(".service") {
+                if !deps.contains(&program) {
+                    deps.push(program);
+                }
+            } else {
+                d.unmapped(setting);
+            }
+        }
+        if !deps.is_empty() {
+            d.set("depends_on", super::toml_array(&deps));
+        }
+    }
+    Ok(drafts)
+}
+
 /// Reads one unit file into a draft.
 pub fn import_unit(path: &Path) -> Result<Draft, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -137,6 +165,13 @@ pub fn import_unit(path: &Path) -> Result<Draft, String> {
             ("Unit", "Description" | "Documentation")
             | ("Install", _)
             | ("Service", "RestartSteps") => {}
+            ("Unit", "After" | "Requires" | "Wants" | "BindsTo") => {
+                // Kept aside: dependencies on other imported units become `depends_on`.
+                for unit in value.split_whitespace() {
+                    d.after
+                        .push((format!("[Unit] {key}={unit}"), unit.to_string()));
+                }
+            }
             (s, k) => d.unmapped(format!("[{s}] {k}={value}")),
         }
     }
