@@ -69,7 +69,7 @@ pub(crate) enum Command {
     /// `stead export systemd -o units/`, `stead export kubernetes --image reg/app:1 > app.yaml`.
     /// What does not translate is listed per program (`--strict` fails on it).
     Export(crate::export::ExportArgs),
-    /// Turn systemd units or a supervisord config into a stead.toml.
+    /// Turn systemd units, a supervisord config or a PM2 ecosystem file into a stead.toml.
     #[command(subcommand)]
     Import(crate::export::ImportCommand),
     /// Check a config file without running anything.

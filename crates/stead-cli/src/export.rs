@@ -51,6 +51,14 @@ pub(crate) enum ImportCommand {
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// A PM2 ecosystem file (JSON, or .js read with node): `stead import pm2 ecosystem.config.js`
+    Pm2 {
+        /// The ecosystem file.
+        file: PathBuf,
+        /// Write the config here instead of printing it (never over an existing file).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// A supervisord config: `stead import supervisord /etc/supervisor/supervisord.conf`
     Supervisord {
         /// The config file (its `[program:x]` sections).
@@ -142,6 +150,11 @@ pub(crate) fn run_import(cmd: &ImportCommand) -> Result<u8, Failure> {
                 .collect::<Vec<_>>()
                 .join(", ");
             (import::write(&drafts, &source), output)
+        }
+        ImportCommand::Pm2 { file, output } => {
+            let drafts = import::pm2::import_file(file)
+                .map_err(|e| Failure::new(EXIT_USAGE, format!("stead import: {e}")))?;
+            (import::write(&drafts, &file.display().to_string()), output)
         }
         ImportCommand::Supervisord { file, output } => {
             let drafts = import::supervisord::import_file(file)

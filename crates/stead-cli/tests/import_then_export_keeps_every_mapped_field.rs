@@ -220,3 +220,50 @@ fn stead_config(path: &std::path::Path) -> stead_supervisor::Config {
         )
     })
 }
+
+#[test]
+fn a_pm2_ecosystem_file_is_imported_through_node() {
+    let node = std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if skip_unless(
+        node,
+        "node is not installed (PM2's .js ecosystem files are read with it)",
+    ) {
+        return;
+    }
+    let h = Harness::new("import-pm2");
+    let eco = h.dir.join("ecosystem.config.js");
+    std::fs::write(
+        &eco,
+        "// a typical PM2 file\nconst port = 3000;\nmodule.exports = {\n  apps: [{\n    name: 'api',\n    script: 'server.js',\n    args: `--port ${port}`,\n    instances: 2,\n    exec_mode: 'cluster',\n    env: { NODE_ENV: 'production' },\n    max_restarts: 7,\n    exp_backoff_restart_delay: 100,\n    kill_timeout: 3000,\n    merge_logs: true,\n  }, {\n    name: 'job',\n    script: '/bin/true',\n    interpreter: 'none',\n    autorestart: false,\n  }],\n};\n",
+    )
+    .unwrap();
+    let toml = h.dir.join("from-pm2.toml");
+    let out = h.stead(&[
+        "import",
+        "pm2",
+        eco.to_str().unwrap(),
+        "-o",
+        toml.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("api: not mapped: exec_mode=\"cluster\""),
+        "{err}"
+    );
+    let c = stead_config(&toml);
+    let api: Vec<_> = c.programs.iter().filter(|p| p.group == "api").collect();
+    assert_eq!(api.len(), 2);
+    assert_eq!(api[0].command, ["node", "server.js", "--port", "3000"]);
+    assert_eq!(api[0].env["NODE_ENV"], "production");
+    assert_eq!(api[0].max_restarts, 7);
+    assert_eq!(api[0].backoff.initial.as_millis(), 100);
+    assert_eq!(api[0].stop_timeout.as_millis(), 3000);
+    assert!(api[0].log.merge_stderr);
+    let job = c.programs.iter().find(|p| p.name == "job").unwrap();
+    assert_eq!(job.command, ["/bin/true"]);
+    assert_eq!(format!("{:?}", job.restart), "Never");
+}

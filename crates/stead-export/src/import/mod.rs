@@ -1,7 +1,8 @@
-//! Bringing existing setups in: systemd units ([`systemd`]) and supervisord configs
-//! ([`supervisord`]) become a `stead.toml`, and everything that could not be mapped is
+//! Bringing existing setups in: systemd units ([`systemd`]), supervisord configs
+//! ([`supervisord`]) and PM2 ecosystem files ([`pm2`]) become a `stead.toml`, and everything that could not be mapped is
 //! listed, per program, so nothing is lost without a word.
 
+pub mod pm2;
 pub mod supervisord;
 pub mod systemd;
 

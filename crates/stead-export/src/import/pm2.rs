@@ -1,0 +1,204 @@
+//! `stead import pm2 FILE`: a PM2 ecosystem file (`ecosystem.config.js`, `.cjs`, or JSON) to
+//! programs. A JavaScript file is evaluated by `node` (which every PM2 installation has) and
+//! read as the JSON it exports; nothing else of it runs.
+//!
+//! Mapped: `name`, `script` + `args` (with `interpreter`, or `node` for `.js` scripts) →
+//! `command`, `cwd`, `env`, `instances` → `numprocs`, `autorestart` → `restart`,
+//! `max_restarts`, `restart_delay` → `backoff.initial`, `exp_backoff_restart_delay` →
+//! exponential `backoff`, `kill_timeout` → `stop_timeout`, `stop_exit_codes` → `exit_codes`,
+//! `merge_logs` / `out_file` = `error_file` → merged stderr. Everything else is listed as not
+//! mapped.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::{Draft, program_name, toml_array, toml_str, toml_table};
+
+/// Reads an ecosystem file into drafts, one per app.
+pub fn import_file(path: &Path) -> Result<Vec<Draft>, String> {
+    let json = load(path)?;
+    let apps = match &json {
+        Value::Object(o) if o.contains_key("apps") => o["apps"].clone(),
+        Value::Array(_) => json.clone(),
+        Value::Object(_) => Value::Array(vec![json.clone()]),
+        _ => Value::Null,
+    };
+    let Value::Array(apps) = apps else {
+        return Err(format!("{}: no `apps` list", path.display()));
+    };
+    let base = path.parent().unwrap_or(Path::new("."));
+    apps.iter()
+        .enumerate()
+        .map(|(i, app)| map_app(i, app, base))
+        .collect()
+}
+
+fn load(path: &Path) -> Result<Value, String> {
+    let js = is_js(path);
+    let text = if js {
+        let abs = std::path::absolute(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let out = std::process::Command::new("node")
+            .arg("-e")
+            .arg("process.stdout.write(JSON.stringify(require(process.argv[1])))")
+            .arg(&abs)
+            .output()
+            .map_err(|e| {
+                format!(
+                    "{}: reading a JavaScript ecosystem file needs `node` ({e}); or export it as JSON",
+                    path.display()
+                )
+            })?;
+        if !out.status.success() {
+            return Err(format!(
+                "{}: node could not load it: {}",
+                path.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    } else {
+        std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?
+    };
+    serde_json::from_str(&text).map_err(|e| format!("{}: not JSON: {e}", path.display()))
+}
+
+/// A JavaScript file, by its extension (any case).
+fn is_js(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        ["js", "cjs", "mjs"]
+            .iter()
+            .any(|x| e.eq_ignore_ascii_case(x))
+    })
+}
+
+fn string_of(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn map_app(i: usize, app: &Value, base: &Path) -> Result<Draft, String> {
+    let Value::Object(o) = app else {
+        return Err(format!("app {i} is not an object"));
+    };
+    let name = o.get("name").and_then(Value::as_str).unwrap_or("app");
+    let mut d = Draft::new(&program_name(name));
+    let Some(script) = o.get("script").and_then(Value::as_str) else {
+        return Err(format!("app `{name}` has no `script`"));
+    };
+    let mut argv: Vec<String> = Vec::new();
+    match o.get("interpreter").and_then(Value::as_str) {
+        Some("none") => {}
+        Some(interp) => argv.push(interp.to_string()),
+        None if is_js(Path::new(script)) => {
+            argv.push("node".into());
+        }
+        None => {}
+    }
+    argv.push(script.to_string());
+    match o.get("args") {
+        Some(Value::String(s)) => argv.extend(shlex::split(s).unwrap_or_default()),
+        Some(Value::Array(a)) => argv.extend(a.iter().filter_map(string_of)),
+        _ => {}
+    }
+    d.set("command", toml_array(&argv));
+    let mut merged = false;
+    let mut backoff: Vec<String> = Vec::new();
+    for (k, v) in o {
+        match k.as_str() {
+            "name" | "script" | "args" | "interpreter" => {}
+            "cwd" => {
+                if let Some(c) = v.as_str() {
+                    d.set("cwd", toml_str(&base.join(c).display().to_string()));
+                }
+            }
+            "env" => {
+                if let Value::Object(env) = v {
+                    let pairs: Vec<(String, String)> = env
+                        .iter()
+                        .filter_map(|(k, v)| string_of(v).map(|v| (k.clone(), v)))
+                        .collect();
+                    d.set("env", toml_table(&pairs));
+                }
+            }
+            "instances" => match v.as_u64() {
+                Some(n) if n > 1 => d.set("numprocs", n.to_string()),
+                Some(_) => {}
+                None => d.unmapped(format!("instances={v} (give a number of instances)")),
+            },
+            "autorestart" => {
+                let policy = if v.as_bool() == Some(false) {
+                    "never"
+                } else {
+                    "always"
+                };
+                d.set("restart", toml_str(policy));
+            }
+            "max_restarts" => {
+                if let Some(n) = v.as_u64() {
+                    d.set("max_restarts", n.to_string());
+                }
+            }
+            "restart_delay" => {
+                if let Some(ms) = v.as_u64() {
+                    backoff.push(format!("initial = \"{ms}ms\""));
+                    backoff.push("multiplier = 1.0".into());
+                }
+            }
+            "exp_backoff_restart_delay" => {
+                if let Some(ms) = v.as_u64() {
+                    backoff.clear();
+                    backoff.push(format!("initial = \"{ms}ms\""));
+                    backoff.push("multiplier = 1.5".into());
+                    backoff.push("max = \"15s\"".into());
+                }
+            }
+            "kill_timeout" => {
+                if let Some(ms) = v.as_u64() {
+                    d.set("stop_timeout", toml_str(&format!("{ms}ms")));
+                }
+            }
+            "stop_exit_codes" => {
+                let codes: Vec<String> = match v {
+                    Value::Array(a) => a
+                        .iter()
+                        .filter_map(Value::as_u64)
+                        .map(|c| c.to_string())
+                        .collect(),
+                    other => other
+                        .as_u64()
+                        .map(|c| vec![c.to_string()])
+                        .unwrap_or_default(),
+                };
+                let mut all = vec!["0".to_string()];
+                all.extend(codes.into_iter().filter(|c| c != "0"));
+                d.set("exit_codes", format!("[{}]", all.join(", ")));
+            }
+            "merge_logs" => {
+                if v.as_bool() == Some(true) {
+                    merged = true;
+                }
+            }
+            "exec_mode" if v.as_str() == Some("fork") || v.as_str() == Some("fork_mode") => {}
+            "watch" if v.as_bool() == Some(false) => {}
+            "autostart" => d.set("autostart", (v.as_bool() != Some(false)).to_string()),
+            other => d.unmapped(format!("{other}={v}")),
+        }
+    }
+    if let (Some(out), Some(err)) = (o.get("out_file"), o.get("error_file"))
+        && out == err
+    {
+        merged = true;
+    }
+    if merged {
+        d.log.push(("stderr".into(), toml_str("merge")));
+    }
+    if !backoff.is_empty() {
+        d.set("backoff", format!("{{ {} }}", backoff.join(", ")));
+    }
+    Ok(d)
+}
