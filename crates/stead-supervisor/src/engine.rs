@@ -35,7 +35,8 @@ struct Slot {
     /// The program file, found once and kept until the settings change or a start fails.
     resolved: Option<PathBuf>,
     remove_when_stopped: bool,
-    /// Where its output goes; made at the first captured spawn, remade when `log` changes.
+    /// Where its output goes (when output is captured); made with the slot, remade at a
+    /// spawn after its `log` settings changed.
     log: Option<InstanceLog>,
     /// Shutdown has been sent to it (after every program that depends on it had stopped).
     shutdown_sent: bool,
