@@ -79,7 +79,7 @@ impl StreamCapture {
         }
     }
 
-    fn each_line(&mut self, data: Option<&[u8]>, now: Timestamp) {
+    fn each_line(&mut self, data: Option<&[u8]>) {
         let Some(splitter) = &mut self.splitter else {
             return;
         };
@@ -87,7 +87,7 @@ impl StreamCapture {
         let console = &mut self.console;
         let system = &mut self.system;
         if let Some(j) = json.as_mut() {
-            j.start(now);
+            j.start(Timestamp::now());
         }
         let mut emit = |line: &[u8], piece: Piece| {
             if let Some(j) = json.as_mut() {
@@ -119,7 +119,6 @@ impl StreamCapture {
 
 impl PipeSink for StreamCapture {
     fn chunk(&mut self, data: &[u8]) {
-        let now = Timestamp::now();
         if let Some(file) = &self.file {
             let mut f = file
                 .lock()
@@ -128,7 +127,7 @@ impl PipeSink for StreamCapture {
                 f.write(data);
             } else if let Some(text) = &mut self.text {
                 if let Some(st) = &self.stamper {
-                    st.format(now, &mut self.prefix);
+                    st.format(Timestamp::now(), &mut self.prefix);
                     self.prefix.push(' ');
                 }
                 OUT.with(|out| {
@@ -141,7 +140,7 @@ impl PipeSink for StreamCapture {
                 });
             }
         }
-        self.each_line(Some(data), now);
+        self.each_line(Some(data));
     }
 
     fn end(&mut self) {
@@ -153,7 +152,7 @@ impl PipeSink for StreamCapture {
                     .write(tail);
             }
         }
-        self.each_line(None, Timestamp::now());
+        self.each_line(None);
     }
 }
 

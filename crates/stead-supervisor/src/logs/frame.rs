@@ -15,7 +15,9 @@ use memchr::memchr;
 pub const SPLIT_MARKER: &[u8] = b" [stead: line continues]";
 /// Ends a last line that had no newline when the output ended (the program exited or was
 /// killed mid-line).
-pub const EOF_MARKER: &[u8] = b" [stead: no newline at end]";
+pub const EOF_MARKER: &[u8] = EOF_LINE.split_at(EOF_LINE.len() - 1).0;
+/// [`EOF_MARKER`] and the newline that ends the line it closes.
+const EOF_LINE: &[u8] = b" [stead: no newline at end]\n";
 
 /// How a piece of a line ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,7 +110,7 @@ impl TextFramer {
     pub(crate) fn finish(&mut self) -> &'static [u8] {
         if std::mem::replace(&mut self.mid_line, false) {
             self.line_len = 0;
-            b" [stead: no newline at end]\n"
+            EOF_LINE
         } else {
             b""
         }
