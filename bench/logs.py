@@ -31,7 +31,7 @@ import subprocess
 import sys
 import time
 
-from supervisors import OUT, descendants, mem_kib, sh, stead_bin
+from supervisors import OUT, descendants, mem_kib, sh, stead_bin, supervisord_header, supervisord_python
 
 LINE = 100
 
@@ -168,18 +168,10 @@ class Supervisord(Peer):
     retention = "splits lines at rotation points (50 MB default)"
 
     def setup(self):
-        self.py = os.path.join(OUT, "venv", "bin", "python")
+        self.py = supervisord_python()
         self.conf = os.path.join(self.dir, "supervisord.conf")
         with open(self.conf, "w") as f:
-            f.write(f"""[unix_http_server]
-file={self.dir}/supervisor.sock
-[supervisord]
-nodaemon=true
-logfile={self.dir}/supervisord.log
-pidfile={self.dir}/supervisord.pid
-[rpcinterface:supervisor]
-supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-""")
+            f.write(supervisord_header(self.dir))
             for pid in self.ids():
                 f.write(f"[program:{pid}]\ncommand={' '.join(self.argv(pid))}\nstartsecs=0\nautorestart=true\n"
                         f"stdout_logfile={self.current(pid)}\nstdout_logfile_maxbytes=0\nredirect_stderr=true\n")

@@ -174,27 +174,36 @@ class Stead(Peer):
         sh([self.bin, "--state-dir", self.state, "stop", "--all"])
 
 
+def supervisord_python():
+    """The venv's interpreter itself (a symlink, not a shell shim), so the venv applies."""
+    return os.path.join(OUT, "venv", "bin", "python")
+
+
+def supervisord_header(d):
+    """The supervisord.conf sections before the programs, for a scratch directory `d`."""
+    return f"""[unix_http_server]
+file={d}/supervisor.sock
+[supervisord]
+nodaemon=true
+logfile={d}/supervisord.log
+pidfile={d}/supervisord.pid
+childlogdir={d}/logs
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+[supervisorctl]
+serverurl=unix://{d}/supervisor.sock
+"""
+
+
 class Supervisord(Peer):
     name = "supervisord"
 
     def setup(self):
-        # The venv's interpreter itself (a symlink, not a shell shim), so the venv applies.
-        self.py = os.path.join(OUT, "venv", "bin", "python")
+        self.py = supervisord_python()
         self.conf = os.path.join(self.dir, "supervisord.conf")
         os.makedirs(os.path.join(self.dir, "logs"), exist_ok=True)
         with open(self.conf, "w") as f:
-            f.write(f"""[unix_http_server]
-file={self.dir}/supervisor.sock
-[supervisord]
-nodaemon=true
-logfile={self.dir}/supervisord.log
-pidfile={self.dir}/supervisord.pid
-childlogdir={self.dir}/logs
-[rpcinterface:supervisor]
-supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-[supervisorctl]
-serverurl=unix://{self.dir}/supervisor.sock
-""")
+            f.write(supervisord_header(self.dir))
             for i in range(N):
                 f.write(f"[program:p{i:03}]\ncommand=sleep {MARK}\nstartsecs=0\nautorestart=true\n")
 
