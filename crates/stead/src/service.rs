@@ -1,0 +1,228 @@
+//! [`Service`]: the builder a program's `main` ends with.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::driver::{Job, Plan};
+use crate::lifecycle::Context;
+use crate::logging::Logging;
+use crate::machine::Timing;
+use crate::runtime::HostKind;
+use crate::runtime::scm_status::Handles;
+use crate::{Exit, Failure};
+
+/// A service: its name, timeouts, the controls it handles, and how it logs. `run` picks the
+/// host (Windows SCM, systemd, launchd, the stead supervisor, or a console) and runs the
+/// start function under it with the right lifecycle.
+///
+/// ```no_run
+/// use std::time::Duration;
+///
+/// fn main() -> stead::Exit {
+///     stead::Service::new("hello")
+///         .stop_timeout(Duration::from_secs(10))
+///         .handles_reload()
+///         .run(|ctx| async move {
+///             // preflight checks, open the database, bind sockets…
+///             ctx.ready();
+///             let mut events = ctx.events();
+///             loop {
+///                 tokio::select! {
+///                     () = ctx.shutdown() => break,
+///                     Some(stead::Event::Reload) = events.next() => {
+///                         tracing::info!("reloading");
+///                         ctx.ready();
+///                     }
+///                 }
+///             }
+///             Ok(())
+///         })
+/// }
+/// ```
+#[must_use = "a Service does nothing until run"]
+pub struct Service {
+    name: String,
+    timing: Timing,
+    handles: Handles,
+    liveness: Option<crate::driver::Liveness>,
+    logging: Logging,
+    host: Option<HostKind>,
+    worker_threads: Option<usize>,
+}
+
+impl Service {
+    /// A service named `name`: the SCM service name, the syslog identifier and the Event
+    /// Log source.
+    pub fn new(name: impl Into<String>) -> Service {
+        Service {
+            name: name.into(),
+            timing: Timing::default(),
+            handles: Handles::default(),
+            liveness: None,
+            logging: Logging::Auto,
+            host: None,
+            worker_threads: None,
+        }
+    }
+
+    /// How long the drain may take after the shutdown token is cancelled (default 30 s).
+    /// Past it the process logs why and exits with [`exit::STOP_TIMEOUT`](crate::exit::STOP_TIMEOUT).
+    pub fn stop_timeout(mut self, timeout: Duration) -> Service {
+        self.timing.stop_timeout = timeout;
+        self
+    }
+
+    /// How long start may take before `ready()` (default 90 s; `None`: no limit). While it
+    /// runs the host is told the service is still starting; past it the service is stopped
+    /// and exits with [`exit::START_TIMEOUT`](crate::exit::START_TIMEOUT).
+    pub fn start_timeout(mut self, timeout: Option<Duration>) -> Service {
+        self.timing.start_timeout = timeout;
+        self
+    }
+
+    /// How often a pending start or stop is reported (default 1 s): the SCM checkpoint
+    /// rises and the wait hint is twice this; systemd gets `EXTEND_TIMEOUT_USEC`.
+    pub fn checkpoint_interval(mut self, every: Duration) -> Service {
+        self.timing.checkpoint_interval = every.max(Duration::from_millis(10));
+        self
+    }
+
+    /// The service handles [`Event::Pause`](crate::Event::Pause) and
+    /// [`Event::Continue`](crate::Event::Continue): the SCM is told it accepts them.
+    pub fn handles_pause(mut self) -> Service {
+        self.handles.pause = true;
+        self
+    }
+
+    /// The service handles [`Event::Reload`](crate::Event::Reload) (SIGHUP, SCM
+    /// ParamChange). Without it SIGHUP is ignored with a warning (in a console it stops).
+    pub fn handles_reload(mut self) -> Service {
+        self.handles.reload = true;
+        self
+    }
+
+    /// The service wants [`Event::Power`](crate::Event::Power) from the SCM.
+    pub fn handles_power_events(mut self) -> Service {
+        self.handles.power = true;
+        self
+    }
+
+    /// The service wants [`Event::Session`](crate::Event::Session) from the SCM.
+    pub fn handles_session_events(mut self) -> Service {
+        self.handles.session = true;
+        self
+    }
+
+    /// A liveness check for the host's watchdog (systemd `WatchdogSec=`): stead pings at
+    /// half the interval only while `check` returns true, so a hung service is restarted.
+    /// Keep it cheap: it runs on the runtime (read an atomic heartbeat, say).
+    pub fn liveness(mut self, check: impl Fn() -> bool + Send + Sync + 'static) -> Service {
+        self.liveness = Some(Arc::new(check));
+        self
+    }
+
+    /// How to log (default: [`Logging::Auto`], the host's sink).
+    pub fn logging(mut self, logging: Logging) -> Service {
+        self.logging = logging;
+        self
+    }
+
+    /// Runs under this host instead of detecting it (Unix hosts only; the Windows SCM is
+    /// always detected by connecting to its dispatcher).
+    pub fn host(mut self, kind: HostKind) -> Service {
+        self.host = Some(kind);
+        self
+    }
+
+    /// Worker threads of the runtime stead builds (default: one per core).
+    pub fn worker_threads(mut self, n: usize) -> Service {
+        self.worker_threads = Some(n.max(1));
+        self
+    }
+
+    /// Runs the service to its end and returns how it ended; return that from `main`.
+    /// Builds its own tokio runtime: do not call it inside one (no `#[tokio::main]`).
+    pub fn run<F, Fut>(self, start: F) -> Exit
+    where
+        F: FnOnce(Context) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(), Failure>> + Send + 'static,
+    {
+        let job: Job = Box::new(move |ctx| Box::pin(start(ctx)));
+        self.launch(job)
+    }
+
+    /// Like [`run`](Service::run) for code without async: `start` runs on a thread of its
+    /// own and uses the blocking helpers ([`Context::wait_for_shutdown_blocking`],
+    /// [`Events::next_blocking`](crate::Events::next_blocking)).
+    ///
+    /// ```no_run
+    /// fn main() -> stead::Exit {
+    ///     stead::Service::new("plain").run_blocking(|ctx| {
+    ///         ctx.ready();
+    ///         ctx.wait_for_shutdown_blocking();
+    ///         Ok(())
+    ///     })
+    /// }
+    /// ```
+    pub fn run_blocking<F>(self, start: F) -> Exit
+    where
+        F: FnOnce(Context) -> Result<(), Failure> + Send + 'static,
+    {
+        let job: Job = Box::new(move |ctx| {
+            Box::pin(async move {
+                match tokio::task::spawn_blocking(move || start(ctx)).await {
+                    Ok(r) => r,
+                    Err(e) => Err(Failure::new(format!("the service thread failed: {e}"))),
+                }
+            })
+        });
+        self.launch(job)
+    }
+
+    fn launch(self, job: Job) -> Exit {
+        let plan = Plan {
+            name: self.name,
+            handles: self.handles,
+            timing: self.timing,
+            liveness: self.liveness,
+        };
+        let setup = crate::platform::Setup {
+            plan,
+            logging: self.logging,
+            host: self.host,
+            worker_threads: self.worker_threads,
+        };
+        crate::platform::launch(setup, job)
+    }
+}
+
+/// Builds the runtime for one run and drives it; shared by every platform's `launch`.
+pub(crate) fn run_on_new_runtime(
+    worker_threads: Option<usize>,
+    name: &str,
+    body: impl FnOnce() -> std::pin::Pin<Box<dyn Future<Output = Exit> + Send>>,
+) -> Exit {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all().thread_name(format!("{name}-rt"));
+    if let Some(n) = worker_threads {
+        builder.worker_threads(n);
+    }
+    let runtime = match builder.build() {
+        Ok(r) => r,
+        Err(e) => {
+            let exit = Exit {
+                code: crate::exit::FAILURE,
+                reason: format!("cannot start the async runtime: {e}"),
+            };
+            tracing::error!("{}", exit.reason);
+            return exit;
+        }
+    };
+    *crate::lifecycle::RUNTIME.lock().expect("runtime lock") = Some(runtime.handle().clone());
+    let exit = runtime.block_on(body());
+    *crate::lifecycle::RUNTIME.lock().expect("runtime lock") = None;
+    // Tasks still running past a stop timeout are abandoned, not waited for.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    exit
+}
