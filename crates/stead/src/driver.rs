@@ -169,3 +169,6 @@ async fn finish(
     }
     result
 }
+
+#[cfg(test)]
+mod tests;

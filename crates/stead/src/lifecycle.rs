@@ -301,7 +301,10 @@ impl Context {
         if rx.is_none() {
             tracing::warn!("Context::events() called twice: the second stream is empty");
         }
-        Events { rx }
+        Events {
+            rx,
+            token: self.shared.token.clone(),
+        }
     }
 
     /// Runs `task` on the runtime and tracks it: when the start function returns, stead
@@ -351,17 +354,21 @@ impl Context {
 /// The runtime of the current run, for blocking helpers called from plain threads.
 pub(crate) static RUNTIME: Mutex<Option<tokio::runtime::Handle>> = Mutex::new(None);
 
-/// Host controls, in order. Obtained once with [`Context::events`].
+/// Host controls, in order. Obtained once with [`Context::events`]. The stream ends when
+/// the service is asked to stop, so a task looping over it ends with the service.
 pub struct Events {
     rx: Option<mpsc::UnboundedReceiver<Event>>,
+    token: CancellationToken,
 }
 
 impl Events {
-    /// The next control; `None` once the run is over.
+    /// The next control; `None` once the service is stopping.
     pub async fn next(&mut self) -> Option<Event> {
-        match &mut self.rx {
-            Some(rx) => rx.recv().await,
-            None => None,
+        let rx = self.rx.as_mut()?;
+        tokio::select! {
+            biased;
+            () = self.token.cancelled() => None,
+            e = rx.recv() => e,
         }
     }
 

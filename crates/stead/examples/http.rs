@@ -1,0 +1,111 @@
+//! An HTTP service (axum) with a graceful drain: a stop lets in-flight requests finish
+//! before the process exits, and a watchdog liveness check on a heartbeat.
+//!
+//! ```text
+//! cargo run -p stead --example http -- 127.0.0.1:8080
+//! curl 127.0.0.1:8080/            # hello
+//! curl 127.0.0.1:8080/slow/3000   # answers after 3 s, even if you press Ctrl-C meanwhile
+//! curl 127.0.0.1:8080/stall       # stops the heartbeat: under systemd with WatchdogSec=
+//!                                 # the watchdog is no longer pinged and the unit restarts
+//! ```
+//!
+//! `systemctl reload` (SIGHUP) is logged and acknowledged; the listen address comes from the
+//! first argument or `HTTP_ADDR` (default 127.0.0.1:8080).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::Path;
+use axum::routing::get;
+
+/// Milliseconds since `EPOCH` of the last heartbeat.
+static BEAT: AtomicU64 = AtomicU64::new(0);
+static STALLED: AtomicBool = AtomicBool::new(false);
+static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
+fn now_ms() -> u64 {
+    EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64
+}
+
+fn main() -> stead::Exit {
+    let addr = std::env::args()
+        .nth(1)
+        .or_else(|| std::env::var("HTTP_ADDR").ok())
+        .unwrap_or_else(|| "127.0.0.1:8080".into());
+    stead::Service::new("stead-example-http")
+        .stop_timeout(Duration::from_secs(20))
+        .handles_reload()
+        // Alive while the heartbeat task has beaten in the last 3 s.
+        .liveness(|| now_ms().saturating_sub(BEAT.load(Ordering::Relaxed)) < 3000)
+        .run(move |ctx| async move {
+            // Preflight: a port we cannot bind is a start failure with its own exit code.
+            let listener = tokio::net::TcpListener::bind(&addr)
+                .await
+                .map_err(|e| stead::Failure::new(format!("cannot listen on {addr}: {e}")).with_code(2))?;
+            tracing::info!("listening on http://{}", listener.local_addr()?);
+
+            BEAT.store(now_ms(), Ordering::Relaxed);
+            let token = ctx.shutdown_token();
+            ctx.spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_millis(500));
+                loop {
+                    tokio::select! {
+                        () = token.cancelled() => break,
+                        _ = tick.tick() => {}
+                    }
+                    if !STALLED.load(Ordering::Relaxed) {
+                        BEAT.store(now_ms(), Ordering::Relaxed);
+                    }
+                }
+            });
+
+            let in_flight = Arc::new(AtomicU64::new(0));
+            let app = Router::new()
+                .route("/", get(|| async { "hello from stead\n" }))
+                .route(
+                    "/slow/{ms}",
+                    get(move |Path(ms): Path<u64>| {
+                        let in_flight = in_flight.clone();
+                        async move {
+                            in_flight.fetch_add(1, Ordering::SeqCst);
+                            tokio::time::sleep(Duration::from_millis(ms)).await;
+                            in_flight.fetch_sub(1, Ordering::SeqCst);
+                            format!("slept {ms} ms\n")
+                        }
+                    }),
+                )
+                .route(
+                    "/stall",
+                    get(|| async {
+                        STALLED.store(true, Ordering::Relaxed);
+                        tracing::warn!("heartbeat stalled on request");
+                        "heartbeat stalled\n"
+                    }),
+                );
+
+            let mut events = ctx.events();
+            let reload_ctx = ctx.clone();
+            ctx.spawn(async move {
+                while let Some(e) = events.next().await {
+                    if e == stead::Event::Reload {
+                        tracing::info!("reload requested: nothing to reload, acknowledged");
+                        reload_ctx.ready();
+                    }
+                }
+            });
+
+            ctx.ready();
+            ctx.status(format!("serving on {addr}"));
+            let drain = ctx.clone();
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    drain.shutdown().await;
+                    tracing::info!("no new connections; finishing in-flight requests");
+                })
+                .await?;
+            tracing::info!("all requests answered");
+            Ok(())
+        })
+}
