@@ -83,19 +83,37 @@ fn library_services_run_under_systemd() {
     let unit = "lib-life.service";
 
     // Start: 4 s of start against TimeoutStartSec=2, kept alive by EXTEND_TIMEOUT_USEC.
-    assert!(sb.exec(&["systemctl", "start", "--no-block", unit]).status.success());
+    assert!(
+        sb.exec(&["systemctl", "start", "--no-block", unit])
+            .status
+            .success()
+    );
     std::thread::sleep(Duration::from_millis(1500));
-    assert_eq!(prop(&sb, unit, "ActiveState"), "activating", "not active before READY=1");
+    assert_eq!(
+        prop(&sb, unit, "ActiveState"),
+        "activating",
+        "not active before READY=1"
+    );
     assert!(marks("ready").is_empty(), "ready too early");
-    wait("active", Duration::from_secs(20), || prop(&sb, unit, "ActiveState") == "active");
+    wait("active", Duration::from_secs(20), || {
+        prop(&sb, unit, "ActiveState") == "active"
+    });
     assert!(!marks("ready").is_empty(), "active only after ready()");
     assert_eq!(prop(&sb, unit, "StatusText"), "running");
 
     // Reload: SIGHUP → RELOADING=1 → Event::Reload → ready() → READY=1.
     let reload = sb.exec(&["systemctl", "reload", unit]);
-    assert!(reload.status.success(), "{}", String::from_utf8_lossy(&reload.stderr));
-    wait("the reload event", Duration::from_secs(10), || marks("events").contains("Reload"));
-    wait("active after reload", Duration::from_secs(10), || prop(&sb, unit, "ActiveState") == "active");
+    assert!(
+        reload.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reload.stderr)
+    );
+    wait("the reload event", Duration::from_secs(10), || {
+        marks("events").contains("Reload")
+    });
+    wait("active after reload", Duration::from_secs(10), || {
+        prop(&sb, unit, "ActiveState") == "active"
+    });
 
     // Watchdog: the liveness check fails while /run/hang exists → no pings → restart.
     let first_pid = prop(&sb, unit, "MainPID");
@@ -104,7 +122,9 @@ fn library_services_run_under_systemd() {
         prop(&sb, unit, "NRestarts") == "1"
     });
     assert!(sb.exec(&["rm", "-f", "/run/hang"]).status.success());
-    wait("active again", Duration::from_secs(30), || prop(&sb, unit, "ActiveState") == "active");
+    wait("active again", Duration::from_secs(30), || {
+        prop(&sb, unit, "ActiveState") == "active"
+    });
     assert_ne!(prop(&sb, unit, "MainPID"), first_pid);
     let journal = sb.exec(&["journalctl", "-u", unit, "--no-pager"]);
     let journal = String::from_utf8_lossy(&journal.stdout).into_owned();
@@ -115,16 +135,32 @@ fn library_services_run_under_systemd() {
     let began = Instant::now();
     let stop = sb.exec(&["systemctl", "stop", unit]);
     assert!(stop.status.success());
-    assert!(began.elapsed() >= Duration::from_millis(900), "stop waited for the drain");
+    assert!(
+        began.elapsed() >= Duration::from_millis(900),
+        "stop waited for the drain"
+    );
     assert_eq!(prop(&sb, unit, "ActiveState"), "inactive");
     assert_eq!(prop(&sb, unit, "Result"), "success");
     assert_eq!(prop(&sb, unit, "ExecMainStatus"), "0");
-    assert!(marks("stopping").lines().last() == Some("SIGTERM"), "{}", marks("stopping"));
-    assert!(marks("cleanup").ends_with("second\nfirst\n"), "{}", marks("cleanup"));
+    assert!(
+        marks("stopping").lines().last() == Some("SIGTERM"),
+        "{}",
+        marks("stopping")
+    );
+    assert!(
+        marks("cleanup").ends_with("second\nfirst\n"),
+        "{}",
+        marks("cleanup")
+    );
 
     // The journal: native fields, priorities per level, the syslog identifier.
     let json = sb.exec(&[
-        "journalctl", "-u", unit, "-o", "json", "--no-pager",
+        "journalctl",
+        "-u",
+        unit,
+        "-o",
+        "json",
+        "--no-pager",
         "--output-fields=MESSAGE,PRIORITY,SYSLOG_IDENTIFIER",
     ]);
     let json = String::from_utf8_lossy(&json.stdout).into_owned();
@@ -146,5 +182,8 @@ fn library_services_run_under_systemd() {
     assert_eq!(prop(&sb, "lib-fail.service", "ActiveState"), "failed");
     let journal = sb.exec(&["journalctl", "-u", "lib-fail.service", "--no-pager"]);
     let journal = String::from_utf8_lossy(&journal.stdout).into_owned();
-    assert!(journal.contains("start failed: preflight failed: FAIL is set (exit code 3)"), "{journal}");
+    assert!(
+        journal.contains("start failed: preflight failed: FAIL is set (exit code 3)"),
+        "{journal}"
+    );
 }

@@ -4,64 +4,9 @@
 //! another process group, so a stop there goes straight to the Job Object kill.
 #![cfg(target_os = "linux")]
 mod support;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::*;
-
-struct Wine {
-    tool: PathBuf,
-    state: PathBuf,
-    drive_c: PathBuf,
-    out: PathBuf,
-}
-
-impl Wine {
-    fn tool(&self) -> Command {
-        let mut c = Command::new(&self.tool);
-        c.env("WINE_SANDBOX_STATE", &self.state);
-        c
-    }
-
-    /// Runs `wine ARGS` in C:\ with output to a file (wine helpers may keep pipes open).
-    fn run(&self, args: &[&str], limit: Duration) -> (Option<i32>, String) {
-        let log = std::fs::File::create(&self.out).unwrap();
-        let mut child = self
-            .tool()
-            .args(["exec", "--", "wine"])
-            .args(args)
-            .current_dir(&self.drive_c)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let start = Instant::now();
-        let code = loop {
-            if let Some(st) = child.try_wait().unwrap() {
-                break st.code();
-            }
-            if start.elapsed() > limit {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        (code, std::fs::read_to_string(&self.out).unwrap_or_default())
-    }
-}
-
-impl Drop for Wine {
-    fn drop(&mut self) {
-        let _ = self
-            .tool()
-            .arg("down")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
-}
 
 #[test]
 fn windows_build_runs_under_wine() {
@@ -93,42 +38,11 @@ fn windows_build_runs_under_wine() {
         .join("x86_64-pc-windows-gnu/debug");
 
     let h = Harness::new("wine");
-    let state = h.dir.join("wine.state");
-    // The persistent wineserver inherits whatever the tool's output goes to: a file, so that
-    // nothing waits for a pipe that never closes.
-    let up_out = h.dir.join("wine-up.out");
-    let f = std::fs::File::create(&up_out).unwrap();
-    let up = Command::new(&tool)
-        .env("WINE_SANDBOX_STATE", &state)
-        .arg("up")
-        .stdout(f.try_clone().unwrap())
-        .stderr(f)
-        .status()
-        .unwrap();
-    assert!(
-        up.success(),
-        "wine-sandbox up: {}",
-        std::fs::read_to_string(&up_out).unwrap_or_default()
-    );
-    let prefix = std::fs::read_to_string(&state).unwrap().trim().to_string();
-    let wine = Wine {
-        tool,
-        state,
-        drive_c: Path::new(&prefix).join("drive_c"),
-        out: h.dir.join("wine.out"),
-    };
-    let put = wine
-        .tool()
-        .arg("put")
-        .arg(target.join("stead.exe"))
-        .arg(target.join("stead-testchild.exe"))
-        .output()
-        .unwrap();
-    assert!(
-        put.status.success(),
-        "{}",
-        String::from_utf8_lossy(&put.stderr)
-    );
+    let wine = Wine::up(tool, &h.dir);
+    wine.put(&[
+        &target.join("stead.exe"),
+        &target.join("stead-testchild.exe"),
+    ]);
 
     let (code, out) = wine.run(
         &[

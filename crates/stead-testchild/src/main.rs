@@ -14,6 +14,9 @@
 //! and sleep forever; `--double-fork` makes one that forks again, calls `setsid`, and so
 //! leaves the process group (a daemon escaping its supervisor).
 
+#[cfg(windows)]
+mod scm;
+
 use std::io::Write;
 use std::time::Duration;
 
@@ -113,6 +116,13 @@ fn sleep_forever() -> ! {
 }
 
 fn main() {
+    #[cfg(windows)]
+    {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        if args.first().map(String::as_str) == Some("--scm") {
+            scm::main(&args[1..]);
+        }
+    }
     let plan = parse();
     {
         let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());

@@ -19,7 +19,9 @@ fn main() -> stead::Exit {
         });
         ctx.ready();
         ctx.wait_for_shutdown_blocking();
-        let rounds = worker.join().map_err(|_| stead::Failure::new("worker panicked"))?;
+        let rounds = worker
+            .join()
+            .map_err(|_| stead::Failure::new("worker panicked"))?;
         tracing::info!("worker stopped after {rounds} rounds");
         Ok(())
     })

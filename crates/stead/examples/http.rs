@@ -41,9 +41,9 @@ fn main() -> stead::Exit {
         .liveness(|| now_ms().saturating_sub(BEAT.load(Ordering::Relaxed)) < 3000)
         .run(move |ctx| async move {
             // Preflight: a port we cannot bind is a start failure with its own exit code.
-            let listener = tokio::net::TcpListener::bind(&addr)
-                .await
-                .map_err(|e| stead::Failure::new(format!("cannot listen on {addr}: {e}")).with_code(2))?;
+            let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|e| {
+                stead::Failure::new(format!("cannot listen on {addr}: {e}")).with_code(2)
+            })?;
             tracing::info!("listening on http://{}", listener.local_addr()?);
 
             BEAT.store(now_ms(), Ordering::Relaxed);

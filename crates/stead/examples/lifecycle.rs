@@ -11,46 +11,69 @@
 //! Settings (environment): `START_MS` (time before ready), `DRAIN_MS` (time the drain
 //! takes), `STOP_TIMEOUT_MS` (default 10 000), `FAIL` (fail the preflight with this code),
 //! `HANG_FILE` (while this file exists the liveness check fails, so systemd's watchdog
-//! restarts the service), `MARK_DIR` (a file per step is written there, for tests).
+//! restarts the service), `MARK_DIR` (a file per step is written there, for tests). Each
+//! can also be given as an argument, `NAME=VALUE`, which wins over the environment: a Windows
+//! service gets its settings on its command line (`lifecycle.exe START_MS=3000`).
 
 use std::time::Duration;
 
+/// A setting from the arguments (`NAME=VALUE`), else the environment.
+fn setting(name: &str) -> Option<String> {
+    std::env::args()
+        .skip(1)
+        .find_map(|a| a.strip_prefix(&format!("{name}=")).map(str::to_string))
+        .or_else(|| std::env::var(name).ok())
+}
+
 fn ms(var: &str, default: u64) -> Duration {
-    Duration::from_millis(
-        std::env::var(var)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default),
-    )
+    Duration::from_millis(setting(var).and_then(|v| v.parse().ok()).unwrap_or(default))
 }
 
 /// Writes `MARK_DIR/<step>` (appending `line`), so an outside observer can check the order.
 fn mark(step: &str, line: &str) {
-    if let Some(dir) = std::env::var_os("MARK_DIR") {
+    if let Some(dir) = setting("MARK_DIR") {
         use std::io::Write;
         let path = std::path::Path::new(&dir).join(step);
-        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
             let _ = writeln!(f, "{line}");
         }
     }
 }
 
 fn main() -> stead::Exit {
-    let hang_file = std::env::var_os("HANG_FILE");
+    let hang_file = setting("HANG_FILE");
     stead::Service::new("stead-example-lifecycle")
         .stop_timeout(ms("STOP_TIMEOUT_MS", 10_000))
         .handles_pause()
         .handles_reload()
-        .liveness(move || hang_file.as_ref().is_none_or(|f| !std::path::Path::new(f).exists()))
+        .liveness(move || {
+            hang_file
+                .as_ref()
+                .is_none_or(|f| !std::path::Path::new(f).exists())
+        })
         .run(|ctx| async move {
-            tracing::info!(host = ctx.host().as_str(), pid = std::process::id(), "start");
+            tracing::info!(
+                host = ctx.host().as_str(),
+                pid = std::process::id(),
+                "start"
+            );
             mark("start", &std::process::id().to_string());
-            if let Some(code) = std::env::var("FAIL").ok().and_then(|c| c.parse().ok()) {
+            if let Some(code) = setting("FAIL").and_then(|c| c.parse().ok()) {
                 return Err(stead::Failure::new("preflight failed: FAIL is set").with_code(code));
             }
             tokio::time::sleep(ms("START_MS", 0)).await;
-            ctx.on_stop("first resource", async { tracing::info!("closed first resource"); mark("cleanup", "first") });
-            ctx.on_stop("second resource", async { tracing::info!("closed second resource"); mark("cleanup", "second") });
+            ctx.on_stop("first resource", async {
+                tracing::info!("closed first resource");
+                mark("cleanup", "first")
+            });
+            ctx.on_stop("second resource", async {
+                tracing::info!("closed second resource");
+                mark("cleanup", "second")
+            });
             ctx.ready();
             mark("ready", "");
             tracing::info!("ready");
@@ -63,7 +86,9 @@ fn main() -> stead::Exit {
                     ctx.ready();
                 }
             }
-            let reason = ctx.stop_reason().map_or("none", stead::StopReason::describe);
+            let reason = ctx
+                .stop_reason()
+                .map_or("none", stead::StopReason::describe);
             tracing::info!("draining ({reason})");
             mark("stopping", reason);
             tokio::time::sleep(ms("DRAIN_MS", 0)).await;

@@ -18,7 +18,10 @@ use tokio::sync::{Mutex, watch};
 fn parse_workers(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
         Ok(n @ 1..=64) => Ok(n),
-        _ => Err(format!("expected a worker count 1–64, found {:?}", text.trim())),
+        _ => Err(format!(
+            "expected a worker count 1–64, found {:?}",
+            text.trim()
+        )),
     }
 }
 

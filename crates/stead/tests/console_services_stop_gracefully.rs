@@ -20,7 +20,10 @@ fn http_drains_an_in_flight_request_on(sig: Signal) {
     std::thread::sleep(Duration::from_millis(300));
     svc.signal(sig);
     svc.wait_for("finishing in-flight requests", T);
-    let answer = slow.join().unwrap().expect("the in-flight request is answered");
+    let answer = slow
+        .join()
+        .unwrap()
+        .expect("the in-flight request is answered");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("slept 1500 ms"), "{answer}");
     assert_eq!(svc.exit_code(T), 0, "{}", svc.stderr());
@@ -45,7 +48,10 @@ fn a_port_in_use_is_a_start_failure_with_code_2() {
     let mut svc = start("http", &[&addr], &[]);
     assert_eq!(svc.exit_code(T), 2);
     let log = svc.stderr();
-    assert!(log.contains(&format!("start failed: cannot listen on {addr}")), "{log}");
+    assert!(
+        log.contains(&format!("start failed: cannot listen on {addr}")),
+        "{log}"
+    );
 }
 
 #[test]
@@ -76,9 +82,16 @@ fn a_drain_past_the_stop_timeout_exits_124_instead_of_hanging() {
     let began = std::time::Instant::now();
     svc.signal(Signal::SIGTERM);
     assert_eq!(svc.exit_code(T), 124);
-    assert!(began.elapsed() < Duration::from_secs(5), "{:?}", began.elapsed());
+    assert!(
+        began.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        began.elapsed()
+    );
     let log = svc.stderr();
-    assert!(log.contains("did not finish within its stop timeout of 500ms"), "{log}");
+    assert!(
+        log.contains("did not finish within its stop timeout of 500ms"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -86,7 +99,10 @@ fn a_failed_preflight_exits_with_its_code() {
     let mut svc = start("lifecycle", &[], &[("FAIL", "3")]);
     assert_eq!(svc.exit_code(T), 3);
     let log = svc.stderr();
-    assert!(log.contains("start failed: preflight failed: FAIL is set (exit code 3)"), "{log}");
+    assert!(
+        log.contains("start failed: preflight failed: FAIL is set (exit code 3)"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -98,7 +114,10 @@ fn sighup_is_a_reload_event() {
     svc.wait_for("event: Reload", T);
     svc.signal(Signal::SIGTERM);
     assert_eq!(svc.exit_code(T), 0);
-    assert_eq!(std::fs::read_to_string(marks.0.join("events")).unwrap(), "Reload\n");
+    assert_eq!(
+        std::fs::read_to_string(marks.0.join("events")).unwrap(),
+        "Reload\n"
+    );
 }
 
 #[test]
@@ -124,7 +143,11 @@ fn a_blocking_service_stops_on_sigterm() {
 fn the_watcher_logs_changes_and_refuses_a_missing_directory() {
     let mut missing = start("watcher", &["/nonexistent/inbox"], &[]);
     assert_eq!(missing.exit_code(T), 2);
-    assert!(missing.stderr().contains("/nonexistent/inbox is not a directory"));
+    assert!(
+        missing
+            .stderr()
+            .contains("/nonexistent/inbox is not a directory")
+    );
 
     let dir = TempDir::new("inbox");
     let mut svc = start("watcher", &[dir.0.to_str().unwrap()], &[]);

@@ -355,3 +355,96 @@ impl Drop for Sandbox {
         let _ = self.cmd().arg("down").output();
     }
 }
+
+/// A Wine prefix with a live SCM, from `../shared/tools/wine-sandbox`; taken down on drop.
+pub struct Wine {
+    pub tool: PathBuf,
+    pub state: PathBuf,
+    pub drive_c: PathBuf,
+    pub out: PathBuf,
+}
+
+impl Wine {
+    /// Boots a fresh prefix; its files live under `dir`.
+    pub fn up(tool: PathBuf, dir: &Path) -> Wine {
+        let state = dir.join("wine.state");
+        // The persistent wineserver inherits whatever the tool's output goes to: a file, so
+        // that nothing waits for a pipe that never closes.
+        let up_out = dir.join("wine-up.out");
+        let f = std::fs::File::create(&up_out).unwrap();
+        let up = Command::new(&tool)
+            .env("WINE_SANDBOX_STATE", &state)
+            .arg("up")
+            .stdout(f.try_clone().unwrap())
+            .stderr(f)
+            .status()
+            .unwrap();
+        assert!(
+            up.success(),
+            "wine-sandbox up: {}",
+            std::fs::read_to_string(&up_out).unwrap_or_default()
+        );
+        let prefix = std::fs::read_to_string(&state).unwrap().trim().to_string();
+        Wine {
+            tool,
+            state,
+            drive_c: Path::new(&prefix).join("drive_c"),
+            out: dir.join("wine.out"),
+        }
+    }
+
+    /// Copies Windows binaries into C:\.
+    pub fn put(&self, files: &[&Path]) {
+        let put = self.tool().arg("put").args(files).output().unwrap();
+        assert!(
+            put.status.success(),
+            "{}",
+            String::from_utf8_lossy(&put.stderr)
+        );
+    }
+
+    pub fn tool(&self) -> Command {
+        let mut c = Command::new(&self.tool);
+        c.env("WINE_SANDBOX_STATE", &self.state);
+        c
+    }
+
+    /// Runs `wine ARGS` in C:\ with output to a file (wine helpers may keep pipes open).
+    pub fn run(&self, args: &[&str], limit: Duration) -> (Option<i32>, String) {
+        let log = std::fs::File::create(&self.out).unwrap();
+        let mut child = self
+            .tool()
+            .args(["exec", "--", "wine"])
+            .args(args)
+            .current_dir(&self.drive_c)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        let code = loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                break st.code();
+            }
+            if start.elapsed() > limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        (code, std::fs::read_to_string(&self.out).unwrap_or_default())
+    }
+}
+
+impl Drop for Wine {
+    fn drop(&mut self) {
+        let _ = self
+            .tool()
+            .arg("down")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}

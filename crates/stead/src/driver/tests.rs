@@ -7,9 +7,9 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::*;
+use crate::StopReason;
 use crate::machine::Report;
 use crate::runtime::scm_status::Handles;
-use crate::StopReason;
 
 #[derive(Clone, Default)]
 struct FakeHost {
@@ -45,13 +45,15 @@ fn plan(stop_timeout: Duration) -> Plan {
 
 type Inputs = mpsc::UnboundedSender<Input>;
 
-fn run(
-    plan: Plan,
-    host: FakeHost,
-    job: Job,
-) -> (Inputs, tokio::task::JoinHandle<Exit>) {
+fn run(plan: Plan, host: FakeHost, job: Job) -> (Inputs, tokio::task::JoinHandle<Exit>) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let handle = tokio::spawn(drive(plan, HostKind::Console, Box::new(host), (tx.clone(), rx), job));
+    let handle = tokio::spawn(drive(
+        plan,
+        HostKind::Console,
+        Box::new(host),
+        (tx.clone(), rx),
+        job,
+    ));
     (tx, handle)
 }
 
@@ -64,7 +66,9 @@ async fn tracked_tasks_drain_before_cleanups_which_run_in_reverse() {
         Box::pin(async move {
             for name in ["database", "cache", "listener"] {
                 let o = o.clone();
-                ctx.on_stop(name, async move { o.lock().unwrap().push(format!("close {name}")) });
+                ctx.on_stop(name, async move {
+                    o.lock().unwrap().push(format!("close {name}"))
+                });
             }
             let o2 = o.clone();
             let token = ctx.shutdown_token();
@@ -114,9 +118,16 @@ async fn a_service_that_ignores_the_token_is_abandoned_after_the_stop_timeout() 
     tx.send(Input::Stop(StopReason::Terminate)).unwrap();
     let exit = handle.await.unwrap();
     assert_eq!(exit.code, crate::exit::STOP_TIMEOUT);
-    assert!(started.elapsed() < Duration::from_secs(3), "gave up late: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "gave up late: {:?}",
+        started.elapsed()
+    );
     let reports = host.reports.lock().unwrap().clone();
-    let pending = reports.iter().filter(|r| matches!(r, Report::Stopping { .. })).count();
+    let pending = reports
+        .iter()
+        .filter(|r| matches!(r, Report::Stopping { .. }))
+        .count();
     assert!(pending >= 3, "stop checkpoints while draining: {reports:?}");
 }
 
@@ -133,7 +144,12 @@ async fn a_panic_is_a_failure_with_the_message() {
     let (_tx, handle) = run(plan(Duration::from_secs(5)), FakeHost::default(), job);
     let exit = handle.await.unwrap();
     assert_eq!(exit.code, 1);
-    assert!(exit.reason.contains("panicked: config has no [listen] section"), "{}", exit.reason);
+    assert!(
+        exit.reason
+            .contains("panicked: config has no [listen] section"),
+        "{}",
+        exit.reason
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -156,12 +172,19 @@ async fn the_watchdog_is_pinged_only_while_liveness_passes() {
     let (tx, handle) = run(p, host.clone(), job);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let while_healthy = *host.pings.lock().unwrap();
-    assert!(while_healthy >= 5, "pings at half of 40 ms for 300 ms: {while_healthy}");
+    assert!(
+        while_healthy >= 5,
+        "pings at half of 40 ms for 300 ms: {while_healthy}"
+    );
     healthy.store(false, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(50)).await;
     let at_failure = *host.pings.lock().unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(*host.pings.lock().unwrap(), at_failure, "no ping while unhealthy");
+    assert_eq!(
+        *host.pings.lock().unwrap(),
+        at_failure,
+        "no ping while unhealthy"
+    );
     healthy.store(true, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(*host.pings.lock().unwrap() > at_failure, "pings resume");
@@ -205,6 +228,9 @@ async fn events_reach_the_service_and_stop_reason_is_known() {
         [crate::Event::Reload, crate::Event::Custom(129)]
     );
     let reports = host.reports.lock().unwrap().clone();
-    let i = reports.iter().position(|r| *r == Report::Reloading).expect("reloading reported");
+    let i = reports
+        .iter()
+        .position(|r| *r == Report::Reloading)
+        .expect("reloading reported");
     assert_eq!(reports[i + 1], Report::Running, "{reports:?}");
 }
