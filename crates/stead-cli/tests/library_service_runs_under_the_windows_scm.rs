@@ -1,8 +1,8 @@
 //! The `stead` library's Windows adapter under Wine's Service Control Manager: the
 //! `lifecycle` example (cross-compiled) registered as a service through the SCM API. A slow
-//! start shows START_PENDING with rising checkpoints and a wait hint, then RUNNING with
+//! start shows `START_PENDING` with rising checkpoints and a wait hint, then RUNNING with
 //! exactly the controls it handles; Pause/Continue/ParamChange/a custom control reach the
-//! service as events; Stop shows STOP_PENDING with checkpoints while it drains, then STOPPED
+//! service as events; Stop shows `STOP_PENDING` with checkpoints while it drains, then STOPPED
 //! with exit code 0; a failed preflight ends STOPPED with the service-specific exit code.
 //! What Wine's SCM cannot do (Shutdown/PreShutdown, crash detection) is covered by the fake
 //! host tests in `crates/stead/src/machine/tests.rs`.

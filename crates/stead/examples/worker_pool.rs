@@ -88,12 +88,13 @@ fn main() -> stead::Exit {
                             tracing::info!("continuing");
                         }
                         stead::Event::Reload => {
-                            match &cfg {
-                                Some(c) => match c.reload() {
+                            if let Some(c) = &cfg {
+                                match c.reload() {
                                     Ok(n) => tracing::info!("reloaded: {n} workers from the next start"),
                                     Err(e) => tracing::warn!("{e}"),
-                                },
-                                None => tracing::info!("reload: no configuration file"),
+                                }
+                            } else {
+                                tracing::info!("reload: no configuration file");
                             }
                             ctx.ready();
                         }

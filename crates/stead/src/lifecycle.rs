@@ -18,7 +18,7 @@ use crate::runtime::HostKind;
 ///
 /// Pause and continue arrive only from the Windows SCM, and only when the service declared
 /// [`Service::handles_pause`](crate::Service::handles_pause); reload arrives from SIGHUP,
-/// the SCM's ParamChange control and `stead reload` when it declared
+/// the SCM's `ParamChange` control and `stead reload` when it declared
 /// [`Service::handles_reload`](crate::Service::handles_reload).
 ///
 /// ```
@@ -82,7 +82,7 @@ pub enum StopReason {
     ScmStop,
     /// SCM Shutdown: the system is shutting down.
     ScmShutdown,
-    /// SCM PreShutdown: the system will shut down after the pre-shutdown timeout.
+    /// SCM `PreShutdown`: the system will shut down after the pre-shutdown timeout.
     ScmPreShutdown,
     /// The service called [`Context::stop`].
     Requested,
@@ -340,11 +340,11 @@ impl Context {
     /// [`Service::run_blocking`](crate::Service::run_blocking) services; do not call it on
     /// the async runtime.
     pub fn wait_for_shutdown_blocking(&self) {
-        let handle = self.runtime_handle();
+        let handle = Self::runtime_handle();
         handle.block_on(self.shared.token.cancelled());
     }
 
-    fn runtime_handle(&self) -> tokio::runtime::Handle {
+    fn runtime_handle() -> tokio::runtime::Handle {
         tokio::runtime::Handle::try_current()
             .or_else(|_| RUNTIME.lock().expect("runtime lock").clone().ok_or(()))
             .expect("a stead Context is used outside Service::run")

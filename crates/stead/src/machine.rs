@@ -134,7 +134,7 @@ pub struct Machine {
 pub struct Accepts {
     /// Pause and continue (Windows SCM).
     pub pause: bool,
-    /// Reload (SIGHUP, SCM ParamChange, `stead reload`).
+    /// Reload (SIGHUP, SCM `ParamChange`, `stead reload`).
     pub reload: bool,
 }
 
@@ -360,12 +360,12 @@ impl Machine {
 /// `1.5s`, `30s`, `2m`: durations as people write them.
 pub(crate) fn human(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 60_000 == 0 && ms >= 60_000 {
+    if ms.is_multiple_of(60_000) && ms >= 60_000 {
         format!("{}m", ms / 60_000)
-    } else if ms % 1000 == 0 {
+    } else if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
-        format!("{}ms", ms)
+        format!("{ms}ms")
     }
 }
 

@@ -96,7 +96,7 @@ impl Service {
     }
 
     /// The service handles [`Event::Reload`](crate::Event::Reload) (SIGHUP, SCM
-    /// ParamChange). Without it SIGHUP is ignored with a warning (in a console it stops).
+    /// `ParamChange`). Without it SIGHUP is ignored with a warning (in a console it stops).
     pub fn handles_reload(mut self) -> Service {
         self.handles.reload = true;
         self

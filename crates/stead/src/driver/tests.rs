@@ -135,9 +135,8 @@ async fn a_service_that_ignores_the_token_is_abandoned_after_the_stop_timeout() 
 async fn a_panic_is_a_failure_with_the_message() {
     let job: Job = Box::new(move |_ctx: Context| {
         Box::pin(async move {
-            if true {
-                panic!("config has no [listen] section");
-            }
+            let sections: Vec<&str> = Vec::new();
+            assert!(!sections.is_empty(), "config has no [listen] section");
             Ok(())
         })
     });

@@ -30,7 +30,7 @@ pub(crate) fn launch(setup: Setup, job: Job) -> Exit {
     let run = if host.is_none() || host == Some(HostKind::WindowsService) {
         match windows_scm::dispatch(run) {
             Ok(exit) => return exit,
-            Err(run) => run,
+            Err(run) => *run,
         }
     } else {
         run

@@ -39,8 +39,8 @@ pub enum HostKind {
     /// A launchd job (`XPC_SERVICE_NAME`): signals stop it, logs to stderr (the plist's
     /// `StandardErrorPath`). launchd has no readiness protocol.
     Launchd,
-    /// The Windows Service Control Manager: START_PENDING checkpoints, RUNNING, PAUSED,
-    /// STOP_PENDING, STOPPED with exit codes; logs to the Event Log.
+    /// The Windows Service Control Manager: `START_PENDING` checkpoints, `RUNNING`,
+    /// `PAUSED`, `STOP_PENDING`, `STOPPED` with exit codes; logs to the Event Log.
     WindowsService,
 }
 

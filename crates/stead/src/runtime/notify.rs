@@ -25,11 +25,6 @@ pub(crate) fn datagram(report: &Report, monotonic_usec: u128) -> Option<String> 
     let usec = |d: &Duration| d.as_micros();
     Some(match report {
         Report::Starting { checkpoint: 1, .. } => return None,
-        Report::Starting { wait_hint, .. } => format!("EXTEND_TIMEOUT_USEC={}", usec(wait_hint)),
-        Report::Running => "READY=1\nSTATUS=running".to_string(),
-        Report::Paused => "STATUS=paused".to_string(),
-        Report::Reloading => format!("RELOADING=1\nMONOTONIC_USEC={monotonic_usec}"),
-        Report::Status(s) => format!("STATUS={}", one_line(s)),
         Report::Stopping {
             checkpoint: 1,
             wait_hint,
@@ -37,7 +32,13 @@ pub(crate) fn datagram(report: &Report, monotonic_usec: u128) -> Option<String> 
             "STOPPING=1\nSTATUS=stopping\nEXTEND_TIMEOUT_USEC={}",
             usec(wait_hint)
         ),
-        Report::Stopping { wait_hint, .. } => format!("EXTEND_TIMEOUT_USEC={}", usec(wait_hint)),
+        Report::Starting { wait_hint, .. } | Report::Stopping { wait_hint, .. } => {
+            format!("EXTEND_TIMEOUT_USEC={}", usec(wait_hint))
+        }
+        Report::Running => "READY=1\nSTATUS=running".to_string(),
+        Report::Paused => "STATUS=paused".to_string(),
+        Report::Reloading => format!("RELOADING=1\nMONOTONIC_USEC={monotonic_usec}"),
+        Report::Status(s) => format!("STATUS={}", one_line(s)),
         Report::Stopped(exit) if exit.success() => format!("STATUS={}", one_line(&exit.reason)),
         Report::Stopped(exit) => format!(
             "STATUS={}\nEXIT_STATUS={}",

@@ -42,7 +42,7 @@ pub const ERROR_SERVICE_SPECIFIC_ERROR: u32 = 1066;
 pub struct Handles {
     /// Pause/Continue.
     pub pause: bool,
-    /// ParamChange (reload).
+    /// `ParamChange` (reload).
     pub reload: bool,
     /// Power events.
     pub power: bool,

@@ -108,7 +108,7 @@ fn scm_control(c: &ServiceControl) -> ScmControl {
         ServiceControl::Continue => ScmControl::Continue,
         ServiceControl::Interrogate => ScmControl::Interrogate,
         ServiceControl::ParamChange => ScmControl::ParamChange,
-        ServiceControl::PowerEvent(p) => ScmControl::Power(pbt(p)),
+        ServiceControl::PowerEvent(p) => ScmControl::Power(pbt(*p)),
         ServiceControl::SessionChange(s) => {
             ScmControl::Session(s.reason as u32, s.notification.session_id)
         }
@@ -118,7 +118,7 @@ fn scm_control(c: &ServiceControl) -> ScmControl {
 }
 
 /// The `PBT_*` number of a power event (windows-service parses it away).
-fn pbt(p: &PowerEventParam) -> u32 {
+fn pbt(p: PowerEventParam) -> u32 {
     match p {
         PowerEventParam::QuerySuspend => 0x0,
         PowerEventParam::QuerySuspendFailed => 0x2,
@@ -135,7 +135,7 @@ fn pbt(p: &PowerEventParam) -> u32 {
 
 /// Connects to the SCM's dispatcher and carries out `run` as the service. `Err` gives the
 /// run back when the process was not started by the SCM (run it in the console then).
-pub(crate) fn dispatch(run: ServiceRun) -> Result<Exit, ServiceRun> {
+pub(crate) fn dispatch(run: ServiceRun) -> Result<Exit, Box<ServiceRun>> {
     let name = run.plan.name.clone();
     *PENDING.lock().expect("pending lock") = Some(Pending {
         name: name.clone(),
@@ -157,7 +157,8 @@ pub(crate) fn dispatch(run: ServiceRun) -> Result<Exit, ServiceRun> {
                 .expect("pending lock")
                 .take()
                 .expect("pending run")
-                .run)
+                .run
+                .into())
         }
         Err(e) => {
             let exit = Exit {
