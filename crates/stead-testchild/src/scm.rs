@@ -15,7 +15,7 @@ use windows_service::service::{
 };
 use windows_service::service_manager::{ServiceManager, ServiceManagerAccess};
 
-fn fail(msg: String) -> ! {
+fn fail(msg: &str) -> ! {
     eprintln!("stead-testchild --scm: {msg}");
     std::process::exit(2)
 }
@@ -36,17 +36,14 @@ fn line(s: &ServiceStatus) -> String {
 
 pub(crate) fn main(args: &[String]) -> ! {
     let verb = args.first().map_or("", String::as_str);
-    let name = args
-        .get(1)
-        .cloned()
-        .unwrap_or_else(|| fail("missing NAME".into()));
+    let name = args.get(1).cloned().unwrap_or_else(|| fail("missing NAME"));
     let manager = ServiceManager::local_computer(
         None::<&str>,
         ServiceManagerAccess::CONNECT | ServiceManagerAccess::CREATE_SERVICE,
     )
-    .unwrap_or_else(|e| fail(format!("open SCM: {e}")));
+    .unwrap_or_else(|e| fail(&format!("open SCM: {e}")));
     if verb == "create" {
-        let exe = args.get(2).unwrap_or_else(|| fail("missing EXE".into()));
+        let exe = args.get(2).unwrap_or_else(|| fail("missing EXE"));
         let info = ServiceInfo {
             name: OsString::from(&name),
             display_name: OsString::from(&name),
@@ -61,7 +58,7 @@ pub(crate) fn main(args: &[String]) -> ! {
         };
         manager
             .create_service(&info, ServiceAccess::QUERY_STATUS)
-            .unwrap_or_else(|e| fail(format!("create: {e}")));
+            .unwrap_or_else(|e| fail(&format!("create: {e}")));
         println!("created");
         std::process::exit(0);
     }
@@ -73,10 +70,10 @@ pub(crate) fn main(args: &[String]) -> ! {
         | ServiceAccess::DELETE;
     let svc = manager
         .open_service(&name, access)
-        .unwrap_or_else(|e| fail(format!("open {name}: {e}")));
+        .unwrap_or_else(|e| fail(&format!("open {name}: {e}")));
     let query = || {
         svc.query_status()
-            .unwrap_or_else(|e| fail(format!("query: {e}")))
+            .unwrap_or_else(|e| fail(&format!("query: {e}")))
     };
     let watch = |limit_ms: u64, until: &[ServiceState]| {
         let start = Instant::now();
@@ -93,7 +90,7 @@ pub(crate) fn main(args: &[String]) -> ! {
             }
             std::thread::sleep(Duration::from_millis(25));
         }
-        fail(format!("no {until:?} within {limit_ms} ms"))
+        fail(&format!("no {until:?} within {limit_ms} ms"))
     };
     let limit = || args.get(2).and_then(|m| m.parse().ok()).unwrap_or(30_000);
     let control = |c: ServiceControl| {
@@ -106,7 +103,7 @@ pub(crate) fn main(args: &[String]) -> ! {
                 std::process::exit(0)
             }
         }
-        .unwrap_or_else(|e| fail(format!("{c:?}: {e}")));
+        .unwrap_or_else(|e| fail(&format!("{c:?}: {e}")));
         println!("{}", line(&s));
         // The service reports the new state right after the control returns.
         match c {
@@ -118,11 +115,11 @@ pub(crate) fn main(args: &[String]) -> ! {
     match verb {
         "start-watch" => {
             svc.start::<&str>(&[])
-                .unwrap_or_else(|e| fail(format!("start: {e}")));
+                .unwrap_or_else(|e| fail(&format!("start: {e}")));
             watch(limit(), &[ServiceState::Running, ServiceState::Stopped])
         }
         "stop-watch" => {
-            let s = svc.stop().unwrap_or_else(|e| fail(format!("stop: {e}")));
+            let s = svc.stop().unwrap_or_else(|e| fail(&format!("stop: {e}")));
             println!("{}", line(&s));
             watch(limit(), &[ServiceState::Stopped])
         }
@@ -134,7 +131,7 @@ pub(crate) fn main(args: &[String]) -> ! {
                 .get(2)
                 .and_then(|c| c.parse().ok())
                 .and_then(|c| UserEventCode::from_raw(c).ok())
-                .unwrap_or_else(|| fail("control takes a CODE 128-255".into()));
+                .unwrap_or_else(|| fail("control takes a CODE 128-255"));
             control(ServiceControl::UserEvent(code))
         }
         "query" => {
@@ -143,11 +140,11 @@ pub(crate) fn main(args: &[String]) -> ! {
         }
         "delete" => {
             svc.delete()
-                .unwrap_or_else(|e| fail(format!("delete: {e}")));
+                .unwrap_or_else(|e| fail(&format!("delete: {e}")));
             println!("deleted");
             std::process::exit(0)
         }
-        other => fail(format!("unknown verb `{other}`")),
+        other => fail(&format!("unknown verb `{other}`")),
     }
 }
 
@@ -161,13 +158,13 @@ fn param_change(svc: &windows_service::service::Service) {
     // SAFETY: the handle is open for the life of `svc`; `status` is a valid out pointer.
     let ok = unsafe {
         ControlService(
-            svc.raw_handle() as _,
+            svc.raw_handle().cast(),
             SERVICE_CONTROL_PARAMCHANGE,
             &raw mut status,
         )
     };
     if ok == 0 {
-        fail(format!("ParamChange: {}", std::io::Error::last_os_error()));
+        fail(&format!("ParamChange: {}", std::io::Error::last_os_error()));
     }
     println!("paramchange sent");
 }
