@@ -10,7 +10,7 @@
 //!
 //! Settings (environment): `START_MS` (time before ready), `DRAIN_MS` (time the drain
 //! takes), `STOP_TIMEOUT_MS` (default 10 000), `FAIL` (fail the preflight with this code),
-//! `HANG_FILE` (while this file exists the liveness check fails, so systemd's watchdog
+//! `LOG_DIR` (also log to a rotating file there), `HANG_FILE` (while this file exists the liveness check fails, so systemd's watchdog
 //! restarts the service), `MARK_DIR` (a file per step is written there, for tests). Each
 //! can also be given as an argument, `NAME=VALUE`, which wins over the environment: a Windows
 //! service gets its settings on its command line (`lifecycle.exe START_MS=3000`).
@@ -46,7 +46,12 @@ fn mark(step: &str, line: &str) {
 
 fn main() -> stead::Exit {
     let hang_file = setting("HANG_FILE");
+    let logging = match setting("LOG_DIR") {
+        Some(dir) => stead::Logging::File(stead::logging::LogFile::new(dir).max_size(1 << 20)),
+        None => stead::Logging::Auto,
+    };
     stead::Service::new("stead-example-lifecycle")
+        .logging(logging)
         .stop_timeout(ms("STOP_TIMEOUT_MS", 10_000))
         .handles_pause()
         .handles_reload()

@@ -193,7 +193,9 @@ impl Service {
             host: self.host,
             worker_threads: self.worker_threads,
         };
-        crate::platform::launch(setup, job)
+        let exit = crate::platform::launch(setup, job);
+        crate::logging::finish();
+        exit
     }
 }
 

@@ -181,3 +181,30 @@ fn the_worker_pool_keeps_its_config_when_a_reload_is_invalid() {
     assert_eq!(bad.exit_code(T), 1);
     assert!(bad.stderr().contains("cannot load"), "{}", bad.stderr());
 }
+
+#[test]
+fn log_file_gets_every_line_besides_the_console() {
+    let logs = TempDir::new("logs");
+    let mut svc = start("lifecycle", &[], &[("LOG_DIR", logs.0.to_str().unwrap())]);
+    svc.wait_for("ready", T);
+    svc.signal(Signal::SIGTERM);
+    assert_eq!(svc.exit_code(T), 0);
+    let file = std::fs::read_to_string(logs.0.join("stead-example-lifecycle.log")).unwrap();
+    for line in [
+        "start",
+        "ready",
+        "draining (SIGTERM)",
+        "closed second resource",
+        "stopped",
+    ] {
+        assert!(
+            file.contains(line),
+            "{line:?} missing from the log file:\n{file}"
+        );
+    }
+    assert!(
+        svc.stderr().contains("draining (SIGTERM)"),
+        "the console still gets the lines"
+    );
+    assert!(!file.contains('\x1b'), "no colour codes in the file");
+}

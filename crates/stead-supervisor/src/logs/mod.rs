@@ -22,6 +22,7 @@ mod file;
 mod frame;
 mod janitor;
 pub mod read;
+mod rotating;
 mod stamp;
 #[cfg(unix)]
 #[path = "system_unix.rs"]
@@ -38,6 +39,7 @@ use crate::config::LogSettings;
 use crate::control::api::LogStatus;
 use crate::spawn::OutputPipe;
 pub use frame::{EOF_MARKER, SPLIT_MARKER};
+pub use rotating::RotatingLog;
 
 /// Which output of a program.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

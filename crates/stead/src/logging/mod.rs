@@ -29,6 +29,89 @@ pub enum Logging {
     Stderr,
     /// stead installs nothing: the program sets up `tracing` itself.
     Off,
+    /// The host's sink as with `Auto`, and also a rotating file (feature `log-file`, on by
+    /// default): `DIR/NAME.log`, rotated by size, gzipped, the oldest removed.
+    #[cfg(feature = "log-file")]
+    File(LogFile),
+}
+
+/// Where and how [`Logging::File`] writes.
+///
+/// ```
+/// let file = stead::logging::LogFile::new("/var/log/myservice").max_size(10 << 20).keep(5);
+/// let _ = stead::Service::new("myservice").logging(stead::Logging::File(file));
+/// ```
+#[cfg(feature = "log-file")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogFile {
+    /// The directory; `NAME.log` is the live file.
+    pub dir: std::path::PathBuf,
+    /// Rotate when the file would pass this many bytes (default 100 MB; 0: never).
+    pub max_size: u64,
+    /// Rotated files kept (default 10).
+    pub keep: u32,
+    /// Gzip rotated files in the background (default true).
+    pub compress: bool,
+    /// Also rotate at the first line after midnight, local time (default false).
+    pub daily: bool,
+}
+
+#[cfg(feature = "log-file")]
+impl LogFile {
+    /// Files in `dir`, with the defaults.
+    pub fn new(dir: impl Into<std::path::PathBuf>) -> LogFile {
+        LogFile {
+            dir: dir.into(),
+            max_size: 100_000_000,
+            keep: 10,
+            compress: true,
+            daily: false,
+        }
+    }
+
+    /// Rotate past this size.
+    #[must_use]
+    pub fn max_size(mut self, bytes: u64) -> LogFile {
+        self.max_size = bytes;
+        self
+    }
+
+    /// Keep this many rotated files.
+    #[must_use]
+    pub fn keep(mut self, files: u32) -> LogFile {
+        self.keep = files;
+        self
+    }
+
+    /// Gzip rotated files (or not).
+    #[must_use]
+    pub fn compress(mut self, on: bool) -> LogFile {
+        self.compress = on;
+        self
+    }
+
+    /// Also rotate daily.
+    #[must_use]
+    pub fn daily(mut self, on: bool) -> LogFile {
+        self.daily = on;
+        self
+    }
+
+    fn open(&self, name: &str) -> stead_supervisor::logs::RotatingLog {
+        use stead_supervisor::config::{LogSettings, RotateEvery};
+        let settings = LogSettings {
+            max_size: self.max_size,
+            keep: self.keep,
+            compress: self.compress,
+            rotate: if self.daily {
+                RotateEvery::Daily
+            } else {
+                RotateEvery::Never
+            },
+            ..LogSettings::default()
+        };
+        stead_supervisor::logs::RotatingLog::open(&self.dir, name, settings)
+    }
 }
 
 /// The sink `Auto` picks for a host.
@@ -77,43 +160,59 @@ pub(crate) fn init(kind: HostKind, name: &str, logging: &Logging) {
     let sink = match logging {
         Logging::Off => return,
         Logging::Stderr => Sink::Console,
-        Logging::Auto => sink_for(kind),
+        _ => sink_for(kind),
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let registry = tracing_subscriber::registry().with(filter);
-    let stderr_plain = || {
-        tracing_subscriber::fmt::layer()
-            .with_writer(std::io::stderr)
-            .with_ansi(false)
-            .without_time()
-            .with_target(false)
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let stderr_plain = || -> BoxLayer {
+        Box::new(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(false)
+                .without_time()
+                .with_target(false),
+        )
     };
-    let result = match sink {
-        Sink::Journald => match crate::platform::journald(name) {
-            Some(layer) => registry.with(layer).try_init(),
-            None => registry.with(stderr_plain()).try_init(),
-        },
-        Sink::EventLog => match crate::platform::event_log(name) {
-            Some(layer) => registry.with(layer).try_init(),
-            None => registry.with(stderr_plain()).try_init(),
-        },
-        Sink::Plain => registry.with(stderr_plain()).try_init(),
+    let mut layers: Vec<BoxLayer> = Vec::new();
+    layers.push(match sink {
+        Sink::Journald => crate::platform::journald(name).unwrap_or_else(stderr_plain),
+        Sink::EventLog => crate::platform::event_log(name).unwrap_or_else(stderr_plain),
+        Sink::Plain => stderr_plain(),
         Sink::Console => {
             use std::io::IsTerminal;
-            registry
-                .with(
-                    tracing_subscriber::fmt::layer()
-                        .with_writer(std::io::stderr)
-                        .with_ansi(
-                            std::io::stderr().is_terminal()
-                                && std::env::var_os("NO_COLOR").is_none(),
-                        )
-                        .with_target(false),
-                )
-                .try_init()
+            let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            Box::new(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .with_ansi(colour)
+                    .with_target(false),
+            )
         }
-    };
+    });
+    #[cfg(feature = "log-file")]
+    if let Logging::File(file) = logging {
+        let log = file.open(name);
+        layers.push(Box::new(
+            tracing_subscriber::fmt::layer()
+                .with_writer(move || log.clone())
+                .with_ansi(false)
+                .with_target(false),
+        ));
+        FILE_LOGGING.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     // Err: the program installed its own subscriber, which wins.
-    let _ = result;
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(layers)
+        .try_init();
+}
+
+#[cfg(feature = "log-file")]
+static FILE_LOGGING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Lets background log work (compression of a file just rotated) finish before exit.
+pub(crate) fn finish() {
+    #[cfg(feature = "log-file")]
+    if FILE_LOGGING.load(std::sync::atomic::Ordering::Relaxed) {
+        stead_supervisor::logs::RotatingLog::settle(std::time::Duration::from_secs(5));
+    }
 }
