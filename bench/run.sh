@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The benchmark in one command: install the peers, build stead --release, measure all of
-# them in one run: process supervision (supervisors.py), then log capture (logs.py). Extra
-# arguments go to supervisors.py (e.g. --only stead,runit --idle 10); `--logs-only` skips it.
+# them in one run: process supervision (supervisors.py), log capture (logs.py), then the
+# library's start-to-READY time and size (ready.py). Extra arguments go to supervisors.py
+# (e.g. --only stead,runit --idle 10); `--logs-only` skips it.
 set -Eeuo pipefail
 cd "$(dirname "$0")"
 ./install-peers.sh
 rustup target add x86_64-unknown-linux-musl >/dev/null
 (cd .. && cargo build --release --locked -p stead-cli --target x86_64-unknown-linux-musl)
+(cd .. && cargo build --release --locked -p stead-bench-ready)
 gcc -O2 -static -o out/floor floor.c
 gcc -O2 -o out/writer writer.c
 if [ "${1:-}" = "--logs-only" ]; then
@@ -15,3 +17,4 @@ else
   python3 supervisors.py --json out/results.json "$@" | tee out/results.md
 fi
 python3 logs.py --json out/logs.json | tee out/logs.md
+python3 ready.py --json out/ready.json | tee out/ready.md

@@ -2,8 +2,9 @@
 //! under the Windows SCM, stderr in a console, under launchd and under the stead supervisor
 //! (which captures it).
 
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::Layered;
-use tracing_subscriber::{EnvFilter, Layer, Registry};
+use tracing_subscriber::{Layer, Registry};
 
 use crate::runtime::HostKind;
 
@@ -11,7 +12,7 @@ use crate::runtime::HostKind;
 pub(crate) mod eventlog;
 
 /// A sink layer for the subscriber stead builds.
-pub(crate) type BoxLayer = Box<dyn Layer<Layered<EnvFilter, Registry>> + Send + Sync>;
+pub(crate) type BoxLayer = Box<dyn Layer<Layered<Targets, Registry>> + Send + Sync>;
 
 /// How a service logs.
 ///
@@ -162,7 +163,7 @@ pub(crate) fn init(kind: HostKind, name: &str, logging: &Logging) {
         Logging::Stderr => Sink::Console,
         _ => sink_for(kind),
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = filter_from(std::env::var("RUST_LOG").ok().as_deref());
     let stderr_plain = || -> BoxLayer {
         Box::new(
             tracing_subscriber::fmt::layer()
@@ -204,6 +205,28 @@ pub(crate) fn init(kind: HostKind, name: &str, logging: &Logging) {
         .with(filter)
         .with(layers)
         .try_init();
+}
+
+/// The filter for `RUST_LOG`: `info` when unset or invalid (with a warning on stderr).
+/// Directives are `level` or `target=level`, comma-separated (`tracing`'s `Targets`; no
+/// regular expressions, which keeps them out of every service's binary).
+///
+/// ```
+/// use stead::logging::filter_from;
+/// let f = filter_from(Some("warn,myservice=debug"));
+/// assert!(f.would_enable("myservice::db", &tracing::Level::DEBUG));
+/// assert!(!f.would_enable("hyper", &tracing::Level::INFO));
+/// assert!(filter_from(None).would_enable("any", &tracing::Level::INFO));
+/// ```
+pub fn filter_from(rust_log: Option<&str>) -> Targets {
+    let default = || Targets::new().with_default(tracing::Level::INFO);
+    match rust_log.map(str::trim).filter(|s| !s.is_empty()) {
+        None => default(),
+        Some(text) => text.parse().unwrap_or_else(|e| {
+            eprintln!("RUST_LOG={text:?} is not understood ({e}); logging at info");
+            default()
+        }),
+    }
 }
 
 #[cfg(feature = "log-file")]
