@@ -10,7 +10,8 @@
 //!
 //! Settings (environment): `START_MS` (time before ready), `DRAIN_MS` (time the drain
 //! takes), `STOP_TIMEOUT_MS` (default 10 000), `FAIL` (fail the preflight with this code),
-//! `LOG_DIR` (also log to a rotating file there), `HANG_FILE` (while this file exists the liveness check fails, so systemd's watchdog
+//! `LOG_DIR` (also log to a rotating file there), `SINGLE_INSTANCE=DIR` (refuse to run twice:
+//! a lock in DIR), `DAEMON=1` (Unix: detach first, the old way), `HANG_FILE` (while this file exists the liveness check fails, so systemd's watchdog
 //! restarts the service), `MARK_DIR` (a file per step is written there, for tests). Each
 //! can also be given as an argument, `NAME=VALUE`, which wins over the environment: a Windows
 //! service gets its settings on its command line (`lifecycle.exe START_MS=3000`).
@@ -45,6 +46,25 @@ fn mark(step: &str, line: &str) {
 }
 
 fn main() -> stead::Exit {
+    #[cfg(unix)]
+    if setting("DAEMON").as_deref() == Some("1") {
+        stead::daemonize().expect("daemonize");
+    }
+    let _guard = match setting("SINGLE_INSTANCE") {
+        Some(dir) => {
+            match stead::SingleInstance::acquire_in("stead-example-lifecycle", dir.as_ref()) {
+                Ok(guard) => Some(guard),
+                Err(e) => {
+                    eprintln!("{e}");
+                    return stead::Exit {
+                        code: 3,
+                        reason: e.to_string(),
+                    };
+                }
+            }
+        }
+        None => None,
+    };
     let hang_file = setting("HANG_FILE");
     let logging = match setting("LOG_DIR") {
         Some(dir) => stead::Logging::File(stead::logging::LogFile::new(dir).max_size(1 << 20)),

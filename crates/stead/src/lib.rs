@@ -58,8 +58,8 @@ pub use tokio_util::sync::CancellationToken;
 #[cfg(unix)]
 pub use platform::daemonize;
 
-/// Whether the process talks to a person: stdin is a terminal (or, on Windows, the process
-/// has a console window of its own and is not a service).
+/// Whether the process talks to a person: its stdin is a terminal (false under a service
+/// manager, in a pipeline, or with stdin redirected).
 ///
 /// ```
 /// let _ = stead::is_interactive();

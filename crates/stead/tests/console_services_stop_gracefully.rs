@@ -208,3 +208,62 @@ fn log_file_gets_every_line_besides_the_console() {
     );
     assert!(!file.contains('\x1b'), "no colour codes in the file");
 }
+
+#[test]
+fn a_second_instance_is_refused_while_the_first_runs() {
+    let locks = TempDir::new("locks");
+    let dir = locks.0.to_str().unwrap();
+    let mut first = start("lifecycle", &[], &[("SINGLE_INSTANCE", dir)]);
+    first.wait_for("ready", T);
+    let mut second = start("lifecycle", &[], &[("SINGLE_INSTANCE", dir)]);
+    assert_eq!(second.exit_code(T), 3);
+    let why = second.stderr();
+    assert!(
+        why.contains("another instance of stead-example-lifecycle is already running"),
+        "{why}"
+    );
+    first.signal(Signal::SIGTERM);
+    assert_eq!(first.exit_code(T), 0);
+    let mut third = start("lifecycle", &[], &[("SINGLE_INSTANCE", dir)]);
+    third.wait_for("ready", T);
+    third.signal(Signal::SIGTERM);
+    assert_eq!(third.exit_code(T), 0);
+}
+
+#[test]
+fn daemonize_detaches_and_the_daemon_still_stops_gracefully() {
+    let marks = TempDir::new("marks");
+    let mut parent = start(
+        "lifecycle",
+        &[],
+        &[("DAEMON", "1"), ("MARK_DIR", marks.0.to_str().unwrap())],
+    );
+    assert_eq!(
+        parent.exit_code(T),
+        0,
+        "the launching process returns at once"
+    );
+    let read = |f: &str| std::fs::read_to_string(marks.0.join(f)).unwrap_or_default();
+    let began = std::time::Instant::now();
+    while read("ready").is_empty() {
+        assert!(began.elapsed() < T, "the daemon never got ready");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid: i32 = read("start").trim().parse().unwrap();
+    let daemon = nix::unistd::Pid::from_raw(pid);
+    assert_ne!(pid as u32, parent.child.id());
+    assert_eq!(
+        nix::unistd::getsid(Some(daemon)).unwrap(),
+        nix::unistd::getpgid(Some(daemon)).unwrap()
+    );
+    assert_ne!(
+        nix::unistd::getsid(Some(daemon)).unwrap(),
+        daemon,
+        "not a session leader after the second fork"
+    );
+    nix::sys::signal::kill(daemon, Signal::SIGTERM).unwrap();
+    while read("drained").is_empty() {
+        assert!(began.elapsed() < T, "the daemon did not drain");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
