@@ -36,7 +36,9 @@ restart = "never"
     );
     assert!(h.stead(&["start", "cut"]).status.success());
     h.wait_for("the second run's output", Duration::from_secs(10), |_| {
-        std::fs::read_to_string(&live).is_ok_and(|t| t.matches("whole line\n").count() == 2)
+        // The child writes its two outputs separately: wait for the partial line too.
+        std::fs::read_to_string(&live)
+            .is_ok_and(|t| t.matches("whole line\n").count() == 2 && t.ends_with("half a li"))
     });
     assert!(
         std::fs::read_to_string(&live)
