@@ -64,6 +64,11 @@ pub(crate) enum Command {
     /// `stead logs web -n 50`, `stead logs --since 10m`, `stead logs -f` (all programs,
     /// interleaved). Reads the files, rotated and compressed ones included.
     Logs(crate::logs::LogsArgs),
+    /// Show what happened: started, ready, unhealthy, exited, backoff, fatal, reloaded…
+    ///
+    /// `stead events` prints the recent history (the supervisor keeps the last 2000);
+    /// `stead events -f` keeps following; `--json` prints one JSON object per line.
+    Events(EventsArgs),
     /// Render the programs for another engine: systemd units, Kubernetes, Nomad, Compose.
     ///
     /// `stead export systemd -o units/`, `stead export kubernetes --image reg/app:1 > app.yaml`.
@@ -158,6 +163,19 @@ pub(crate) struct ValidateArgs {
     pub json: JsonArg,
 }
 
+/// `stead events`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct EventsArgs {
+    /// Keep printing events as they happen (Ctrl-C ends).
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Only events of these programs (instance or program names).
+    pub names: Vec<String>,
+    /// One JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+}
+
 pub(crate) fn state_dir(cli_value: Option<PathBuf>) -> PathBuf {
     cli_value.unwrap_or_else(stead_supervisor::default_state_dir)
 }
@@ -175,6 +193,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Reload(a) => crate::ctl::reload(&state, &a),
         Command::Shutdown(a) => crate::ctl::shutdown(&state, &a),
         Command::Logs(a) => crate::logs::logs(&state, &a),
+        Command::Events(a) => crate::ctl::events(&state, &a),
         Command::Export(a) => crate::export::run_export(&a),
         Command::Import(c) => crate::export::run_import(&c),
         Command::Validate(a) => validate(&a),

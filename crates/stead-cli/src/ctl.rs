@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use stead_supervisor::control::api::{
-    ActionReport, ActionRequest, ReloadReport, SignalRequest, StatusReport,
+    ActionReport, ActionRequest, EventsReport, ReloadReport, SignalRequest, StatusReport,
 };
 use stead_supervisor::control::client::{Client, ClientError};
 
@@ -195,4 +195,50 @@ fn percent_encode(s: &str) -> String {
         }
     }
     out
+}
+
+/// `stead events [-f] [NAME…] [--json]`: the history, then (with -f) long polls for more.
+pub(crate) fn events(state_dir: &Path, args: &crate::cli::EventsArgs) -> Result<u8, Failure> {
+    use std::io::Write as _;
+    let client = client(state_dir);
+    let mut after = 0u64;
+    let mut first = true;
+    loop {
+        let wait = if first || !args.follow { 0 } else { 30_000 };
+        let report: EventsReport =
+            match client.get(&format!("/v1/events?after={after}&wait={wait}")) {
+                Ok(r) => r,
+                Err(stead_supervisor::control::client::ClientError::NotRunning { .. })
+                    if args.follow && !first =>
+                {
+                    return Ok(0); // the supervisor ended: so does the follow
+                }
+                Err(e) => return Err(failure(&e)),
+            };
+        first = false;
+        let mut out = std::io::stdout().lock();
+        for e in &report.events {
+            let selected = args.names.is_empty()
+                || args
+                    .names
+                    .iter()
+                    .any(|n| e.program == *n || e.program.split(':').next() == Some(n.as_str()));
+            if !selected {
+                continue;
+            }
+            let line = if args.json {
+                serde_json::to_string(e).unwrap_or_default()
+            } else {
+                render::event_line(e)
+            };
+            if writeln!(out, "{line}").is_err() {
+                return Ok(0); // stdout closed (a pipe into head)
+            }
+        }
+        let _ = out.flush();
+        after = report.last.max(after);
+        if !args.follow {
+            return Ok(0);
+        }
+    }
 }

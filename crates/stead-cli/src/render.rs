@@ -4,22 +4,26 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use stead_supervisor::control::api::ProgramStatus;
+use stead_supervisor::events::EventRecord;
 use stead_supervisor::format_duration;
 
 /// The status table: one line per program instance.
 pub(crate) fn status_table(programs: &[ProgramStatus]) -> String {
-    let rows: Vec<[String; 7]> = programs
+    let rows: Vec<[String; 9]> = programs
         .iter()
         .map(|p| {
             [
                 p.name.clone(),
-                p.state.clone(),
+                state_cell(p),
                 p.pid.map_or("-".into(), |pid| pid.to_string()),
                 p.uptime_ms
                     .map_or("-".into(), |ms| format_duration(Duration::from_millis(ms))),
                 p.restarts.to_string(),
                 p.last_exit.as_ref().map_or("-".into(), ToString::to_string),
-                p.reason.clone(),
+                p.resources
+                    .map_or("-".into(), |r| format!("{:.0}%", r.cpu_percent)),
+                p.resources.map_or("-".into(), |r| human_bytes(r.rss_bytes)),
+                reason_cell(p),
             ]
         })
         .collect();
@@ -30,6 +34,8 @@ pub(crate) fn status_table(programs: &[ProgramStatus]) -> String {
         "UPTIME",
         "RESTARTS",
         "LAST EXIT",
+        "CPU",
+        "MEM",
         "REASON",
     ];
     let mut widths = header.map(str::len);
@@ -56,4 +62,58 @@ pub(crate) fn status_table(programs: &[ProgramStatus]) -> String {
         line(&r.iter().map(String::as_str).collect::<Vec<_>>());
     }
     out
+}
+
+/// `running`, `running (starting)` before its ready check passed, `running (unhealthy)`.
+fn state_cell(p: &ProgramStatus) -> String {
+    use stead_supervisor::health::Health;
+    match (p.ready, p.health) {
+        (Some(false), _) => format!("{} (not ready)", p.state),
+        (_, Some(Health::Unhealthy)) => format!("{} (unhealthy)", p.state),
+        _ => p.state.clone(),
+    }
+}
+
+/// The reason, or for a running program what its checks last said.
+fn reason_cell(p: &ProgramStatus) -> String {
+    if !p.reason.is_empty() {
+        return p.reason.clone();
+    }
+    if let Some(s) = &p.status_text {
+        return s.clone();
+    }
+    p.checks
+        .as_ref()
+        .and_then(|c| c.health.as_ref().or(c.ready.as_ref()))
+        .map(|r| r.message.clone())
+        .unwrap_or_default()
+}
+
+/// `12.3 MB`.
+pub(crate) fn human_bytes(n: u64) -> String {
+    if n >= 1_000_000_000 {
+        format!("{:.1} GB", n as f64 / 1e9)
+    } else if n >= 1_000_000 {
+        format!("{:.1} MB", n as f64 / 1e6)
+    } else {
+        format!("{:.0} kB", n as f64 / 1e3)
+    }
+}
+
+/// One event for people: `2026-11-23T18:04:38Z  web        ready     connected to …`.
+pub(crate) fn event_line(e: &EventRecord) -> String {
+    let ts = e.ts.split('.').next().unwrap_or(&e.ts);
+    let ts = if ts.ends_with('Z') {
+        ts.to_string()
+    } else {
+        format!("{ts}Z")
+    };
+    let program = if e.program.is_empty() {
+        "-"
+    } else {
+        &e.program
+    };
+    format!("{ts}  {program:<12} {:<9} {}", e.kind, e.detail)
+        .trim_end()
+        .to_string()
 }

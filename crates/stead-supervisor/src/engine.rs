@@ -11,9 +11,16 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
+mod checks;
+
 use crate::config::{Config, ProgramConfig};
-use crate::control::api::{ActionReport, ExitInfo, ProgramStatus, ReloadReport, StatusReport};
+use crate::control::api::{
+    ActionReport, ChecksStatus, ExitInfo, ProgramStatus, ReloadReport, StatusReport,
+};
 use crate::control::{ApiError, Reply, Request, Verb};
+use crate::events::Events;
+use crate::health::notify::NotifySocket;
+use crate::health::{CheckEvent, Checks};
 use crate::host::{HostNotice, HostRequest, HostSignals, notify};
 use crate::logs::InstanceLog;
 use crate::program::{Action, Event, ExitStatus, Program, State};
@@ -40,6 +47,10 @@ struct Slot {
     log: Option<InstanceLog>,
     /// Shutdown has been sent to it (after every program that depends on it had stopped).
     shutdown_sent: bool,
+    /// Readiness and health of the running instance (dropped when it stops running).
+    checks: Option<Checks>,
+    /// Its `NOTIFY_SOCKET`, while it runs.
+    notify: Option<NotifySocket>,
 }
 
 struct Sweep {
@@ -85,10 +96,22 @@ pub(crate) struct Engine {
     recheck_at: Option<Instant>,
     started: Instant,
     last_status: String,
+    /// Probe results and notify messages, by instance id.
+    checks_tx: mpsc::UnboundedSender<CheckEvent>,
+    checks_rx: Option<mpsc::UnboundedReceiver<CheckEvent>>,
+    /// Where notify sockets live (made at the first one).
+    notify_dir: Option<PathBuf>,
+    /// Helper processes (exec probes, hooks) whose exit the reaper hands over, by pid.
+    aux: HashMap<u32, tokio::sync::oneshot::Sender<ExitStatus>>,
+    events: Events,
+    /// `GET /v1/events?wait=…` requests held until an event comes or their time is up.
+    event_waiters: Vec<(u64, Instant, Reply<crate::control::api::EventsReport>)>,
+    monitor: checks::Monitor,
 }
 
 impl Engine {
     pub(crate) fn new(setup: EngineSetup) -> Self {
+        let (checks_tx, checks_rx) = mpsc::unbounded_channel();
         let mut engine = Engine {
             config: setup.config.clone(),
             slots: Vec::new(),
@@ -107,6 +130,13 @@ impl Engine {
             recheck_at: None,
             started: Instant::now(),
             last_status: String::new(),
+            checks_tx,
+            checks_rx: Some(checks_rx),
+            notify_dir: None,
+            aux: HashMap::new(),
+            events: Events::default(),
+            event_waiters: Vec::new(),
+            monitor: checks::Monitor::new(setup.config.supervisor.metrics.sample),
         };
         for p in setup.config.programs {
             let slot = engine.new_slot(p);
@@ -139,6 +169,8 @@ impl Engine {
             remove_when_stopped: false,
             log,
             shutdown_sent: false,
+            checks: None,
+            notify: None,
         }
     }
 
@@ -158,6 +190,7 @@ impl Engine {
         self.settle(Instant::now());
         notify(&HostNotice::Ready);
         let mut requests_open = true;
+        let mut checks_rx = self.checks_rx.take().expect("checks channel");
         while !self.finished() {
             let deadline = self.next_deadline();
             tokio::select! {
@@ -179,6 +212,7 @@ impl Engine {
                     None => requests_open = false,
                 },
                 () = sleep_until(deadline), if deadline.is_some() => self.on_tick(),
+                Some(ev) = checks_rx.recv() => self.on_check(ev),
             }
             self.settle(Instant::now());
         }
@@ -201,7 +235,17 @@ impl Engine {
         self.slots
             .iter()
             .filter_map(|s| s.program.deadline())
+            .chain(
+                self.slots
+                    .iter()
+                    .filter_map(|s| s.checks.as_ref().and_then(Checks::deadline)),
+            )
             .chain(self.recheck_at)
+            .chain(self.event_waiters.iter().map(|w| w.1))
+            .chain(
+                self.monitor
+                    .deadline(self.slots.iter().any(|s| s.program.pid().is_some())),
+            )
             .min()
     }
 
@@ -228,6 +272,7 @@ impl Engine {
         let p = &self.slots[idx].program;
         if p.state() != before {
             log_transition(p);
+            self.on_transition(idx, before);
         }
         for action in actions {
             self.act(idx, action, now);
@@ -282,12 +327,31 @@ impl Engine {
             }
         }
         let config = slot.program.config();
-        let program = slot.resolved.as_deref().unwrap_or(Path::new(""));
         let mut extra_env = BTreeMap::new();
         extra_env.insert("STEAD_PROGRAM".to_string(), config.name.clone());
         if let Some(marker) = &self.state_marker {
             extra_env.insert(spawn::STATE_VAR.to_string(), marker.clone());
         }
+        let mut notify_socket = None;
+        if Checks::wants_notify(config) {
+            match self.open_notify(idx, &instance_id) {
+                Ok(sock) => {
+                    extra_env.insert(
+                        "NOTIFY_SOCKET".to_string(),
+                        sock.path().display().to_string(),
+                    );
+                    notify_socket = Some(sock);
+                }
+                Err(error) => {
+                    self.feed(idx, Event::SpawnFailed { error }, now);
+                    return;
+                }
+            }
+        }
+        let slot = &mut self.slots[idx];
+        let config = slot.program.config();
+        let program = slot.resolved.as_deref().unwrap_or(Path::new(""));
+        let watches = Checks::watches(config);
         let mut output = Output::Inherit;
         if let Output::Capture { .. } = self.output {
             if slot.log.as_ref().is_none_or(|l| !l.is_for(config)) {
@@ -316,8 +380,15 @@ impl Engine {
             Ok(spawned) => {
                 let pid = spawned.child.pid();
                 if let Some(log) = &slot.log {
-                    log.attach(spawned.stdout, spawned.stderr);
+                    let list: Vec<_> = [&watches.0, &watches.1]
+                        .into_iter()
+                        .flatten()
+                        .cloned()
+                        .collect();
+                    log.attach(spawned.stdout, spawned.stderr, &list);
                 }
+                slot.checks = Some(Checks::new(config, now, watches));
+                slot.notify = notify_socket;
                 slot.child = Some(spawned.child);
                 slot.instance_id = instance_id;
                 slot.escapees.clear();
@@ -361,7 +432,11 @@ impl Engine {
         let mut unknown = Vec::new();
         for (pid, status) in batch {
             let Some(idx) = self.find_pid(pid) else {
-                unknown.push(pid);
+                if let Some(tx) = self.aux.remove(&pid) {
+                    let _ = tx.send(status);
+                } else {
+                    unknown.push(pid);
+                }
                 continue;
             };
             let slot = &mut self.slots[idx];
@@ -397,6 +472,7 @@ impl Engine {
                 self.feed(idx, Event::Tick, now);
             }
         }
+        self.tick_checks(now);
     }
 
     /// After every batch of events: signal escaped descendants, notice trees that are gone,
@@ -461,6 +537,7 @@ impl Engine {
             self.start_waiting(now);
         }
         self.answer_waiters();
+        self.answer_event_waiters(now);
         if !self.shutting_down {
             if self.run_mode {
                 if let Some(slot) = self.slots.first()
@@ -553,8 +630,10 @@ impl Engine {
             {
                 let p = &s.program;
                 let one_shot = p.config().restart == crate::config::RestartPolicy::Never;
+                let started_enough = config.depends_started.contains(dep);
+                let ready = started_enough || s.checks.as_ref().is_some_and(Checks::is_ready);
                 let done = match (p.state(), p.last_exit()) {
-                    (State::Running, _) => !one_shot,
+                    (State::Running, _) => !one_shot && ready,
                     (State::Exited, Some(ExitStatus::Code(c))) => {
                         p.config().exit_codes.contains(&c)
                     }
@@ -567,6 +646,7 @@ impl Engine {
                     State::Fatal => format!("held: {} is fatal ({})", p.config().name, p.reason()),
                     State::Exited => format!("held: {} ended without success", p.config().name),
                     _ if one_shot => format!("waiting for {} to finish", p.config().name),
+                    State::Running => format!("waiting for {} to be ready", p.config().name),
                     _ => format!("waiting for {} to be running", p.config().name),
                 });
             }
@@ -667,6 +747,25 @@ impl Engine {
                 .as_ref()
                 .filter(|l| l.captures())
                 .map(InstanceLog::status),
+            ready: self.slots[idx].checks.as_ref().map(Checks::is_ready),
+            health: self.slots[idx]
+                .checks
+                .as_ref()
+                .filter(|_| c.health.is_some())
+                .map(Checks::health),
+            checks: self.slots[idx].checks.as_ref().and_then(|ch| {
+                (ch.last_ready.is_some() || ch.last_health.is_some()).then(|| ChecksStatus {
+                    ready: ch.last_ready.clone(),
+                    health: ch.last_health.clone(),
+                })
+            }),
+            status_text: self.slots[idx]
+                .checks
+                .as_ref()
+                .and_then(|ch| ch.status_text.clone()),
+            resources: self
+                .monitor
+                .of(&self.slots[idx].instance_id, p.pid().is_some()),
         }
     }
 
@@ -748,6 +847,13 @@ impl Engine {
             Request::Shutdown { reply } => {
                 self.shutdown_replies.push(reply);
                 self.begin_shutdown("requested over the control API");
+            }
+            Request::Events { after, wait, reply } => {
+                self.event_waiters.push((after, now + wait, reply));
+                self.answer_event_waiters(now);
+            }
+            Request::Metrics { reply } => {
+                let _ = reply.send(Ok(self.metrics(now)));
             }
         }
     }
@@ -878,6 +984,17 @@ impl Engine {
         for idx in first_removed..self.slots.len() {
             self.feed(idx, Event::Stop, now);
         }
+        self.events.push(
+            "",
+            "reloaded",
+            format!(
+                "{} added, {} removed, {} changed, {} unchanged",
+                report.added.len(),
+                report.removed.len(),
+                report.changed.len(),
+                report.unchanged.len()
+            ),
+        );
         tracing::info!(
             "reloaded {}: {} added, {} removed, {} changed, {} unchanged",
             self.config.path.display(),

@@ -28,8 +28,11 @@ pub mod config;
 pub mod control;
 mod duration;
 mod engine;
+pub mod events;
+pub mod health;
 mod host;
 pub mod logs;
+mod metrics;
 pub mod program;
 pub mod signal;
 mod spawn;
@@ -134,6 +137,13 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The OS refused something the supervisor needs (signal handlers, subreaper).
+    /// The `[metrics] listen` address could not be bound.
+    #[error("cannot serve metrics on {addr}: {source}; change [metrics] listen or free the port")]
+    Metrics {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot set up the supervisor: {0}")]
     Setup(#[source] std::io::Error),
 }
@@ -185,6 +195,11 @@ pub async fn supervise(mut options: Options) -> Result<i32, Error> {
     let exits = spawn::ExitSource::new().map_err(Error::Setup)?;
     let signals = host::HostSignals::new().map_err(Error::Setup)?;
     let (tx, rx) = tokio::sync::mpsc::channel(256);
+    if let Some(addr) = options.config.supervisor.metrics.listen {
+        metrics::serve(addr, tx.clone())
+            .await
+            .map_err(|source| Error::Metrics { addr, source })?;
+    }
     let server = if options.control {
         let path = control_endpoint(&options.state_dir);
         let listener =

@@ -162,6 +162,14 @@ pub enum Event {
         /// What it waits for, for status.
         reason: String,
     },
+    /// The supervisor judged the running program failed although it did not exit: not
+    /// ready within its start timeout, unhealthy, or over a resource limit. Its tree is
+    /// stopped, then it is handled like a failed exit (restart per policy, backoff,
+    /// crash-loop limit).
+    Failed {
+        /// Why, for status.
+        reason: String,
+    },
 }
 
 /// What the engine must do for a program.
@@ -198,6 +206,9 @@ pub struct Program {
     recent_restarts: VecDeque<Instant>,
     quick_failures: u32,
     restart_after_stop: bool,
+    /// The current stop was begun by [`Event::Failed`]: when it completes, the failure is
+    /// handled with this reason.
+    fail_after_stop: Option<String>,
     shutting_down: bool,
     main_exited: bool,
     rng: fastrand::Rng,
@@ -219,6 +230,7 @@ impl Program {
             recent_restarts: VecDeque::new(),
             quick_failures: 0,
             restart_after_stop: false,
+            fail_after_stop: None,
             shutting_down: false,
             main_exited: false,
             rng: fastrand::Rng::with_seed(seed),
@@ -281,11 +293,13 @@ impl Program {
             Event::Start => self.on_start(now),
             Event::Stop => {
                 self.restart_after_stop = false;
+                self.fail_after_stop = None;
                 self.on_stop(now, "stopped by request")
             }
             Event::Shutdown => {
                 self.shutting_down = true;
                 self.restart_after_stop = false;
+                self.fail_after_stop = None;
                 self.on_stop(now, "stopped: supervisor shut down")
             }
             Event::Restart => match self.state {
@@ -334,6 +348,15 @@ impl Program {
                 }
             }
             Event::Tick => self.on_tick(now),
+            Event::Failed { reason } => match self.state {
+                State::Running | State::Starting if !self.shutting_down => {
+                    self.fail_after_stop = Some(reason.clone());
+                    let actions = self.begin_stop(now);
+                    self.reason = format!("{reason}; stopping it");
+                    actions
+                }
+                _ => Vec::new(),
+            },
             Event::Wait { reason } => {
                 if self.shutting_down {
                     return Vec::new();
@@ -431,7 +454,21 @@ impl Program {
         self.pid = None;
         if self.restart_after_stop && !self.shutting_down {
             self.restart_after_stop = false;
+            self.fail_after_stop = None;
             return self.spawn(now);
+        }
+        if let Some(reason) = self.fail_after_stop.take()
+            && !self.shutting_down
+        {
+            if self.config.restart == RestartPolicy::Never {
+                self.set(
+                    State::Exited,
+                    now,
+                    format!("{reason}; not restarted (restart = \"never\")"),
+                );
+                return Vec::new();
+            }
+            return self.after_failure(now, &reason, true);
         }
         let why = if self.shutting_down {
             "stopped: supervisor shut down"
@@ -866,5 +903,73 @@ mod tests {
             "{}",
             p.reason()
         );
+    }
+
+    #[test]
+    fn a_failed_check_stops_the_tree_then_restarts_per_policy() {
+        let t = Instant::now();
+        let mut p = program(RestartPolicy::Always);
+        running(&mut p, t);
+        let actions = p.handle(
+            Event::Failed {
+                reason: "not ready within 5s".into(),
+            },
+            t,
+        );
+        assert!(
+            matches!(actions[..], [Action::Signal { .. }]),
+            "{actions:?}"
+        );
+        assert_eq!(p.state(), State::Stopping);
+        assert!(
+            p.reason().starts_with("not ready within 5s"),
+            "{}",
+            p.reason()
+        );
+        exit(&mut p, 143, t);
+        // A quick failure: backoff, counted toward the crash loop.
+        assert_eq!(p.state(), State::Backoff, "{}", p.reason());
+        assert!(
+            p.reason().starts_with("not ready within 5s; restarting in"),
+            "{}",
+            p.reason()
+        );
+        assert_eq!(p.restarts(), 1);
+    }
+
+    #[test]
+    fn a_failed_check_under_restart_never_ends_in_exited() {
+        let t = Instant::now();
+        let mut p = program(RestartPolicy::Never);
+        running(&mut p, t);
+        p.handle(
+            Event::Failed {
+                reason: "unhealthy".into(),
+            },
+            t,
+        );
+        exit(&mut p, 143, t);
+        assert_eq!(p.state(), State::Exited);
+        assert!(
+            p.reason().contains("unhealthy; not restarted"),
+            "{}",
+            p.reason()
+        );
+    }
+
+    #[test]
+    fn a_stop_request_during_a_failure_stop_wins() {
+        let t = Instant::now();
+        let mut p = program(RestartPolicy::Always);
+        running(&mut p, t);
+        p.handle(
+            Event::Failed {
+                reason: "unhealthy".into(),
+            },
+            t,
+        );
+        p.handle(Event::Stop, t);
+        exit(&mut p, 143, t);
+        assert_eq!(p.state(), State::Stopped);
     }
 }

@@ -448,3 +448,12 @@ impl Drop for Wine {
             .status();
     }
 }
+
+/// A localhost TCP port free right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

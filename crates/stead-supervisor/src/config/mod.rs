@@ -19,6 +19,7 @@
 //! assert!(err.to_string().contains("stead.toml:2:1: unknown key `comand`"));
 //! ```
 
+mod check;
 mod diagnostic;
 mod log;
 mod parse;
@@ -27,8 +28,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use check::{
+    CheckAction, HealthCheck, HealthProbe, Limits, MetricsSettings, Probe, ReadyCheck,
+};
 pub use diagnostic::{ConfigError, Diagnostic};
 pub use log::{LogFormat, LogMode, LogSettings, RotateEvery, Timestamps, parse_size};
+pub(crate) use parse::parse_http_url;
 
 use crate::Signal;
 
@@ -51,6 +56,8 @@ pub struct SupervisorSettings {
     pub exit_on_fatal: bool,
     /// Where captured output goes; default `<state dir>/logs`.
     pub log_dir: Option<PathBuf>,
+    /// `[metrics]`: the Prometheus endpoint and the resource sampling interval.
+    pub metrics: MetricsSettings,
 }
 
 /// When a program that exited is started again.
@@ -154,6 +161,20 @@ pub struct ProgramConfig {
     /// A container image for `stead export` to Kubernetes, Nomad (docker driver) and
     /// Compose; stead itself does not use it.
     pub image: Option<String>,
+    /// Of `depends_on`, the programs for which "started" is enough (`{ db = "started" }`);
+    /// the others must be ready (`ready = …` passed; running, for programs without one).
+    pub depends_started: Vec<String>,
+    /// `ready = …`: when the program counts as ready.
+    pub ready: Option<ReadyCheck>,
+    /// `health = …`: a liveness check while it runs.
+    pub health: Option<HealthCheck>,
+    /// `limits = …`: memory and CPU of its tree.
+    pub limits: Option<Limits>,
+    /// `on_fatal = [cmd…]`: run when the program goes fatal (env `STEAD_PROGRAM`,
+    /// `STEAD_EVENT`, `STEAD_REASON`).
+    pub on_fatal: Option<Vec<String>>,
+    /// `on_unhealthy = [cmd…]`: run when a health check or a limit fails.
+    pub on_unhealthy: Option<Vec<String>>,
 }
 
 /// A program's definition as written in the file (see [`ProgramConfig::template`]).
@@ -212,6 +233,12 @@ impl ProgramConfig {
                 ..Template::default()
             },
             image: None,
+            depends_started: Vec::new(),
+            ready: None,
+            health: None,
+            limits: None,
+            on_fatal: None,
+            on_unhealthy: None,
         }
     }
 }

@@ -10,14 +10,17 @@ use std::time::Duration;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+mod check;
 mod log;
+
+pub(crate) use check::split_http_url as parse_http_url;
 
 use super::diagnostic::{Collector, did_you_mean};
 use super::log::LogSettings;
 use super::{Backoff, Config, ConfigError, ProgramConfig, RestartPolicy, SupervisorSettings};
 use crate::{Signal, parse_duration, spawn};
 
-const TOP_KEYS: &[&str] = &["supervisor", "log", "program"];
+const TOP_KEYS: &[&str] = &["supervisor", "log", "metrics", "program"];
 const SUPERVISOR_KEYS: &[&str] = &["exit_on_fatal", "log_dir"];
 const PROGRAM_KEYS: &[&str] = &[
     "command",
@@ -40,6 +43,11 @@ const PROGRAM_KEYS: &[&str] = &[
     "log",
     "image",
     "depends_on",
+    "ready",
+    "health",
+    "limits",
+    "on_fatal",
+    "on_unhealthy",
 ];
 const BACKOFF_KEYS: &[&str] = &["initial", "max", "multiplier", "jitter", "reset_after"];
 
@@ -71,6 +79,7 @@ pub(super) fn parse(path: &Path, text: &str, host_checks: bool) -> Result<Config
     let mut supervisor = SupervisorSettings::default();
     let mut programs = Vec::new();
     let mut saw_program = false;
+    let mut metrics = crate::config::MetricsSettings::default();
     for (key, value) in root.get_ref() {
         match key.get_ref().as_ref() {
             "supervisor" => {
@@ -79,6 +88,11 @@ pub(super) fn parse(path: &Path, text: &str, host_checks: bool) -> Result<Config
                 }
             }
             "log" => {}
+            "metrics" => {
+                if let Some(t) = w.table(value, "[metrics]") {
+                    metrics = w.metrics(t);
+                }
+            }
             "program" => {
                 saw_program = true;
                 let Some(t) = w.table(value, "[program]") else {
@@ -103,6 +117,7 @@ pub(super) fn parse(path: &Path, text: &str, host_checks: bool) -> Result<Config
         );
     }
     w.c.finish(path)?;
+    supervisor.metrics = metrics;
     Ok(Config {
         path: path.to_path_buf(),
         supervisor,
@@ -486,20 +501,46 @@ impl Walker<'_> {
                 }
                 "kill_tree" => p.kill_tree = self.boolean(v, "kill_tree").unwrap_or(true),
                 "image" => p.image = self.string(v, "image", "\"registry.example/web:1.4\""),
-                "depends_on" => {
-                    let DeValue::Array(a) = v.get_ref() else {
-                        self.type_error(v, "depends_on", "an array of program names", "[\"db\"]");
-                        continue;
-                    };
-                    for item in a {
-                        if let Some(dep) = self.string(item, "depends_on", "[\"db\"]") {
-                            self.deps.push((name.clone(), dep.clone(), item.span()));
-                            if !p.depends_on.contains(&dep) {
-                                p.depends_on.push(dep);
+                "depends_on" => match v.get_ref() {
+                    DeValue::Array(a) => {
+                        for item in a {
+                            if let Some(dep) = self.string(item, "depends_on", "[\"db\"]") {
+                                self.deps.push((name.clone(), dep.clone(), item.span()));
+                                if !p.depends_on.contains(&dep) {
+                                    p.depends_on.push(dep);
+                                }
                             }
                         }
                     }
-                }
+                    DeValue::Table(t) => {
+                        for (dep_key, cond) in t {
+                            let dep = dep_key.get_ref().to_string();
+                            let Some(c) =
+                                self.choice(cond, "depends_on condition", &["ready", "started"])
+                            else {
+                                continue;
+                            };
+                            self.deps.push((name.clone(), dep.clone(), dep_key.span()));
+                            if !p.depends_on.contains(&dep) {
+                                p.depends_on.push(dep.clone());
+                            }
+                            if c == "started" {
+                                p.depends_started.push(dep);
+                            }
+                        }
+                    }
+                    _ => self.type_error(
+                        v,
+                        "depends_on",
+                        "an array of program names or a table of conditions",
+                        "[\"db\"] or { db = \"ready\", cache = \"started\" }",
+                    ),
+                },
+                "ready" => p.ready = self.ready(v, &name),
+                "health" => p.health = self.health(v, &name),
+                "limits" => p.limits = self.limits(v, &name),
+                "on_fatal" => p.on_fatal = self.hook(v, "on_fatal"),
+                "on_unhealthy" => p.on_unhealthy = self.hook(v, "on_unhealthy"),
                 "log" => {
                     let place = format!("[program.{name}.log]");
                     if let Some(lt) = self.table(v, &place) {

@@ -26,7 +26,7 @@ impl std::fmt::Display for ExitInfo {
 }
 
 /// One program instance in `GET /v1/status`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProgramStatus {
     /// Instance name (`web`, or `web:1` with numprocs).
     pub name: String,
@@ -49,6 +49,50 @@ pub struct ProgramStatus {
     /// Where its output goes and how that is going; absent when it is not captured.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub log: Option<LogStatus>,
+    /// Whether it is ready (its `ready` check passed; without one, ready once running);
+    /// absent while it does not run.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ready: Option<bool>,
+    /// `healthy`, `unhealthy` or `unknown`, with a health check, while it runs.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub health: Option<crate::health::Health>,
+    /// The last result of each check.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub checks: Option<ChecksStatus>,
+    /// The last `STATUS=` a notify program sent.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub status_text: Option<String>,
+    /// CPU, memory, fds and threads of its whole tree (Linux), while it runs.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub resources: Option<Resources>,
+}
+
+/// The last result of a program's checks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChecksStatus {
+    /// The readiness check.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ready: Option<crate::health::CheckResult>,
+    /// The health check.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub health: Option<crate::health::CheckResult>,
+}
+
+/// Resources of a program's process tree, summed over its processes.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Resources {
+    /// CPU use over the last sample interval, percent of one core.
+    pub cpu_percent: f64,
+    /// CPU time used by the live processes of the tree, seconds.
+    pub cpu_seconds: f64,
+    /// Resident memory, bytes.
+    pub rss_bytes: u64,
+    /// Open file descriptors.
+    pub fds: u64,
+    /// Threads.
+    pub threads: u64,
+    /// Processes in the tree.
+    pub processes: u64,
 }
 
 /// The log files of a program instance and their counters (since the supervisor started).
@@ -143,4 +187,13 @@ pub struct ErrorBody {
     /// For a rejected reload: every problem in the file.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub diagnostics: Option<Vec<Diagnostic>>,
+}
+
+/// `GET /v1/events?after=N&wait=MS`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventsReport {
+    /// Events after `after`, oldest first.
+    pub events: Vec<crate::events::EventRecord>,
+    /// The newest sequence number: pass it as `after` to get only what comes next.
+    pub last: u64,
 }

@@ -74,4 +74,14 @@ pub(crate) enum Request {
     Shutdown {
         reply: Reply<()>,
     },
+    /// Events after `after`; with `wait`, held up to that long until there is one.
+    Events {
+        after: u64,
+        wait: std::time::Duration,
+        reply: Reply<api::EventsReport>,
+    },
+    /// The Prometheus text exposition.
+    Metrics {
+        reply: Reply<String>,
+    },
 }

@@ -217,6 +217,27 @@ fn names_from_query(query: Option<&str>) -> Result<Vec<String>, ApiError> {
     Ok(names)
 }
 
+/// `?after=N&wait=MS` (both optional; `wait` at most 60 000).
+fn events_query(query: Option<&str>) -> Result<(u64, std::time::Duration), ApiError> {
+    let mut after = 0;
+    let mut wait = 0;
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let bad = || {
+            ApiError::new(
+                400,
+                format!("bad query parameter `{pair}`"),
+                Some("use ?after=SEQ&wait=MILLISECONDS".into()),
+            )
+        };
+        match pair.split_once('=') {
+            Some(("after", v)) => after = v.parse().map_err(|_| bad())?,
+            Some(("wait", v)) => wait = v.parse::<u64>().map_err(|_| bad())?.min(60_000),
+            _ => return Err(bad()),
+        }
+    }
+    Ok((after, std::time::Duration::from_millis(wait)))
+}
+
 async fn ask<T: serde::Serialize>(
     engine: &mpsc::Sender<Request>,
     make: impl FnOnce(super::Reply<T>) -> Request,
@@ -298,7 +319,11 @@ async fn route(
                 .await
                 .map(|_| (200, br#"{"ok":true}"#.to_vec()))
         }
-        "/v1/health" | "/v1/status" => Err(method_not_allowed(method, path, "GET")),
+        "/v1/events" if *method == Method::GET => {
+            let (after, wait) = events_query(query)?;
+            ask(engine, |reply| Request::Events { after, wait, reply }).await
+        }
+        "/v1/health" | "/v1/status" | "/v1/events" => Err(method_not_allowed(method, path, "GET")),
         _ => Err(ApiError::new(
             404,
             format!("no endpoint {method} {path}"),

@@ -11,6 +11,7 @@ use super::frame::{LineSplitter, Piece, TextFramer};
 use super::stamp::Stamper;
 use super::system::SystemLog;
 use crate::config::{LogFormat, LogMode, LogSettings, Timestamps};
+use crate::health::LineWatch;
 use crate::spawn::PipeSink;
 
 pub(crate) struct StreamCapture {
@@ -26,6 +27,8 @@ pub(crate) struct StreamCapture {
     json: Option<JsonLines>,
     console: Option<Console>,
     system: Option<SystemLog>,
+    /// Line patterns counted for `log` readiness and health checks.
+    watches: Vec<Arc<LineWatch>>,
 }
 
 thread_local! {
@@ -42,6 +45,7 @@ impl StreamCapture {
         s: &LogSettings,
         file: Option<Arc<Mutex<FileLog>>>,
         console: bool,
+        watches: Vec<Arc<LineWatch>>,
     ) -> Self {
         let raw = s.mode == LogMode::Raw;
         let json = (file.is_some() && s.format == LogFormat::Json)
@@ -59,8 +63,9 @@ impl StreamCapture {
         } else {
             None
         };
-        let splitter = (json.is_some() || console.is_some() || system.is_some())
-            .then(|| LineSplitter::new(s.max_line));
+        let splitter =
+            (json.is_some() || console.is_some() || system.is_some() || !watches.is_empty())
+                .then(|| LineSplitter::new(s.max_line));
         super::pipe_opened();
         StreamCapture {
             file,
@@ -76,6 +81,7 @@ impl StreamCapture {
             json,
             console,
             system,
+            watches,
         }
     }
 
@@ -86,6 +92,7 @@ impl StreamCapture {
         let json = &mut self.json;
         let console = &mut self.console;
         let system = &mut self.system;
+        let watches = &self.watches;
         if let Some(j) = json.as_mut() {
             j.start(Timestamp::now());
         }
@@ -98,6 +105,9 @@ impl StreamCapture {
             }
             if let Some(s) = system.as_mut() {
                 s.line(line, piece);
+            }
+            for w in watches {
+                w.line(line);
             }
         };
         match data {

@@ -293,7 +293,12 @@ impl InstanceLog {
     }
 
     /// Starts copying a new process's pipes to the destinations.
-    pub(crate) fn attach(&self, stdout: Option<OutputPipe>, stderr: Option<OutputPipe>) {
+    pub(crate) fn attach(
+        &self,
+        stdout: Option<OutputPipe>,
+        stderr: Option<OutputPipe>,
+        watches: &[Arc<crate::health::LineWatch>],
+    ) {
         for (pipe, stream, file) in [
             (stdout, Stream::Out, &self.out),
             (stderr, Stream::Err, &self.err),
@@ -306,6 +311,7 @@ impl InstanceLog {
                     &self.settings,
                     file.clone(),
                     self.console,
+                    watches.to_vec(),
                 );
                 crate::spawn::pump(pipe, sink, runtime());
             }

@@ -25,9 +25,18 @@ mod imp;
 
 pub(crate) use imp::{
     Child, ExitSource, OutputPipe, STATE_VAR, alive, check_can_switch_user, check_group,
-    check_user, end_leftovers, init_supervisor, pump, shell_argv, signal_pid, spawn,
-    sweep_escapees,
+    check_user, end_leftovers, init_supervisor, kill_aux, owner_of, pump, shell_argv, signal_pid,
+    spawn, spawn_aux, sweep_escapees,
 };
+
+/// A helper process (an `exec` probe, a hook) and how its exit status will arrive.
+pub(crate) struct AuxChild {
+    pub pid: u32,
+    /// Unix: to register with the engine under `pid`, so the reaper hands the status over.
+    pub register: Option<tokio::sync::oneshot::Sender<crate::program::ExitStatus>>,
+    pub exit: tokio::sync::oneshot::Receiver<crate::program::ExitStatus>,
+    pub stderr: Option<std::process::ChildStderr>,
+}
 
 /// What to do with a child's stdout and stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -140,6 +140,11 @@ struct Credentials {
     name: String,
 }
 
+/// The uid and gid a program with these `user`/`group` settings runs as (`None`: as stead).
+pub(crate) fn owner_of(user: Option<&str>, group: Option<&str>) -> io::Result<Option<(u32, u32)>> {
+    Ok(credentials(user, group)?.map(|c| (c.uid, c.gid)))
+}
+
 fn credentials(user: Option<&str>, group: Option<&str>) -> io::Result<Option<Credentials>> {
     if user.is_none() && group.is_none() {
         return Ok(None);
@@ -580,4 +585,40 @@ pub(crate) fn alive(pid: u32) -> bool {
 /// Sends a signal to one process; a process that is already gone is not an error.
 pub(crate) fn signal_pid(pid: u32, sig: Signal) {
     let _ = signal::kill(Pid::from_raw(pid as i32), to_nix(sig));
+}
+
+/// Starts a helper process (an `exec` probe, a hook): stdin and stdout to `/dev/null`,
+/// stderr piped for the probe's message. Its exit status arrives through the one reaper,
+/// like every child's: the returned sender must be registered with the engine, which hands
+/// the status to the receiver.
+pub(crate) fn spawn_aux(
+    argv: &[String],
+    cwd: &Path,
+    env: &BTreeMap<String, String>,
+    extra_env: &BTreeMap<String, String>,
+) -> io::Result<super::AuxChild> {
+    let mut cmd = std::process::Command::new(&argv[0]);
+    cmd.args(&argv[1..])
+        .current_dir(cwd)
+        .envs(env)
+        .envs(extra_env)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    // Its own process group: a timeout kills the helper's whole tree.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = cmd.spawn()?;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let stderr = child.stderr.take();
+    Ok(super::AuxChild {
+        pid: child.id(),
+        register: Some(tx),
+        exit: rx,
+        stderr,
+    })
+}
+
+/// Kills a helper's process group (its status still arrives through the reaper).
+pub(crate) fn kill_aux(pid: u32) {
+    let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid as i32), NixSignal::SIGKILL);
 }

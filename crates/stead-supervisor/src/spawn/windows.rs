@@ -303,3 +303,51 @@ pub(crate) fn alive(_pid: u32) -> bool {
 
 /// Escaped descendants do not exist under Job Objects.
 pub(crate) fn signal_pid(_pid: u32, _sig: Signal) {}
+
+/// Starts a helper process (an `exec` probe, a hook); a thread waits for it and sends its
+/// exit code (there is no global reaper on Windows, so nothing needs registering).
+pub(crate) fn spawn_aux(
+    argv: &[String],
+    cwd: &Path,
+    env: &std::collections::BTreeMap<String, String>,
+    extra_env: &std::collections::BTreeMap<String, String>,
+) -> io::Result<super::AuxChild> {
+    let mut child = Command::new(&argv[0])
+        .args(&argv[1..])
+        .current_dir(cwd)
+        .envs(env)
+        .envs(extra_env)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let stderr = child.stderr.take();
+    let pid = child.id();
+    std::thread::Builder::new()
+        .name("stead-aux-wait".into())
+        .spawn(move || {
+            let status = child.wait().map_or(ExitStatus::Code(-1), |s| {
+                ExitStatus::Code(s.code().unwrap_or(-1))
+            });
+            let _ = tx.send(status);
+        })?;
+    Ok(super::AuxChild {
+        pid,
+        register: None,
+        exit: rx,
+        stderr,
+    })
+}
+
+/// A helper that outlives its timeout is left to finish (its waiting thread reaps it).
+pub(crate) fn kill_aux(_pid: u32) {}
+
+/// Windows programs run as stead's own account (no `user` setting there).
+#[allow(clippy::unnecessary_wraps)] // the signature of the Unix version
+pub(crate) fn owner_of(
+    _user: Option<&str>,
+    _group: Option<&str>,
+) -> io::Result<Option<(u32, u32)>> {
+    Ok(None)
+}

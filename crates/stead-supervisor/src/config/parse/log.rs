@@ -162,7 +162,12 @@ impl Walker<'_> {
         s
     }
 
-    fn choice(&mut self, v: &Spanned<DeValue<'_>>, key: &str, allowed: &[&str]) -> Option<String> {
+    pub(super) fn choice(
+        &mut self,
+        v: &Spanned<DeValue<'_>>,
+        key: &str,
+        allowed: &[&str],
+    ) -> Option<String> {
         let example = format!("\"{}\"", allowed[0]);
         let s = self.string(v, key, &example)?;
         if allowed.contains(&s.as_str()) {
@@ -178,7 +183,12 @@ impl Walker<'_> {
         None
     }
 
-    fn size(&mut self, v: &Spanned<DeValue<'_>>, key: &str, example: &str) -> Option<u64> {
+    pub(super) fn size(
+        &mut self,
+        v: &Spanned<DeValue<'_>>,
+        key: &str,
+        example: &str,
+    ) -> Option<u64> {
         if let DeValue::Integer(_) = v.get_ref() {
             return self.integer(v, key, 0..i64::MAX, example).map(|n| n as u64);
         }

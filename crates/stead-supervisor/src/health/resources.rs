@@ -1,0 +1,99 @@
+//! What a program's process tree uses: CPU time, resident memory, open fds, threads. A
+//! tree is the processes in the program's process group plus every descendant of its main
+//! process (which catches children that left the group). Linux reads `/proc` through the
+//! `procfs` crate; elsewhere nothing is sampled yet.
+
+use std::collections::HashMap;
+
+/// Totals of one tree.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Tree {
+    pub(crate) cpu_seconds: f64,
+    pub(crate) rss_bytes: u64,
+    pub(crate) fds: u64,
+    pub(crate) threads: u64,
+    pub(crate) processes: u64,
+}
+
+#[cfg(target_os = "linux")]
+pub(crate) const SUPPORTED: bool = true;
+#[cfg(not(target_os = "linux"))]
+pub(crate) const SUPPORTED: bool = false;
+
+/// Samples the trees of `targets` (instance id, main pid) in one pass over `/proc`.
+#[cfg(target_os = "linux")]
+pub(crate) fn sample(targets: &[(String, u32)]) -> HashMap<String, Tree> {
+    struct P {
+        ppid: i32,
+        pgrp: i32,
+        cpu: u64,
+        rss: u64,
+        threads: i64,
+        fds: u64,
+    }
+    let mut out = HashMap::new();
+    if targets.is_empty() {
+        return out;
+    }
+    let Ok(all) = procfs::process::all_processes() else {
+        return out;
+    };
+    let mut procs: HashMap<i32, P> = HashMap::new();
+    for p in all.flatten() {
+        let Ok(stat) = p.stat() else { continue };
+        let fds = p.fd_count().map_or(0, |n| n as u64);
+        procs.insert(
+            stat.pid,
+            P {
+                ppid: stat.ppid,
+                pgrp: stat.pgrp,
+                cpu: stat.utime + stat.stime,
+                rss: stat.rss,
+                threads: stat.num_threads,
+                fds,
+            },
+        );
+    }
+    let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+    for (pid, p) in &procs {
+        children.entry(p.ppid).or_default().push(*pid);
+    }
+    let ticks = procfs::ticks_per_second() as f64;
+    let page = procfs::page_size();
+    for (instance, main) in targets {
+        let main = *main as i32;
+        let mut members: Vec<i32> = procs
+            .iter()
+            .filter(|(_, p)| p.pgrp == main)
+            .map(|(pid, _)| *pid)
+            .collect();
+        let mut stack = vec![main];
+        while let Some(pid) = stack.pop() {
+            if !members.contains(&pid) && procs.contains_key(&pid) {
+                members.push(pid);
+            }
+            if let Some(kids) = children.get(&pid) {
+                stack.extend(kids.iter().copied().filter(|k| !members.contains(k)));
+            }
+        }
+        let mut t = Tree::default();
+        for pid in members {
+            let p = &procs[&pid];
+            t.cpu_seconds += p.cpu as f64 / ticks;
+            t.rss_bytes += p.rss * page;
+            t.threads += p.threads.max(0) as u64;
+            t.fds += p.fds;
+            t.processes += 1;
+        }
+        if t.processes > 0 {
+            out.insert(instance.clone(), t);
+        }
+    }
+    out
+}
+
+/// Not sampled off Linux yet.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn sample(_targets: &[(String, u32)]) -> HashMap<String, Tree> {
+    HashMap::new()
+}
