@@ -398,7 +398,8 @@ impl Checks {
                 if ok {
                     verdicts.extend(self.passed());
                 } else {
-                    verdicts.extend(self.failed(&message, &h, false));
+                    // A rate over its window is already a judgement: no threshold on top.
+                    verdicts.extend(self.failed(&message, &h, true));
                 }
             }
             HealthProbe::Watchdog(_) => {}

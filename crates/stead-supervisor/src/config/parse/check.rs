@@ -320,8 +320,6 @@ impl Walker<'_> {
                 if let Some(win) = window {
                     *w = win;
                 }
-                // A rate is judged once per interval; one failure is enough.
-                check.failures = 1;
             }
             _ => {}
         }
