@@ -80,8 +80,10 @@ on_fatal = ["sh", "-c", "echo $STEAD_PROGRAM $STEAD_EVENT $STEAD_REASON >> {dir}
     let detail = |p: &str| {
         evs.iter()
             .find(|e| e["program"] == p && e["kind"] == "unhealthy")
-            .map(|e| e["detail"].as_str().unwrap().to_string())
-            .unwrap_or_else(|| panic!("no unhealthy event for {p}: {evs:?}"))
+            .map_or_else(
+                || panic!("no unhealthy event for {p}: {evs:?}"),
+                |e| e["detail"].as_str().unwrap().to_string(),
+            )
     };
     assert!(
         detail("api").contains("3 checks in a row failed, the last: http://127.0.0.1"),
