@@ -69,6 +69,9 @@ pub(crate) enum Command {
     /// `stead events` prints the recent history (the supervisor keeps the last 2000);
     /// `stead events -f` keeps following; `--json` prints one JSON object per line.
     Events(EventsArgs),
+    /// A live view: programs with state, readiness, CPU, memory, restarts, and the selected
+    /// program's output; keys r (restart), s (stop), a (start), q (quit).
+    Top(crate::top::TopArgs),
     /// Render the programs for another engine: systemd units, Kubernetes, Nomad, Compose.
     ///
     /// `stead export systemd -o units/`, `stead export kubernetes --image reg/app:1 > app.yaml`.
@@ -194,6 +197,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Shutdown(a) => crate::ctl::shutdown(&state, &a),
         Command::Logs(a) => crate::logs::logs(&state, &a),
         Command::Events(a) => crate::ctl::events(&state, &a),
+        Command::Top(a) => crate::top::top(&state, &a),
         Command::Export(a) => crate::export::run_export(&a),
         Command::Import(c) => crate::export::run_import(&c),
         Command::Validate(a) => validate(&a),

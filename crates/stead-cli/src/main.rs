@@ -23,6 +23,7 @@ mod export;
 mod logs;
 mod render;
 mod run;
+mod top;
 
 use std::process::ExitCode;
 
