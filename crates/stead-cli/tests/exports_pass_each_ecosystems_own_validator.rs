@@ -17,9 +17,14 @@ stop_signal = "INT"
 stop_timeout = "2.5s"
 depends_on = ["once", "pool"]
 exit_codes = [0, 3]
+ready = { http = "http://127.0.0.1:8080/healthz", timeout = "20s" }
+health = { tcp = "127.0.0.1:8080", interval = "10s", failures = 2, grace = "5s" }
+limits = { max_memory = "512MB", max_cpu = 150 }
 [program.pool]
 command = ["sh", "-c", "exec sleep {index}00"]
 numprocs = 3
+ready = "notify"
+health = { watchdog = "30s" }
 restart = "on-failure"
 env = { SLOT = "slot-{index}" }
 [program.once]

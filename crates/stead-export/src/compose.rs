@@ -63,6 +63,7 @@ pub(crate) fn render(
 }
 
 fn service(p: &mut Program<'_>, image: &str) -> Value {
+    p.note_checks("Compose");
     let c = p.cfg;
     if p.uses_index() {
         p.drop("`{index}`: Compose replicas are identical; `{index}` became 0");

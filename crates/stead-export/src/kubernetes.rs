@@ -104,6 +104,7 @@ fn manifest(p: &mut Program<'_>, options: &Options, image: &str) -> Value {
     if !env.is_empty() {
         container["env"] = Value::Array(env);
     }
+    probes(p, &mut container);
     let mut pod = json!({
         "terminationGracePeriodSeconds": seconds_ceil(c.stop_timeout),
         "containers": [container],
@@ -140,5 +141,93 @@ fn manifest(p: &mut Program<'_>, options: &Options, image: &str) -> Value {
                 "template": {"metadata": {"labels": labels}, "spec": pod},
             },
         })
+    }
+}
+
+/// A Kubernetes probe handler for a stead probe; `None` (noted) for those it cannot express.
+fn handler(p: &stead_supervisor::config::Probe) -> Option<Value> {
+    use stead_supervisor::config::Probe;
+    match p {
+        Probe::Tcp(addr) => {
+            let (host, port) = addr.rsplit_once(':')?;
+            let port: u16 = port.parse().ok()?;
+            let mut v = json!({"tcpSocket": {"port": port}});
+            if !matches!(host, "127.0.0.1" | "localhost" | "0.0.0.0" | "[::1]") {
+                v["tcpSocket"]["host"] = json!(host);
+            }
+            Some(v)
+        }
+        Probe::Http { url, .. } => {
+            let rest = url.strip_prefix("http://")?;
+            let (authority, path) = rest
+                .split_once('/')
+                .map_or((rest, "/".to_string()), |(a, p)| (a, format!("/{p}")));
+            let port: u16 = authority
+                .rsplit_once(':')
+                .map_or(Some(80), |(_, p)| p.parse().ok())?;
+            Some(json!({"httpGet": {"path": path, "port": port}}))
+        }
+        Probe::Exec(argv) => Some(json!({"exec": {"command": argv}})),
+        Probe::Notify | Probe::Log(_) => None,
+    }
+}
+
+/// `ready` → `readinessProbe` (and a `startupProbe` for the timeout), `health` →
+/// `livenessProbe`, `limits` → `resources.limits`; notes for what has no equivalent.
+fn probes(p: &mut Program<'_>, container: &mut Value) {
+    use stead_supervisor::config::{CheckAction, HealthProbe};
+    let c = p.cfg;
+    if let Some(r) = &c.ready {
+        match handler(&r.probe) {
+            Some(mut h) => {
+                let period = seconds_ceil(r.interval).max(1);
+                h["periodSeconds"] = json!(period);
+                let mut startup = h.clone();
+                startup["failureThreshold"] = json!((seconds_ceil(r.timeout) / period).max(1));
+                container["readinessProbe"] = h;
+                container["startupProbe"] = startup;
+            }
+            None => p.drop(format!(
+                "`ready = {}`: Kubernetes probes are tcp, http and exec",
+                r.probe.describe()
+            )),
+        }
+    }
+    if let Some(hc) = &c.health {
+        let h = match &hc.probe {
+            HealthProbe::Probe(probe) => handler(probe),
+            _ => None,
+        };
+        match h {
+            Some(mut h) if hc.action == CheckAction::Restart => {
+                h["periodSeconds"] = json!(seconds_ceil(hc.interval).max(1));
+                h["timeoutSeconds"] = json!(seconds_ceil(hc.timeout).max(1));
+                h["failureThreshold"] = json!(hc.failures);
+                if !hc.grace.is_zero() {
+                    h["initialDelaySeconds"] = json!(seconds_ceil(hc.grace));
+                }
+                container["livenessProbe"] = h;
+            }
+            _ => p.drop("`health`: only tcp, http and exec checks with action = \"restart\" become a livenessProbe"),
+        }
+    }
+    if let Some(l) = &c.limits {
+        let mut limits = serde_json::Map::new();
+        if let Some(m) = l.max_memory {
+            limits.insert("memory".into(), json!(m.to_string()));
+        }
+        if let Some(cpu) = l.max_cpu {
+            limits.insert(
+                "cpu".into(),
+                json!(format!("{}m", (cpu * 10.0).round() as u64)),
+            );
+        }
+        container["resources"] = json!({"limits": limits});
+        if l.action == CheckAction::Report {
+            p.drop("`limits` with action = \"report\": Kubernetes enforces resource limits");
+        }
+    }
+    if c.on_fatal.is_some() || c.on_unhealthy.is_some() {
+        p.drop("`on_fatal`/`on_unhealthy`: alert from your cluster's monitoring instead");
     }
 }

@@ -164,6 +164,29 @@ impl Program<'_> {
             || t.env.values().any(|v| v.contains("{index}"))
     }
 
+    /// `ready`, `health`, `limits` and hooks, for a format that maps none of them: noted.
+    pub(crate) fn note_checks(&mut self, format: &str) {
+        let c = self.cfg;
+        if c.ready.is_some() {
+            self.drop(format!(
+                "`ready`: not exported to {format}; dependents are ordered only"
+            ));
+        }
+        if c.health.is_some() {
+            self.drop(format!(
+                "`health`: not exported to {format}; add the engine's own check"
+            ));
+        }
+        if c.limits.is_some() {
+            self.drop(format!(
+                "`limits`: not exported to {format}; set the engine's resource limits"
+            ));
+        }
+        if c.on_fatal.is_some() || c.on_unhealthy.is_some() {
+            self.drop("`on_fatal`/`on_unhealthy`: alert from the engine's monitoring instead");
+        }
+    }
+
     /// The settings every container format drops (the host-only ones), noted.
     pub(crate) fn note_host_settings(&mut self) {
         let c = self.cfg;

@@ -51,6 +51,7 @@ fn hcl_indexed(s: &str) -> String {
 
 fn group(p: &mut Program<'_>, options: &Options, out: &mut String) {
     let c = p.cfg;
+    p.note_checks("Nomad");
     let docker = c.image.is_some() || options.image.is_some();
     if !c.depends_on.is_empty() {
         p.drop(format!(

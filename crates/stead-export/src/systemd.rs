@@ -11,6 +11,9 @@
 //! | `stop_signal`, `stop_timeout`, `kill_tree` | `KillSignal=`, `TimeoutStopSec=`, `KillMode=control-group` / `process` |
 //! | `exit_codes` | `SuccessExitStatus=` |
 //! | `depends_on` | `After=` and `Requires=` on the dependencies' units; a one-shot dependency (`restart = "never"`) is `Type=oneshot`, so `After=` waits for it to finish |
+//! | `ready = "notify"` (timeout) | `Type=notify`, `TimeoutStartSec=`; other probes are noted (systemd has none) |
+//! | `health = { watchdog = … }` | `WatchdogSec=`; other health checks are noted |
+//! | `limits` | `MemoryMax=`, `CPUQuota=` (the action is always a kill by the kernel or nothing) |
 
 use std::path::Path;
 
@@ -102,6 +105,43 @@ pub fn program_unit_for(
     (unit, p.notes)
 }
 
+/// `ready`, `health`, `limits` and hooks: what systemd can say, and notes for the rest.
+fn checks(p: &mut Program<'_>, u: &mut Unit) {
+    use stead_supervisor::config::{HealthProbe, Probe};
+    let c = p.cfg;
+    if let Some(r) = &c.ready {
+        if r.probe == Probe::Notify {
+            u.set("Service", "TimeoutStartSec", duration(r.timeout));
+        } else {
+            p.drop(format!(
+                "`ready = {}`: systemd only knows notify readiness; use an ExecStartPost= that waits, or Type=notify",
+                r.probe.describe()
+            ));
+        }
+    }
+    if let Some(h) = &c.health {
+        if let HealthProbe::Watchdog(every) = h.probe {
+            u.set("Service", "WatchdogSec", duration(every));
+        } else {
+            p.drop("`health`: systemd has no polled health checks (only WatchdogSec= for notify programs)");
+        }
+    }
+    if let Some(l) = &c.limits {
+        if let Some(m) = l.max_memory {
+            u.set("Service", "MemoryMax", m.to_string());
+        }
+        if let Some(cpu) = l.max_cpu {
+            u.set("Service", "CPUQuota", format!("{cpu:.0}%"));
+        }
+        if l.action == stead_supervisor::config::CheckAction::Report {
+            p.drop("`limits` with action = \"report\": systemd enforces MemoryMax=/CPUQuota= instead of reporting");
+        }
+    }
+    if c.on_fatal.is_some() || c.on_unhealthy.is_some() {
+        p.drop("`on_fatal`/`on_unhealthy`: use OnFailure= with a unit that runs the hook");
+    }
+}
+
 fn program_unit(p: &mut Program<'_>, options: &Options, target: &str, template: bool) -> Unit {
     let c = p.cfg;
     let index = if template { "%i" } else { "0" };
@@ -121,7 +161,20 @@ fn program_unit(p: &mut Program<'_>, options: &Options, target: &str, template: 
     // A one-shot task is `Type=oneshot`: its start completes when it has finished
     // successfully, which is what `After=` in its dependents then waits for (as stead does).
     let one_shot = c.restart == stead_supervisor::config::RestartPolicy::Never;
-    u.set("Service", "Type", if one_shot { "oneshot" } else { "exec" });
+    let notify = matches!(
+        c.ready.as_ref().map(|r| &r.probe),
+        Some(stead_supervisor::config::Probe::Notify)
+    );
+    u.set(
+        "Service",
+        "Type",
+        match (one_shot, notify) {
+            (true, _) => "oneshot",
+            (false, true) => "notify",
+            (false, false) => "exec",
+        },
+    );
+    checks(p, &mut u);
     let mut argv = c.template.command.clone();
     if let Some(first) = argv.first_mut()
         && first.contains('/')

@@ -646,8 +646,10 @@ impl Engine {
                     State::Fatal => format!("held: {} is fatal ({})", p.config().name, p.reason()),
                     State::Exited => format!("held: {} ended without success", p.config().name),
                     _ if one_shot => format!("waiting for {} to finish", p.config().name),
-                    State::Running => format!("waiting for {} to be ready", p.config().name),
-                    _ => format!("waiting for {} to be running", p.config().name),
+                    _ if started_enough => {
+                        format!("waiting for {} to be running", p.config().name)
+                    }
+                    _ => format!("waiting for {} to be ready", p.config().name),
                 });
             }
         }
