@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark in one command: install the peers, build stead --release, measure all of
 # them in one run: process supervision (supervisors.py), log capture (logs.py), then the
-# library's start-to-READY time and size (ready.py). Extra arguments go to supervisors.py
+# library's start-to-READY time and size (ready.py), and what monitoring costs (monitor.py). Extra arguments go to supervisors.py
 # (e.g. --only stead,runit --idle 10); `--logs-only` skips it.
 set -Eeuo pipefail
 cd "$(dirname "$0")"
@@ -18,3 +18,4 @@ else
 fi
 python3 logs.py --json out/logs.json | tee out/logs.md
 python3 ready.py --json out/ready.json | tee out/ready.md
+python3 monitor.py --json out/monitor.json | tee out/monitor.md

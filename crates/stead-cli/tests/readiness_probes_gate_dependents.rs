@@ -84,9 +84,13 @@ ready = {{ exec = ["test", "-e", "{{dir}}/flag"], interval = "100ms" }}
 command = ["sh", "-c", "echo booting; sleep 0.7; echo 'listening on :9000'; exec sleep 100"]
 ready = {{ log = "listening on :[0-9]+" }}
 
+[program.sh_notify]
+command = ["sh", "-c", "sleep 0.3; systemd-notify --ready --status='from a shell'; exec sleep 100"]
+ready = "notify"
+
 [program.after_all]
 command = ["sleep", "100"]
-depends_on = ["lib", "shell", "tcp", "web", "flag", "talker"]
+depends_on = ["lib", "shell", "tcp", "web", "flag", "talker", "sh_notify"]
 
 [program.eager]
 command = ["sleep", "100"]
@@ -104,7 +108,7 @@ depends_on = {{ lib = "started" }}
         h.state_of("eager") == "running"
     });
     h.wait_for("everything ready", T, |h| {
-        ["lib", "shell", "tcp", "web", "flag", "talker"]
+        ["lib", "shell", "tcp", "web", "flag", "talker", "sh_notify"]
             .iter()
             .all(|p| h.program(p)["ready"] == true)
     });
@@ -120,7 +124,8 @@ depends_on = {{ lib = "started" }}
     );
     let evs = events(&h);
     let started_after_all = first_event(&evs, "after_all", "started").expect("after_all started");
-    for p in ["lib", "shell", "tcp", "web", "flag", "talker"] {
+    assert_eq!(h.program("sh_notify")["status_text"], "from a shell");
+    for p in ["lib", "shell", "tcp", "web", "flag", "talker", "sh_notify"] {
         let ready =
             first_event(&evs, p, "ready").unwrap_or_else(|| panic!("{p} ready event: {evs:?}"));
         assert!(
