@@ -231,6 +231,7 @@ pub async fn supervise(mut options: Options) -> Result<i32, Error> {
         // Every program has stopped: let the last of their output reach the disk.
         logs::drain(std::time::Duration::from_secs(5));
     }
+    spawn::finish_supervisor();
     if let Some(server) = server {
         server.drain(std::time::Duration::from_millis(500)).await;
     }

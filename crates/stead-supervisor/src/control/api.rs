@@ -93,6 +93,10 @@ pub struct Resources {
     pub threads: u64,
     /// Processes in the tree.
     pub processes: u64,
+    /// Counted from the program's own cgroup (cgroup v2: exact, even for processes that
+    /// double-forked away) rather than from its process group and descendants.
+    #[serde(default)]
+    pub cgroup: bool,
 }
 
 /// The log files of a program instance and their counters (since the supervisor started).

@@ -380,6 +380,7 @@ impl Monitor {
                     fds: t.fds,
                     threads: t.threads,
                     processes: t.processes,
+                    cgroup: t.cgroup,
                 },
             );
         }

@@ -1,7 +1,8 @@
-//! What a program's process tree uses: CPU time, resident memory, open fds, threads. A
-//! tree is the processes in the program's process group plus every descendant of its main
-//! process (which catches children that left the group). Linux reads `/proc` through the
-//! `procfs` crate; elsewhere nothing is sampled yet.
+//! What a program's process tree uses: CPU time, resident memory, open fds, threads. With
+//! cgroup v2 accounting (`spawn::cgroup`) the tree is the instance's cgroup, and its CPU time
+//! and memory come from there; else it is the processes in the program's process group plus
+//! every descendant of its main process. Per-process figures come from `/proc` through the
+//! `procfs` crate. Elsewhere than Linux nothing is sampled yet.
 
 use std::collections::HashMap;
 
@@ -13,6 +14,8 @@ pub(crate) struct Tree {
     pub(crate) fds: u64,
     pub(crate) threads: u64,
     pub(crate) processes: u64,
+    /// Counted from the instance's cgroup (exact membership and CPU), not the process table.
+    pub(crate) cgroup: bool,
 }
 
 #[cfg(target_os = "linux")]
@@ -60,8 +63,34 @@ pub(crate) fn sample(targets: &[(String, u32)]) -> HashMap<String, Tree> {
     }
     let ticks = procfs::ticks_per_second() as f64;
     let page = procfs::page_size();
+    let live: Vec<&str> = targets.iter().map(|(i, _)| i.as_str()).collect();
+    crate::spawn::cgroup::tidy(&live);
     for (instance, main) in targets {
         let main = *main as i32;
+        if let Some(pids) = crate::spawn::cgroup::members(instance).filter(|m| !m.is_empty()) {
+            let mut t = Tree {
+                cgroup: true,
+                ..Tree::default()
+            };
+            for pid in pids {
+                let Some(p) = procs.get(&(pid as i32)) else {
+                    continue;
+                };
+                t.rss_bytes += p.rss * page;
+                t.threads += p.threads.max(0) as u64;
+                t.fds += p.fds;
+                t.processes += 1;
+                t.cpu_seconds += p.cpu as f64 / ticks;
+            }
+            if let Some(cpu) = crate::spawn::cgroup::cpu_seconds(instance) {
+                t.cpu_seconds = cpu;
+            }
+            if let Some(mem) = crate::spawn::cgroup::memory(instance) {
+                t.rss_bytes = mem;
+            }
+            out.insert(instance.clone(), t);
+            continue;
+        }
         let mut members: Vec<i32> = procs
             .iter()
             .filter(|(_, p)| p.pgrp == main)

@@ -31,6 +31,8 @@ pub(super) struct Prepared {
     /// running unmanaged; what is left (their descendants) is swept at the next start.
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub parent: libc::pid_t,
+    /// The instance's `cgroup.procs`: the child writes itself in before anything else.
+    pub cgroup: Option<OwnedFd>,
 }
 
 pub(super) fn cstring(s: impl AsRef<OsStr>) -> io::Result<CString> {
@@ -63,6 +65,7 @@ pub(super) fn fork_exec(p: &Prepared) -> io::Result<(u32, OwnedFd)> {
     let out_fd = p.stdout.as_ref().map(AsRawFd::as_raw_fd);
     let err_fd = p.stderr.as_ref().map(AsRawFd::as_raw_fd);
     let report = err_w.as_raw_fd();
+    let cgroup_fd = p.cgroup.as_ref().map(AsRawFd::as_raw_fd);
     // SAFETY: the child runs only async-signal-safe calls on memory prepared above, then
     // execs or _exits; the parent's state is untouched by it.
     let pid = unsafe { libc::fork() };
@@ -72,7 +75,17 @@ pub(super) fn fork_exec(p: &Prepared) -> io::Result<(u32, OwnedFd)> {
     if pid == 0 {
         // SAFETY: see above; every pointer refers to memory owned by `p`, `argv` or `envp`,
         // which stay alive in this (copied) address space until exec.
-        unsafe { child(p, &argv, &envp, null_fd, out_fd, err_fd, report) }
+        unsafe {
+            child(
+                p,
+                &argv,
+                &envp,
+                null_fd,
+                (out_fd, err_fd),
+                report,
+                cgroup_fd,
+            )
+        }
     }
     drop(err_w);
     Ok((pid as u32, err_r))
@@ -88,9 +101,9 @@ unsafe fn child(
     argv: &[*const libc::c_char],
     envp: &[*const libc::c_char],
     null_fd: RawFd,
-    out_fd: Option<RawFd>,
-    err_fd: Option<RawFd>,
+    (out_fd, err_fd): (Option<RawFd>, Option<RawFd>),
     report: RawFd,
+    cgroup_fd: Option<RawFd>,
 ) -> ! {
     let fail = |stage: i32| -> ! {
         // Reading errno allocates nothing; write and _exit are async-signal-safe.
@@ -106,6 +119,12 @@ unsafe fn child(
     unsafe {
         if libc::setpgid(0, 0) != 0 {
             fail(1);
+        }
+        // Into the instance's cgroup ("0": the writer itself) while still privileged. A
+        // refusal only loses the cgroup accounting (resources then come from /proc).
+        if let Some(fd) = cgroup_fd {
+            libc::write(fd, b"0".as_ptr().cast(), 1);
+            libc::close(fd);
         }
         if libc::dup2(null_fd, 0) < 0 {
             fail(2);

@@ -14,6 +14,12 @@ use nix::sys::signal::{self, Signal as NixSignal};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{Group, Pid, User};
 
+#[cfg(target_os = "linux")]
+#[path = "cgroup_linux.rs"]
+pub(crate) mod cgroup;
+#[cfg(not(target_os = "linux"))]
+#[path = "cgroup_none.rs"]
+pub(crate) mod cgroup;
 #[path = "fork_exec.rs"]
 mod fork_exec;
 
@@ -129,7 +135,13 @@ pub(crate) fn init_supervisor() -> io::Result<()> {
             return Err(io::Error::last_os_error());
         }
     }
+    cgroup::init();
     Ok(())
+}
+
+/// Undoes what `init_supervisor` set up that outlives the process (cgroup directories).
+pub(crate) fn finish_supervisor() {
+    cgroup::finish();
 }
 
 struct Credentials {
@@ -264,6 +276,7 @@ pub(crate) fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
         stdout: out_w,
         stderr: err_w,
         parent: std::process::id() as libc::pid_t,
+        cgroup: cgroup::procs_for(&req.instance_id).map(OwnedFd::from),
     };
     let (pid, exec_err) = fork_exec::fork_exec(&prepared)?;
     // The write ends now belong to the child alone.
