@@ -8,7 +8,6 @@
 //! host tests in `crates/stead/src/machine/tests.rs`.
 #![cfg(target_os = "linux")]
 mod support;
-use std::process::Command;
 use std::time::Duration;
 
 use support::*;
@@ -34,27 +33,9 @@ fn library_service_runs_under_the_windows_scm() {
     let Some(tool) = shared_tool("wine-sandbox", "installing and running Wine needs root") else {
         return;
     };
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    for what in [
-        &["-p", "stead", "--example", "lifecycle"][..],
-        &["-p", "stead-testchild"],
-    ] {
-        let built = Command::new(&cargo)
-            .args(["build", "--target", "x86_64-pc-windows-gnu"])
-            .args(what)
-            .status()
-            .unwrap();
-        assert!(
-            built.success(),
-            "cross-compiling {what:?} for x86_64-pc-windows-gnu failed"
-        );
-    }
-    let target = stead_bin()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("x86_64-pc-windows-gnu/debug");
+    // `--example` limits a build to that example: the test child is built on its own.
+    windows_build(&["-p", "stead-testchild"]);
+    let target = windows_build(&["-p", "stead", "--example", "lifecycle"]);
 
     let h = Harness::new("wine-scm");
     let wine = Wine::up(tool, &h.dir);

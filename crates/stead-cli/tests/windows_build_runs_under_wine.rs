@@ -4,7 +4,7 @@
 //! another process group, so a stop there goes straight to the Job Object kill.
 #![cfg(target_os = "linux")]
 mod support;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 use support::*;
 
@@ -13,29 +13,7 @@ fn windows_build_runs_under_wine() {
     let Some(tool) = shared_tool("wine-sandbox", "installing and running Wine needs root") else {
         return;
     };
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let built = Command::new(cargo)
-        .args([
-            "build",
-            "--target",
-            "x86_64-pc-windows-gnu",
-            "-p",
-            "stead-cli",
-            "-p",
-            "stead-testchild",
-        ])
-        .status()
-        .unwrap();
-    assert!(
-        built.success(),
-        "cross-compiling for x86_64-pc-windows-gnu failed"
-    );
-    let target = stead_bin()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("x86_64-pc-windows-gnu/debug");
+    let target = windows_build(&["-p", "stead-cli", "-p", "stead-testchild"]);
 
     let h = Harness::new("wine");
     let wine = Wine::up(tool, &h.dir);

@@ -356,6 +356,27 @@ impl Drop for Sandbox {
     }
 }
 
+/// Cross-compiles for `x86_64-pc-windows-gnu` (`cargo build` with `args`), returning the
+/// directory of the Windows binaries.
+pub fn windows_build(args: &[&str]) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let built = Command::new(cargo)
+        .args(["build", "--target", "x86_64-pc-windows-gnu"])
+        .args(args)
+        .status()
+        .unwrap();
+    assert!(
+        built.success(),
+        "cross-compiling {args:?} for x86_64-pc-windows-gnu failed"
+    );
+    stead_bin()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("x86_64-pc-windows-gnu/debug")
+}
+
 /// A Wine prefix with a live SCM, from `../shared/tools/wine-sandbox`; taken down on drop.
 pub struct Wine {
     pub tool: PathBuf,
