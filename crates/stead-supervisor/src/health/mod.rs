@@ -1,6 +1,6 @@
 //! Readiness and liveness of one running instance: which probe is due, what its results
 //! mean, when the start timeout or the watchdog runs out. Pure (time passed in): the engine
-//! runs the probes ([`probe`]) and feeds results and notify messages back.
+//! runs the probes (`probe.rs`) and feeds results and notify messages back.
 
 #[cfg(unix)]
 #[path = "notify_unix.rs"]
