@@ -72,6 +72,17 @@ pub(crate) enum Command {
     /// A live view: programs with state, readiness, CPU, memory, restarts, and the selected
     /// program's output; keys r (restart), s (stop), a (start), q (quit).
     Top(crate::top::TopArgs),
+    /// Register a service with this OS's manager: systemd, the Windows SCM, launchd, `OpenRC`.
+    ///
+    /// `stead install --name web --account www-data -- /usr/local/bin/web --port 80`, or
+    /// `stead install -c stead.toml` to run stead itself (and every program of the file) as the
+    /// service. `--dry-run` prints exactly what would be written and run, for any backend on
+    /// any OS (`--backend windows` on Linux shows the SCM parameters).
+    Install(crate::install::InstallArgs),
+    /// Stop, disable and remove a service `stead install` registered.
+    Uninstall(crate::install::UninstallArgs),
+    /// Start, stop, restart a native service, or show the manager's view of it (`status`).
+    Service(crate::install::ServiceArgs),
     /// Render the programs for another engine: systemd units, Kubernetes, Nomad, Compose.
     ///
     /// `stead export systemd -o units/`, `stead export kubernetes --image reg/app:1 > app.yaml`.
@@ -198,6 +209,9 @@ pub(crate) fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Logs(a) => crate::logs::logs(&state, &a),
         Command::Events(a) => crate::ctl::events(&state, &a),
         Command::Top(a) => crate::top::top(&state, &a),
+        Command::Install(a) => crate::install::install(&a),
+        Command::Uninstall(a) => crate::install::uninstall(&a),
+        Command::Service(a) => crate::install::service(&a),
         Command::Export(a) => crate::export::run_export(&a),
         Command::Import(c) => crate::export::run_import(&c),
         Command::Validate(a) => validate(&a),

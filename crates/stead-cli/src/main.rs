@@ -20,6 +20,7 @@ mod ctl;
 #[cfg(unix)]
 mod daemon;
 mod export;
+mod install;
 mod logs;
 mod render;
 mod run;

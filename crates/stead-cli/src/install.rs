@@ -1,0 +1,359 @@
+//! `stead install`, `stead uninstall` and `stead service start|stop|restart|status`: native
+//! registration with the OS's service manager (crate `stead-manager`).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use stead_manager::{Account, Backend, Readiness, Restart, ServiceSpec, StartMode};
+
+use crate::{EXIT_FAILED, EXIT_NOT_FOUND, EXIT_USAGE, Failure};
+
+/// `--backend`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum BackendArg {
+    /// This machine's manager.
+    Auto,
+    Systemd,
+    SystemdUser,
+    Launchd,
+    Openrc,
+    Windows,
+    TaskScheduler,
+}
+
+/// Where and how to register.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Target {
+    /// The native manager (default: this machine's).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub backend: BackendArg,
+    /// A per-user service: systemd --user, a `LaunchAgent`, a Task Scheduler logon task.
+    #[arg(long)]
+    pub user: bool,
+}
+
+/// `stead install`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct InstallArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// The service name (default: the program's file name, or `stead` with -c).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Install `stead up -c FILE` as the service: every program of the file under stead's
+    /// supervision (the NSSM/`WinSW` role), with stead's readiness towards the manager.
+    #[arg(short, long, conflicts_with = "command")]
+    pub config: Option<PathBuf>,
+    /// The account: `dynamic`, a user name, `LocalSystem`, `LocalService`, `NetworkService`
+    /// (default: root on Unix, with a warning; the virtual `NT SERVICE\NAME` on Windows).
+    #[arg(long)]
+    pub account: Option<String>,
+    /// `auto`, `delayed` (Windows delayed auto-start) or `manual`.
+    #[arg(long, default_value = "auto")]
+    pub start: String,
+    /// `always`, `on-failure` or `never`.
+    #[arg(long, default_value = "on-failure")]
+    pub restart: String,
+    /// A service to start first (repeatable).
+    #[arg(long = "after")]
+    pub after: Vec<String>,
+    /// `KEY=VALUE` for the service's environment (repeatable; never secrets).
+    #[arg(long = "env")]
+    pub env: Vec<String>,
+    /// Working directory.
+    #[arg(long)]
+    pub cwd: Option<PathBuf>,
+    /// One line about the service.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// The program speaks the notify protocol (built with the `stead` library).
+    #[arg(long)]
+    pub notify: bool,
+    /// Watchdog interval for a notify program (`30s`).
+    #[arg(long)]
+    pub watchdog: Option<String>,
+    /// Delay before the first restart (`5s`); Windows failure actions then wait 10 s and
+    /// 60 s.
+    #[arg(long)]
+    pub restart_delay: Option<String>,
+    /// How long a stop may take (`30s`).
+    #[arg(long, default_value = "30s")]
+    pub stop_timeout: String,
+    /// No systemd sandboxing (`NoNewPrivileges`, `ProtectSystem`, `ProtectHome`, `PrivateTmp`).
+    #[arg(long)]
+    pub no_hardening: bool,
+    /// Print what would be written and run, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// With --dry-run: the plan as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Replace an installed service of the same name.
+    #[arg(long)]
+    pub force: bool,
+    /// The program and its arguments (after `--`).
+    #[arg(last = true)]
+    pub command: Vec<String>,
+}
+
+/// `stead uninstall NAME`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct UninstallArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// The service.
+    pub name: String,
+}
+
+/// `stead service VERB NAME`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ServiceArgs {
+    /// `start`, `stop`, `restart` or `status`.
+    pub verb: String,
+    /// The service.
+    pub name: String,
+    #[command(flatten)]
+    pub target: Target,
+    /// JSON (status).
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn usage(msg: impl Into<String>) -> Failure {
+    Failure::new(EXIT_USAGE, format!("stead: {}", msg.into()))
+}
+
+fn backend(t: &Target) -> Result<Backend, Failure> {
+    Ok(match t.backend {
+        BackendArg::Auto => Backend::detect(t.user).ok_or_else(|| {
+            usage("cannot tell this machine's service manager; pass --backend systemd|openrc|launchd|windows")
+        })?,
+        BackendArg::Systemd if t.user => Backend::SystemdUser,
+        BackendArg::Systemd => Backend::Systemd,
+        BackendArg::SystemdUser => Backend::SystemdUser,
+        BackendArg::Launchd => Backend::Launchd,
+        BackendArg::Openrc => Backend::Openrc,
+        BackendArg::Windows if t.user => Backend::TaskScheduler,
+        BackendArg::Windows => Backend::Windows,
+        BackendArg::TaskScheduler => Backend::TaskScheduler,
+    })
+}
+
+fn home() -> PathBuf {
+    std::env::var_os("HOME")
+        .or_else(|| std::env::var_os("USERPROFILE"))
+        .map_or_else(|| PathBuf::from("/root"), PathBuf::from)
+}
+
+/// The program as an absolute path: a path made absolute, a bare name found in `PATH`.
+fn absolute_program(p: &str) -> Result<PathBuf, Failure> {
+    let path = Path::new(p);
+    if path.is_absolute() {
+        return Ok(path.to_path_buf());
+    }
+    if p.contains(['/', '\\']) {
+        return std::path::absolute(path).map_err(|e| usage(format!("{p}: {e}")));
+    }
+    let dirs = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&dirs) {
+        for cand in [dir.join(p), dir.join(format!("{p}.exe"))] {
+            if cand.is_file() {
+                return Ok(cand);
+            }
+        }
+    }
+    Err(usage(format!("`{p}` is not in PATH; give its path")))
+}
+
+fn duration(s: &str, what: &str) -> Result<Duration, Failure> {
+    stead_supervisor::parse_duration(s).map_err(|e| usage(format!("bad {what}: {e}")))
+}
+
+fn spec(args: &InstallArgs) -> Result<ServiceSpec, Failure> {
+    let (program, rest, wrap) = if let Some(config) = &args.config {
+        let config = std::path::absolute(config).map_err(|e| usage(e.to_string()))?;
+        stead_supervisor::Config::load(&config).map_err(|e| usage(format!("{e}")))?;
+        let exe =
+            std::env::current_exe().map_err(|e| usage(format!("cannot find stead itself: {e}")))?;
+        let name = args.name.clone().unwrap_or_else(|| "stead".into());
+        let state = if args.target.user {
+            home().join(".local/state").join(&name)
+        } else if cfg!(windows) {
+            PathBuf::from(format!("C:\\ProgramData\\stead\\{name}"))
+        } else {
+            PathBuf::from("/var/lib").join(&name)
+        };
+        (
+            exe,
+            vec![
+                "up".to_string(),
+                "-c".into(),
+                config.display().to_string(),
+                "--state-dir".into(),
+                state.display().to_string(),
+            ],
+            true,
+        )
+    } else {
+        let Some((first, rest)) = args.command.split_first() else {
+            return Err(usage(
+                "give the program after `--` (stead install --name web -- /usr/local/bin/web --port 80), or -c stead.toml",
+            ));
+        };
+        (absolute_program(first)?, rest.to_vec(), false)
+    };
+    let name = match &args.name {
+        Some(n) => n.clone(),
+        None if wrap => "stead".into(),
+        None => program
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    };
+    let mut spec = ServiceSpec::new(&name, program, &[]);
+    spec.args = rest;
+    if let Some(d) = &args.description {
+        spec.description.clone_from(d);
+    }
+    spec.cwd.clone_from(&args.cwd);
+    for kv in &args.env {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| usage(format!("--env {kv}: expected KEY=VALUE")))?;
+        spec.env.insert(k.to_string(), v.to_string());
+    }
+    spec.account = match args.account.as_deref() {
+        None => Account::Default,
+        Some("dynamic") => Account::Dynamic,
+        Some(a) if a.eq_ignore_ascii_case("LocalSystem") => Account::LocalSystem,
+        Some(a) if a.eq_ignore_ascii_case("LocalService") => Account::LocalService,
+        Some(a) if a.eq_ignore_ascii_case("NetworkService") => Account::NetworkService,
+        Some(u) => Account::User(u.to_string()),
+    };
+    spec.start = match args.start.as_str() {
+        "auto" => StartMode::Auto,
+        "delayed" | "delayed-auto" => StartMode::DelayedAuto,
+        "manual" => StartMode::Manual,
+        o => return Err(usage(format!("--start {o}: use auto, delayed or manual"))),
+    };
+    spec.restart = match args.restart.as_str() {
+        "always" => Restart::Always,
+        "on-failure" => Restart::OnFailure,
+        "never" => Restart::Never,
+        o => {
+            return Err(usage(format!(
+                "--restart {o}: use always, on-failure or never"
+            )));
+        }
+    };
+    spec.dependencies.clone_from(&args.after);
+    if let Some(d) = &args.restart_delay {
+        spec.restart_delays[0] = duration(d, "--restart-delay")?;
+    }
+    spec.stop_timeout = duration(&args.stop_timeout, "--stop-timeout")?;
+    // stead itself speaks the notify protocol towards systemd.
+    spec.readiness = if args.notify || wrap {
+        Readiness::Notify
+    } else {
+        Readiness::Exec
+    };
+    if let Some(w) = &args.watchdog {
+        spec.watchdog = Some(duration(w, "--watchdog")?);
+    }
+    spec.hardening = !args.no_hardening;
+    spec.user_mode = args.target.user;
+    spec.validate().map_err(|e| usage(e.to_string()))?;
+    Ok(spec)
+}
+
+pub(crate) fn install(args: &InstallArgs) -> Result<u8, Failure> {
+    let spec = spec(args)?;
+    let backend = backend(&args.target)?;
+    let plan = stead_manager::plan(&spec, backend, &home()).map_err(|e| usage(e.to_string()))?;
+    for w in &plan.warnings {
+        eprintln!("stead: warning: {w}");
+    }
+    if args.dry_run {
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&plan).unwrap_or_default()
+            );
+        } else {
+            print_plan(&plan);
+        }
+        return Ok(0);
+    }
+    stead_manager::apply(&plan, &spec, args.force).map_err(|e| manager_failure(&e))?;
+    println!("installed {} ({})", spec.name, backend.as_str());
+    Ok(0)
+}
+
+fn print_plan(plan: &stead_manager::Plan) {
+    println!("# backend: {}", plan.backend.as_str());
+    for f in &plan.files {
+        println!("# write {} (mode {:o})", f.path.display(), f.mode);
+        print!("{}", f.text);
+        if !f.text.ends_with('\n') {
+            println!();
+        }
+    }
+    if let Some(scm) = &plan.scm {
+        println!("# Service Control Manager: CreateServiceW + ChangeServiceConfig2W");
+        println!("{}", serde_json::to_string_pretty(scm).unwrap_or_default());
+    }
+    for c in &plan.commands {
+        println!("# run: {}", c.join(" "));
+    }
+}
+
+fn manager_failure(e: &stead_manager::ManagerError) -> Failure {
+    use stead_manager::ManagerError as E;
+    let code = match e {
+        E::Spec(_) | E::Exists(..) | E::NotHere(_) => EXIT_USAGE,
+        E::NotInstalled(..) => EXIT_NOT_FOUND,
+        _ => EXIT_FAILED,
+    };
+    Failure::new(code, format!("stead: {e}"))
+}
+
+pub(crate) fn uninstall(args: &UninstallArgs) -> Result<u8, Failure> {
+    let backend = backend(&args.target)?;
+    stead_manager::uninstall(&args.name, backend, &home()).map_err(|e| manager_failure(&e))?;
+    println!("uninstalled {} ({})", args.name, backend.as_str());
+    Ok(0)
+}
+
+pub(crate) fn service(args: &ServiceArgs) -> Result<u8, Failure> {
+    let backend = backend(&args.target)?;
+    match args.verb.as_str() {
+        "start" | "stop" | "restart" => {
+            stead_manager::control(&args.name, backend, &args.verb)
+                .map_err(|e| manager_failure(&e))?;
+            Ok(0)
+        }
+        "status" => {
+            let st = stead_manager::status(&args.name, backend).map_err(|e| manager_failure(&e))?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&st).unwrap_or_default());
+            } else {
+                println!(
+                    "{}: {}{} — {}",
+                    st.name,
+                    st.state,
+                    st.pid.map(|p| format!(", pid {p}")).unwrap_or_default(),
+                    st.detail
+                );
+            }
+            // 0 only while it runs: scripts can test it.
+            Ok(match st.state.as_str() {
+                "running" => 0,
+                "not-installed" => EXIT_NOT_FOUND,
+                _ => EXIT_FAILED,
+            })
+        }
+        other => Err(usage(format!(
+            "`stead service {other}`: use start, stop, restart or status"
+        ))),
+    }
+}

@@ -1,0 +1,185 @@
+//! `stead install` under real systemd (PID 1 in a sandbox): a program registered as a unit
+//! runs as the account asked for, is active, is restarted after its main process is killed,
+//! a second install of the same name is refused without `--force`, `stead service status`
+//! tells running from not installed, and `stead uninstall` leaves no unit behind. The wrap
+//! mode (`stead install -c stead.toml`) runs `stead up` as a notify service whose programs
+//! answer `stead status`.
+#![cfg(target_os = "linux")]
+mod support;
+use std::time::{Duration, Instant};
+
+use support::*;
+
+fn wait(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn install_registers_with_systemd() {
+    let Some(tool) = shared_tool("systemd-sandbox", "booting systemd in a sandbox needs root")
+    else {
+        return;
+    };
+    let h = Harness::new("install");
+    let bin_dir = stead_bin().parent().unwrap().to_path_buf();
+    let _ = testchild();
+    std::fs::write(
+        h.dir.join("wrap.toml"),
+        "[program.inner]\ncommand = [\"/opt/stead/bin/stead-testchild\", \"--sleep\", \"forever\"]\n",
+    )
+    .unwrap();
+    let sb = Sandbox::up(tool, &bin_dir, &h.dir);
+    let stead = "/opt/stead/bin/stead";
+    let status_json = |name: &str| -> serde_json::Value {
+        let o = sb.exec(&[
+            stead,
+            "service",
+            "status",
+            name,
+            "--backend",
+            "systemd",
+            "--json",
+        ]);
+        serde_json::from_slice(&o.stdout).unwrap_or(serde_json::Value::Null)
+    };
+
+    let install = sb.exec(&[
+        stead,
+        "install",
+        "--backend",
+        "systemd",
+        "--name",
+        "guarded",
+        "--account",
+        "nobody",
+        "--restart-delay",
+        "200ms",
+        "--",
+        "/opt/stead/bin/stead-testchild",
+        "--sleep",
+        "forever",
+    ]);
+    assert!(install.status.success(), "{}", text(&install));
+    wait("active", Duration::from_secs(20), || {
+        status_json("guarded")["state"] == "running"
+    });
+    let st = status_json("guarded");
+    assert_eq!(st["start_mode"], "enabled", "{st}");
+    let pid = st["pid"].as_u64().unwrap().to_string();
+    let user = sb.exec(&["ps", "-o", "user=", "-p", &pid]);
+    assert_eq!(
+        String::from_utf8_lossy(&user.stdout).trim(),
+        "nobody",
+        "runs as the account asked"
+    );
+    let unit = sb.exec(&["cat", "/etc/systemd/system/guarded.service"]);
+    let unit = String::from_utf8_lossy(&unit.stdout).into_owned();
+    assert!(
+        unit.contains("User=nobody") && unit.contains("NoNewPrivileges=yes"),
+        "{unit}"
+    );
+
+    // Killed: systemd restarts it.
+    assert!(sb.exec(&["kill", "-9", &pid]).status.success());
+    wait("a new main pid", Duration::from_secs(20), || {
+        let st = status_json("guarded");
+        st["state"] == "running" && st["pid"].as_u64().map(|p| p.to_string()) != Some(pid.clone())
+    });
+
+    // The same name again: refused, nothing changed.
+    let again = sb.exec(&[
+        stead,
+        "install",
+        "--backend",
+        "systemd",
+        "--name",
+        "guarded",
+        "--",
+        "/bin/true",
+    ]);
+    assert_eq!(again.status.code(), Some(2), "{}", text(&again));
+    assert!(
+        text(&again).contains("already installed"),
+        "{}",
+        text(&again)
+    );
+    let unit_after = sb.exec(&["cat", "/etc/systemd/system/guarded.service"]);
+    assert_eq!(String::from_utf8_lossy(&unit_after.stdout), unit);
+
+    // Uninstall: no unit, no file, status says so.
+    let un = sb.exec(&[stead, "uninstall", "guarded", "--backend", "systemd"]);
+    assert!(un.status.success(), "{}", text(&un));
+    assert!(
+        !sb.exec(&["test", "-e", "/etc/systemd/system/guarded.service"])
+            .status
+            .success()
+    );
+    assert_eq!(status_json("guarded")["state"], "not-installed");
+    let gone = sb.exec(&[
+        stead,
+        "service",
+        "status",
+        "guarded",
+        "--backend",
+        "systemd",
+    ]);
+    assert_eq!(gone.status.code(), Some(4));
+    let again = sb.exec(&[stead, "uninstall", "guarded", "--backend", "systemd"]);
+    assert_eq!(again.status.code(), Some(4), "{}", text(&again));
+
+    // Wrap mode: stead up as the service, its programs visible through its control socket.
+    let wrap = sb.exec(&[
+        stead,
+        "install",
+        "--backend",
+        "systemd",
+        "--name",
+        "stead-wrap",
+        "-c",
+        "/opt/stead/test/wrap.toml",
+    ]);
+    assert!(wrap.status.success(), "{}", text(&wrap));
+    wait("the wrapper active", Duration::from_secs(20), || {
+        status_json("stead-wrap")["state"] == "running"
+    });
+    let unit = String::from_utf8_lossy(
+        &sb.exec(&["cat", "/etc/systemd/system/stead-wrap.service"])
+            .stdout,
+    )
+    .into_owned();
+    assert!(
+        unit.contains("Type=notify") && unit.contains("StateDirectory=stead-wrap"),
+        "{unit}"
+    );
+    wait("the inner program running", Duration::from_secs(20), || {
+        let o = sb.exec(&[
+            stead,
+            "--state-dir",
+            "/var/lib/stead-wrap",
+            "status",
+            "--json",
+        ]);
+        serde_json::from_slice::<serde_json::Value>(&o.stdout)
+            .is_ok_and(|v| v["programs"][0]["state"] == "running")
+    });
+    let un = sb.exec(&[stead, "uninstall", "stead-wrap", "--backend", "systemd"]);
+    assert!(un.status.success(), "{}", text(&un));
+    // The pattern must not match the pgrep command line itself.
+    let left = sb.exec(&["pgrep", "-f", "stead-testchil[d]"]);
+    assert!(
+        !left.status.success(),
+        "the wrapped program stopped with the service"
+    );
+}

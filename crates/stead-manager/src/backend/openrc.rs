@@ -1,0 +1,84 @@
+//! `OpenRC`: an init script run by `supervise-daemon`, which restarts the program.
+
+use std::path::PathBuf;
+
+use crate::spec::{Account, Restart, ServiceSpec};
+
+/// One POSIX-shell word: single quotes, with `'` written as `'\''`.
+pub fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// The init script for `spec`.
+///
+/// ```
+/// let spec = stead_manager::ServiceSpec::new("web", "/opt/web", &["it's", "$HOME"]);
+/// let s = stead_manager::backend::openrc::script(&spec);
+/// assert!(s.contains(r#"command_args="'it'\\''s' '\$HOME'""#), "{s}");
+/// ```
+pub fn script(spec: &ServiceSpec) -> String {
+    let mut o =
+        String::from("#!/sbin/openrc-run\n# Installed by stead; `stead uninstall` removes it.\n\n");
+    o.push_str(&format!("description={}\n", sh_quote(&spec.description)));
+    o.push_str("supervisor=supervise-daemon\n");
+    o.push_str(&format!(
+        "command={}\n",
+        sh_quote(&spec.program.display().to_string())
+    ));
+    let args: Vec<String> = spec.args.iter().map(|a| sh_quote(a)).collect();
+    // Inside double quotes only `$`, `` ` ``, `"` and `\` are special, and single-quoted
+    // words have none of them unescaped except `$` and `` ` ``, which we escape.
+    let args = args
+        .join(" ")
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('$', "\\$")
+        .replace('`', "\\`");
+    o.push_str(&format!("command_args=\"{args}\"\n"));
+    if let Account::User(u) = &spec.account {
+        o.push_str(&format!("command_user={}\n", sh_quote(u)));
+    }
+    if let Some(cwd) = &spec.cwd {
+        o.push_str(&format!(
+            "directory={}\n",
+            sh_quote(&cwd.display().to_string())
+        ));
+    }
+    let env: Vec<String> = spec
+        .env
+        .iter()
+        .map(|(k, v)| format!("--env {}", sh_quote(&format!("{k}={v}"))))
+        .collect();
+    if !env.is_empty() {
+        o.push_str(&format!(
+            "supervise_daemon_args={}\n",
+            sh_quote(&env.join(" "))
+        ));
+    }
+    if spec.restart == Restart::Never {
+        o.push_str("respawn_max=0\n");
+    } else {
+        let delay = spec
+            .restart_delays
+            .first()
+            .map_or(5, std::time::Duration::as_secs);
+        o.push_str(&format!(
+            "respawn_delay={delay}\nrespawn_max=5\nrespawn_period=600\n"
+        ));
+    }
+    o.push_str(&format!(
+        "retry=\"TERM/{}/KILL/5\"\n",
+        spec.stop_timeout.as_secs().max(1)
+    ));
+    o.push_str("\ndepend() {\n\tneed net\n");
+    for d in &spec.dependencies {
+        o.push_str(&format!("\tneed {d}\n"));
+    }
+    o.push_str("}\n");
+    o
+}
+
+/// `/etc/init.d/NAME`.
+pub fn script_path(spec: &ServiceSpec) -> PathBuf {
+    PathBuf::from("/etc/init.d").join(&spec.name)
+}

@@ -1,0 +1,127 @@
+//! systemd: one unit, written with stead's one unit renderer (`stead_export::unit`, the same
+//! quoting and escaping `stead export` uses).
+
+use std::path::{Path, PathBuf};
+
+use stead_export::unit::{Unit, environment, escape_value, exec_arg};
+
+use crate::spec::{Account, Readiness, Restart, ServiceSpec, StartMode};
+
+fn secs(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    if ms.is_multiple_of(1000) {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+/// The unit for `spec`.
+///
+/// ```
+/// let spec = stead_manager::ServiceSpec::new("web", "/opt/my app/web", &["--port", "80"]);
+/// let text = stead_manager::backend::systemd::unit(&spec).render();
+/// assert!(text.contains("ExecStart=\"/opt/my app/web\" --port 80"));
+/// assert!(text.contains("NoNewPrivileges=yes"));
+/// ```
+pub fn unit(spec: &ServiceSpec) -> Unit {
+    let mut u = Unit::default();
+    u.set("Unit", "Description", escape_value(&spec.description));
+    if !spec.dependencies.is_empty() {
+        let deps: Vec<String> = spec
+            .dependencies
+            .iter()
+            .map(|d| {
+                if d.contains('.') {
+                    d.clone()
+                } else {
+                    format!("{d}.service")
+                }
+            })
+            .collect();
+        u.set("Unit", "After", deps.join(" "));
+        u.set("Unit", "Requires", deps.join(" "));
+    }
+    // Restarts are the service's business unless it fails this often: 5 starts in 10 min.
+    u.set("Unit", "StartLimitIntervalSec", "10min");
+    u.set("Unit", "StartLimitBurst", "5");
+    u.set(
+        "Service",
+        "Type",
+        match spec.readiness {
+            Readiness::Exec => "exec",
+            Readiness::Notify => "notify",
+        },
+    );
+    if spec.readiness == Readiness::Notify {
+        u.set("Service", "NotifyAccess", "main");
+    }
+    let exec: Vec<String> = spec.argv().iter().map(|a| exec_arg(a)).collect();
+    u.set("Service", "ExecStart", exec.join(" "));
+    if let Some(cwd) = &spec.cwd {
+        u.set(
+            "Service",
+            "WorkingDirectory",
+            escape_value(&cwd.display().to_string()),
+        );
+    }
+    for (k, v) in &spec.env {
+        u.set("Service", "Environment", environment(k, v));
+    }
+    match &spec.account {
+        Account::User(name) => u.set("Service", "User", escape_value(name)),
+        Account::Dynamic => u.set("Service", "DynamicUser", "yes"),
+        _ => {}
+    }
+    u.set(
+        "Service",
+        "Restart",
+        match spec.restart {
+            Restart::Always => "always",
+            Restart::OnFailure => "on-failure",
+            Restart::Never => "no",
+        },
+    );
+    if let Some(first) = spec.restart_delays.first() {
+        u.set("Service", "RestartSec", secs(*first));
+    }
+    u.set("Service", "TimeoutStopSec", secs(spec.stop_timeout));
+    if let Some(w) = spec.watchdog {
+        u.set("Service", "WatchdogSec", secs(w));
+    }
+    u.set("Service", "KillMode", "control-group");
+    if spec.hardening {
+        u.set("Service", "NoNewPrivileges", "yes");
+        u.set("Service", "PrivateTmp", "yes");
+        u.set("Service", "ProtectSystem", "full");
+        if !spec.user_mode {
+            u.set("Service", "ProtectHome", "read-only");
+        }
+    }
+    if !spec.user_mode {
+        u.set("Service", "StateDirectory", &spec.name);
+        u.set("Service", "LogsDirectory", &spec.name);
+    }
+    if spec.start != StartMode::Manual {
+        u.set(
+            "Install",
+            "WantedBy",
+            if spec.user_mode {
+                "default.target"
+            } else {
+                "multi-user.target"
+            },
+        );
+    }
+    u
+}
+
+/// Where the unit goes: `/etc/systemd/system` or, for `--user`, `~/.config/systemd/user`.
+pub fn unit_path(spec: &ServiceSpec, home: &Path) -> PathBuf {
+    let dir = if spec.user_mode {
+        home.join(".config/systemd/user")
+    } else {
+        PathBuf::from("/etc/systemd/system")
+    };
+    dir.join(format!("{}.service", spec.name))
+}

@@ -1,0 +1,152 @@
+//! The Windows Service Control Manager: the exact `CreateServiceW` and `ChangeServiceConfig2W`
+//! parameters, computed on every OS (so they are tested here and shown by `--dry-run`), then
+//! applied through the SCM API on Windows — never through `sc.exe` and its `binPath= "…"`
+//! quoting.
+
+use crate::spec::{Account, Restart, ServiceSpec, StartMode};
+
+/// One argument quoted for `CommandLineToArgvW` (the rules every C runtime parses with):
+/// wrapped in quotes when it has a space, tab or quote or is empty; backslashes doubled
+/// only before a quote or the closing quote.
+///
+/// ```
+/// use stead_manager::backend::windows::quote_arg;
+/// assert_eq!(quote_arg(r"C:\Program Files\app\app.exe"), r#""C:\Program Files\app\app.exe""#);
+/// assert_eq!(quote_arg(r#"say "hi""#), r#""say \"hi\"""#);
+/// assert_eq!(quote_arg(r"C:\dir\ "), r#""C:\dir\ ""#);
+/// assert_eq!(quote_arg(r"trailing\"), r"trailing\");
+/// assert_eq!(quote_arg(r"two words\"), r#""two words\\""#);
+/// ```
+pub fn quote_arg(a: &str) -> String {
+    if !a.is_empty() && !a.contains([' ', '\t', '"', '\n', '\u{b}']) {
+        return a.to_string();
+    }
+    let mut o = String::from('"');
+    let mut backslashes = 0usize;
+    for c in a.chars() {
+        match c {
+            '\\' => backslashes += 1,
+            '"' => {
+                o.extend(std::iter::repeat_n('\\', backslashes * 2 + 1));
+                o.push('"');
+                backslashes = 0;
+            }
+            c => {
+                o.extend(std::iter::repeat_n('\\', backslashes));
+                backslashes = 0;
+                o.push(c);
+            }
+        }
+    }
+    o.extend(std::iter::repeat_n('\\', backslashes * 2));
+    o.push('"');
+    o
+}
+
+/// The image path: the program **always** quoted (an unquoted path with spaces lets a local
+/// user plant `C:\Program.exe`, CWE-428), then the arguments.
+pub fn image_path(spec: &ServiceSpec) -> String {
+    let program = spec.program.display().to_string();
+    let mut s = format!("\"{program}\"");
+    for a in &spec.args {
+        s.push(' ');
+        s.push_str(&quote_arg(a));
+    }
+    s
+}
+
+/// What `SERVICE_CONFIG_FAILURE_ACTIONS` gets: restart after each delay.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FailureActions {
+    /// Milliseconds before each restart (1st, 2nd, then every later failure).
+    pub restart_after_ms: Vec<u64>,
+    /// Seconds without failure after which the count resets.
+    pub reset_period_secs: u64,
+    /// Also act when the service stops itself with a non-zero exit code, not only on a
+    /// crash (`SERVICE_CONFIG_FAILURE_ACTIONS_FLAG`).
+    pub on_non_crash_failures: bool,
+}
+
+/// Every parameter of the service's registration.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ScmParams {
+    /// Service name (the registry key).
+    pub name: String,
+    /// Display name.
+    pub display_name: String,
+    /// Description (`SERVICE_CONFIG_DESCRIPTION`).
+    pub description: String,
+    /// `SERVICE_WIN32_OWN_PROCESS`.
+    pub service_type: &'static str,
+    /// `SERVICE_AUTO_START` or `SERVICE_DEMAND_START`.
+    pub start_type: &'static str,
+    /// `SERVICE_CONFIG_DELAYED_AUTO_START_INFO`.
+    pub delayed_auto_start: bool,
+    /// `SERVICE_ERROR_NORMAL`.
+    pub error_control: &'static str,
+    /// `lpBinaryPathName`, quoted.
+    pub image_path: String,
+    /// `lpServiceStartName`: `NT SERVICE\NAME` by default.
+    pub account: String,
+    /// Whether a password must be supplied (a named user account; read from the
+    /// environment or a prompt, never from the command line).
+    pub needs_password: bool,
+    /// `lpDependencies`.
+    pub dependencies: Vec<String>,
+    /// Failure actions, when the service is restarted on failure.
+    pub failure_actions: Option<FailureActions>,
+    /// `SERVICE_CONFIG_PRESHUTDOWN_INFO`: the stop timeout, so a graceful stop at shutdown
+    /// gets its time.
+    pub preshutdown_timeout_ms: u64,
+    /// `SERVICE_CONFIG_SERVICE_SID_INFO`: unrestricted, so the virtual account's SID exists
+    /// for ACLs.
+    pub sid_type: &'static str,
+}
+
+/// The registration of `spec`.
+///
+/// ```
+/// let spec = stead_manager::ServiceSpec::new("web", r"C:\Program Files\web\web.exe", &[]);
+/// # let mut spec = spec; spec.program = std::path::PathBuf::from(r"C:\Program Files\web\web.exe");
+/// let p = stead_manager::backend::windows::scm_params(&spec);
+/// assert_eq!(p.account, r"NT SERVICE\web");
+/// assert_eq!(p.image_path, r#""C:\Program Files\web\web.exe""#);
+/// ```
+pub fn scm_params(spec: &ServiceSpec) -> ScmParams {
+    let (account, needs_password) = match &spec.account {
+        Account::Default | Account::Dynamic => (format!("NT SERVICE\\{}", spec.name), false),
+        Account::LocalSystem => ("LocalSystem".to_string(), false),
+        Account::LocalService => ("NT AUTHORITY\\LocalService".to_string(), false),
+        Account::NetworkService => ("NT AUTHORITY\\NetworkService".to_string(), false),
+        Account::User(u) => (u.clone(), true),
+    };
+    let failure_actions = (spec.restart != Restart::Never).then(|| FailureActions {
+        restart_after_ms: spec
+            .restart_delays
+            .iter()
+            .map(|d| d.as_millis() as u64)
+            .collect(),
+        reset_period_secs: spec.restart_reset.as_secs(),
+        on_non_crash_failures: true,
+    });
+    ScmParams {
+        name: spec.name.clone(),
+        display_name: spec.display_name.clone(),
+        description: spec.description.clone(),
+        service_type: "SERVICE_WIN32_OWN_PROCESS",
+        start_type: if spec.start == StartMode::Manual {
+            "SERVICE_DEMAND_START"
+        } else {
+            "SERVICE_AUTO_START"
+        },
+        delayed_auto_start: spec.start == StartMode::DelayedAuto,
+        error_control: "SERVICE_ERROR_NORMAL",
+        image_path: image_path(spec),
+        account,
+        needs_password,
+        dependencies: spec.dependencies.clone(),
+        failure_actions,
+        preshutdown_timeout_ms: spec.stop_timeout.as_millis() as u64,
+        sid_type: "SERVICE_SID_TYPE_UNRESTRICTED",
+    }
+}

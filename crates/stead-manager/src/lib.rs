@@ -1,0 +1,353 @@
+//! Native service registration: one [`ServiceSpec`] installed with the OS's own manager —
+//! systemd (system and `--user`), the Windows Service Control Manager, launchd, `OpenRC` — or,
+//! for per-user autostart on Windows, a Task Scheduler logon task.
+//!
+//! Every backend has a pure renderer ([`backend`]) that runs on every OS, so
+//! [`plan`] shows exactly what an install would write and run anywhere (`stead install
+//! --dry-run --backend windows` on Linux). Applying a plan is per OS: systemd here
+//! ([`apply`]); the SCM on Windows.
+//!
+//! The `service-manager` crate was evaluated first: its systemd backend writes `ExecStart=`
+//! with the arguments joined by spaces (a path with a space breaks), sets no `Restart=`, no
+//! hardening, and writes in place; its Windows support goes through `sc.exe` or `WinSW`. stead
+//! needs quoting proven by round trips, restart and failure actions, least-privilege
+//! accounts and a cross-OS dry run, so the renderers here are its own; unit text reuses
+//! `stead_export::unit`.
+//!
+//! ```
+//! use stead_manager::{Backend, ServiceSpec, plan};
+//! let spec = ServiceSpec::new("web", "/usr/local/bin/web", &["--port", "8080"]);
+//! let p = plan(&spec, Backend::Systemd, std::path::Path::new("/root")).unwrap();
+//! assert_eq!(p.files[0].path, std::path::Path::new("/etc/systemd/system/web.service"));
+//! assert_eq!(p.commands[0], ["systemctl", "daemon-reload"]);
+//! ```
+
+// Renderers build text piece by piece; `format!` into `push_str` reads best there.
+#![allow(clippy::format_push_string)]
+
+pub mod backend;
+#[cfg(target_os = "linux")]
+#[path = "native_linux.rs"]
+mod native;
+#[cfg(not(target_os = "linux"))]
+#[path = "native_other.rs"]
+mod native;
+mod spec;
+
+use std::path::{Path, PathBuf};
+
+pub use spec::{Account, Readiness, Restart, ServiceSpec, SpecError, StartMode};
+
+/// A native service manager.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backend {
+    /// systemd system units.
+    Systemd,
+    /// systemd user units (`--user`).
+    SystemdUser,
+    /// launchd: `LaunchDaemon`, or `LaunchAgent` with `--user`.
+    Launchd,
+    /// `OpenRC` with `supervise-daemon`.
+    Openrc,
+    /// The Windows Service Control Manager.
+    Windows,
+    /// A Windows Task Scheduler logon task (per-user autostart, no admin rights).
+    TaskScheduler,
+}
+
+impl Backend {
+    /// The backend for this machine: systemd when it is PID 1, `OpenRC` when its run
+    /// directory exists, launchd on macOS, the SCM on Windows; `user` picks the per-user
+    /// flavour.
+    pub fn detect(user: bool) -> Option<Backend> {
+        if cfg!(windows) {
+            return Some(if user {
+                Backend::TaskScheduler
+            } else {
+                Backend::Windows
+            });
+        }
+        if cfg!(target_os = "macos") {
+            return Some(Backend::Launchd);
+        }
+        if Path::new("/run/systemd/system").exists() {
+            return Some(if user {
+                Backend::SystemdUser
+            } else {
+                Backend::Systemd
+            });
+        }
+        if Path::new("/run/openrc").exists() {
+            return Some(Backend::Openrc);
+        }
+        None
+    }
+
+    /// The name used by `--backend`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Systemd => "systemd",
+            Backend::SystemdUser => "systemd-user",
+            Backend::Launchd => "launchd",
+            Backend::Openrc => "openrc",
+            Backend::Windows => "windows",
+            Backend::TaskScheduler => "task-scheduler",
+        }
+    }
+}
+
+/// A file an install writes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PlannedFile {
+    /// Where.
+    pub path: PathBuf,
+    /// Unix mode.
+    pub mode: u32,
+    /// What.
+    pub text: String,
+}
+
+/// What an install does: files to write, commands to run, SCM calls to make, and warnings.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Plan {
+    /// The backend.
+    pub backend: Backend,
+    /// Files, in order.
+    pub files: Vec<PlannedFile>,
+    /// Commands, in order, after the files.
+    pub commands: Vec<Vec<String>>,
+    /// The SCM registration (Windows backend).
+    pub scm: Option<backend::windows::ScmParams>,
+    /// Things worth knowing (root/`LocalSystem` without need, linger for user units…).
+    pub warnings: Vec<String>,
+}
+
+/// The plan to install `spec` with `backend`; `home` is the user's home for `--user` paths.
+pub fn plan(spec: &ServiceSpec, backend: Backend, home: &Path) -> Result<Plan, SpecError> {
+    spec.validate()?;
+    let mut spec = spec.clone();
+    spec.user_mode =
+        matches!(backend, Backend::SystemdUser | Backend::TaskScheduler) || spec.user_mode;
+    let mut warnings = Vec::new();
+    let unix_root = !spec.user_mode && matches!(spec.account, Account::Default);
+    let file = |path: PathBuf, mode: u32, text: String| PlannedFile { path, mode, text };
+    let p = match backend {
+        Backend::Systemd | Backend::SystemdUser => {
+            if unix_root {
+                warnings.push(format!(
+                    "{} will run as root: pass --account USER (or --account dynamic for a transient one) unless it needs root",
+                    spec.name
+                ));
+            }
+            let user = backend == Backend::SystemdUser;
+            let ctl = |args: &[&str]| {
+                let mut v = vec!["systemctl".to_string()];
+                if user {
+                    v.push("--user".into());
+                }
+                v.extend(args.iter().map(|a| (*a).to_string()));
+                v
+            };
+            let unit_name = format!("{}.service", spec.name);
+            let mut commands = vec![ctl(&["daemon-reload"])];
+            if spec.start != StartMode::Manual {
+                commands.push(ctl(&["enable", &unit_name]));
+            }
+            commands.push(ctl(&["start", &unit_name]));
+            if user {
+                warnings.push("user units run while you are logged in; `loginctl enable-linger` keeps them running after logout".into());
+            }
+            Plan {
+                backend,
+                files: vec![file(
+                    backend::systemd::unit_path(&spec, home),
+                    0o644,
+                    backend::systemd::unit(&spec).render(),
+                )],
+                commands,
+                scm: None,
+                warnings,
+            }
+        }
+        Backend::Launchd => {
+            if unix_root {
+                warnings.push(format!(
+                    "{} will run as root: pass --account USER unless it needs root",
+                    spec.name
+                ));
+            }
+            let path = backend::launchd::plist_path(&spec, home);
+            let domain = if spec.user_mode {
+                "gui/$UID".to_string()
+            } else {
+                "system".to_string()
+            };
+            Plan {
+                backend,
+                files: vec![file(path.clone(), 0o644, backend::launchd::plist(&spec))],
+                commands: vec![vec![
+                    "launchctl".into(),
+                    "bootstrap".into(),
+                    domain,
+                    path.display().to_string(),
+                ]],
+                scm: None,
+                warnings,
+            }
+        }
+        Backend::Openrc => {
+            if unix_root {
+                warnings.push(format!(
+                    "{} will run as root: pass --account USER unless it needs root",
+                    spec.name
+                ));
+            }
+            let mut commands = Vec::new();
+            if spec.start != StartMode::Manual {
+                commands.push(vec![
+                    "rc-update".into(),
+                    "add".into(),
+                    spec.name.clone(),
+                    "default".into(),
+                ]);
+            }
+            commands.push(vec!["rc-service".into(), spec.name.clone(), "start".into()]);
+            Plan {
+                backend,
+                files: vec![file(
+                    backend::openrc::script_path(&spec),
+                    0o755,
+                    backend::openrc::script(&spec),
+                )],
+                commands,
+                scm: None,
+                warnings,
+            }
+        }
+        Backend::Windows => {
+            if matches!(spec.account, Account::LocalSystem) {
+                warnings.push(format!(
+                    "{} will run as LocalSystem (full control of the machine): the default virtual account NT SERVICE\\{} is enough for most services",
+                    spec.name, spec.name
+                ));
+            }
+            Plan {
+                backend,
+                files: Vec::new(),
+                commands: Vec::new(),
+                scm: Some(backend::windows::scm_params(&spec)),
+                warnings,
+            }
+        }
+        Backend::TaskScheduler => {
+            // The logon user: known on Windows; a placeholder in a preview elsewhere.
+            let user = if cfg!(windows) {
+                match (std::env::var("USERDOMAIN"), std::env::var("USERNAME")) {
+                    (Ok(d), Ok(u)) => format!("{d}\\{u}"),
+                    (_, Ok(u)) => u,
+                    _ => "%USERNAME%".into(),
+                }
+            } else {
+                "%USERNAME%".into()
+            };
+            let xml_path = home.join(format!("{}.task.xml", spec.name));
+            Plan {
+                backend,
+                files: vec![file(
+                    xml_path.clone(),
+                    0o644,
+                    backend::task_scheduler::task_xml(&spec, &user),
+                )],
+                commands: vec![vec![
+                    "schtasks".into(),
+                    "/Create".into(),
+                    "/TN".into(),
+                    format!("stead\\{}", spec.name),
+                    "/XML".into(),
+                    xml_path.display().to_string(),
+                ]],
+                scm: None,
+                warnings,
+            }
+        }
+    };
+    Ok(p)
+}
+
+/// Why an install, an uninstall or a status query did not work.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ManagerError {
+    /// The spec is not installable.
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    /// A service of that name exists.
+    #[error(
+        "a service named {0} is already installed ({1}); uninstall it first, or pass --force to replace it"
+    )]
+    Exists(String, String),
+    /// Nothing by that name is installed.
+    #[error("no service named {0} is installed ({1})")]
+    NotInstalled(String, String),
+    /// A file could not be written or removed.
+    #[error("cannot write {path}: {source}; run as root (or with --user for a per-user service)")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A manager command failed.
+    #[error("`{command}` failed: {output}")]
+    Command {
+        /// The command line.
+        command: String,
+        /// What it said.
+        output: String,
+    },
+    /// This backend cannot be applied on this OS (only rendered with --dry-run).
+    #[error("the {0} backend can only be previewed here (--dry-run); install on its own OS")]
+    NotHere(&'static str),
+}
+
+/// What the native manager says about a service.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NativeStatus {
+    /// The service.
+    pub name: String,
+    /// The backend asked.
+    pub backend: Backend,
+    /// `not-installed`, `stopped`, `starting`, `running`, `stopping`, `failed`.
+    pub state: String,
+    /// The main pid while running.
+    pub pid: Option<u32>,
+    /// `enabled`, `disabled`, `static`… (the manager's own word).
+    pub start_mode: Option<String>,
+    /// The last exit code, when known.
+    pub last_exit: Option<i32>,
+    /// The manager's words for the state (`active (running)`, `failed (exit-code)`).
+    pub detail: String,
+}
+
+/// Applies `plan`: writes its files (atomically), runs its commands. Refuses to replace an
+/// installed service unless `force`.
+pub fn apply(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<(), ManagerError> {
+    native::install(plan, spec, force)
+}
+
+/// Stops, disables and removes `name`, then reloads the manager.
+pub fn uninstall(name: &str, backend: Backend, home: &Path) -> Result<(), ManagerError> {
+    native::uninstall(name, backend, home)
+}
+
+/// What the native manager says about `name`.
+pub fn status(name: &str, backend: Backend) -> Result<NativeStatus, ManagerError> {
+    native::status(name, backend)
+}
+
+/// Starts, stops or restarts `name` through the native manager.
+pub fn control(name: &str, backend: Backend, verb: &str) -> Result<(), ManagerError> {
+    native::control(name, backend, verb)
+}

@@ -1,0 +1,192 @@
+//! Applying plans on Linux: systemd (system and `--user`) through `systemctl`. The unit is
+//! written atomically (a temporary file in the same directory, synced, renamed), and an
+//! existing service of the same name is never replaced without `--force`.
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+
+use crate::{Backend, ManagerError, NativeStatus, Plan, PlannedFile, ServiceSpec};
+
+fn systemctl(backend: Backend, args: &[&str]) -> Command {
+    let mut c = Command::new("systemctl");
+    if backend == Backend::SystemdUser {
+        c.arg("--user");
+    }
+    c.args(args);
+    c
+}
+
+fn run(argv: &[String]) -> Result<String, ManagerError> {
+    let out = Command::new(&argv[0])
+        .args(&argv[1..])
+        .output()
+        .map_err(|e| ManagerError::Command {
+            command: argv.join(" "),
+            output: e.to_string(),
+        })?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(ManagerError::Command {
+            command: argv.join(" "),
+            output: text.trim().to_string(),
+        })
+    }
+}
+
+fn write_atomically(f: &PlannedFile) -> Result<(), ManagerError> {
+    let io = |source| ManagerError::Io {
+        path: f.path.clone(),
+        source,
+    };
+    let dir = f.path.parent().unwrap_or(Path::new("/"));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let name = f
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.stead-tmp"));
+    let mut file = std::fs::File::create(&tmp).map_err(io)?;
+    file.write_all(f.text.as_bytes()).map_err(io)?;
+    file.set_permissions(std::fs::Permissions::from_mode(f.mode))
+        .map_err(io)?;
+    file.sync_all().map_err(io)?;
+    std::fs::rename(&tmp, &f.path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io(e)
+    })
+}
+
+fn show(
+    name: &str,
+    backend: Backend,
+) -> Result<std::collections::BTreeMap<String, String>, ManagerError> {
+    let unit = format!("{name}.service");
+    let out = systemctl(
+        backend,
+        &[
+            "show",
+            "-p",
+            "LoadState,ActiveState,SubState,MainPID,ExecMainStatus,UnitFileState,Result",
+            &unit,
+        ],
+    )
+    .output()
+    .map_err(|e| ManagerError::Command {
+        command: "systemctl show".into(),
+        output: e.to_string(),
+    })?;
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect())
+}
+
+pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<(), ManagerError> {
+    if !matches!(plan.backend, Backend::Systemd | Backend::SystemdUser) {
+        return Err(ManagerError::NotHere(plan.backend.as_str()));
+    }
+    let props = show(&spec.name, plan.backend)?;
+    let loaded = props.get("LoadState").is_some_and(|s| s != "not-found");
+    if (loaded || plan.files.iter().any(|f| f.path.exists())) && !force {
+        let where_ = plan
+            .files
+            .first()
+            .map_or(String::new(), |f| f.path.display().to_string());
+        return Err(ManagerError::Exists(spec.name.clone(), where_));
+    }
+    for f in &plan.files {
+        write_atomically(f)?;
+    }
+    for c in &plan.commands {
+        run(c)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn uninstall(name: &str, backend: Backend, home: &Path) -> Result<(), ManagerError> {
+    if !matches!(backend, Backend::Systemd | Backend::SystemdUser) {
+        return Err(ManagerError::NotHere(backend.as_str()));
+    }
+    let mut spec = ServiceSpec::new(name, "/", &[]);
+    spec.user_mode = backend == Backend::SystemdUser;
+    spec.validate().map_err(ManagerError::Spec)?;
+    let path = crate::backend::systemd::unit_path(&spec, home);
+    if !path.exists() {
+        return Err(ManagerError::NotInstalled(
+            name.to_string(),
+            path.display().to_string(),
+        ));
+    }
+    let unit = format!("{name}.service");
+    // Stop and disable may fail for a unit that never started: what matters is that it is
+    // gone afterwards, which the reload and the final check establish.
+    let _ = systemctl(backend, &["stop", &unit]).output();
+    let _ = systemctl(backend, &["disable", &unit]).output();
+    std::fs::remove_file(&path).map_err(|source| ManagerError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let reload: Vec<String> = std::iter::once("systemctl".to_string())
+        .chain((backend == Backend::SystemdUser).then(|| "--user".to_string()))
+        .chain(["daemon-reload".to_string()])
+        .collect();
+    run(&reload)?;
+    let _ = systemctl(backend, &["reset-failed", &unit]).output();
+    Ok(())
+}
+
+pub(crate) fn status(name: &str, backend: Backend) -> Result<NativeStatus, ManagerError> {
+    if !matches!(backend, Backend::Systemd | Backend::SystemdUser) {
+        return Err(ManagerError::NotHere(backend.as_str()));
+    }
+    let p = show(name, backend)?;
+    let get = |k: &str| p.get(k).cloned().unwrap_or_default();
+    let state = if get("LoadState") == "not-found" || get("LoadState").is_empty() {
+        "not-installed"
+    } else {
+        match get("ActiveState").as_str() {
+            "active" | "reloading" => "running",
+            "activating" => "starting",
+            "deactivating" => "stopping",
+            "failed" => "failed",
+            _ => "stopped",
+        }
+    };
+    let pid = get("MainPID").parse().ok().filter(|p| *p != 0);
+    Ok(NativeStatus {
+        name: name.to_string(),
+        backend,
+        state: state.to_string(),
+        pid,
+        start_mode: Some(get("UnitFileState")).filter(|s| !s.is_empty()),
+        last_exit: get("ExecMainStatus").parse().ok(),
+        detail: format!(
+            "{} ({}), result {}",
+            get("ActiveState"),
+            get("SubState"),
+            get("Result")
+        ),
+    })
+}
+
+pub(crate) fn control(name: &str, backend: Backend, verb: &str) -> Result<(), ManagerError> {
+    if !matches!(backend, Backend::Systemd | Backend::SystemdUser) {
+        return Err(ManagerError::NotHere(backend.as_str()));
+    }
+    let unit = format!("{name}.service");
+    let argv: Vec<String> = std::iter::once("systemctl".to_string())
+        .chain((backend == Backend::SystemdUser).then(|| "--user".to_string()))
+        .chain([verb.to_string(), unit])
+        .collect();
+    run(&argv).map(|_| ())
+}

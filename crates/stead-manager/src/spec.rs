@@ -1,0 +1,204 @@
+//! [`ServiceSpec`]: one description of a service, which every backend renders natively.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The account a service runs as.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Account {
+    /// The OS default for a service of this kind: on Windows the virtual account
+    /// `NT SERVICE\NAME` (least privilege); on Unix `root`… unless `--user` is set, which is
+    /// why stead warns about it.
+    Default,
+    /// A named user (`www-data`; on Windows `DOMAIN\user`, password from the environment).
+    User(String),
+    /// systemd `DynamicUser=yes`: a transient account made for the service.
+    Dynamic,
+    /// Windows `LocalSystem` (full rights: only when needed).
+    LocalSystem,
+    /// Windows `NT AUTHORITY\LocalService`.
+    LocalService,
+    /// Windows `NT AUTHORITY\NetworkService`.
+    NetworkService,
+}
+
+/// When the service starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StartMode {
+    /// At boot (or logon for `--user`).
+    Auto,
+    /// At boot, after the automatic ones (Windows delayed auto-start; elsewhere = auto).
+    DelayedAuto,
+    /// Only when started by hand.
+    Manual,
+}
+
+/// When the native manager restarts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Restart {
+    /// Whenever it ends.
+    Always,
+    /// When it fails (non-zero exit, signal, watchdog).
+    OnFailure,
+    /// Never.
+    Never,
+}
+
+/// How the manager learns the service started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Readiness {
+    /// When the process has been executed.
+    Exec,
+    /// When it says so (`sd_notify` READY=1): programs built with the `stead` library, and
+    /// `stead up`/`stead run`.
+    Notify,
+}
+
+/// Everything about one service, for every backend.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ServiceSpec {
+    /// The service name: letters, digits, `-`, `_`, `.` (see [`ServiceSpec::validate`]).
+    pub name: String,
+    /// A human name (Windows display name, unit `Description=`).
+    pub display_name: String,
+    /// One sentence about it.
+    pub description: String,
+    /// The program, an absolute path.
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Working directory.
+    pub cwd: Option<PathBuf>,
+    /// Environment (never secrets: they belong in a file only the account can read).
+    pub env: BTreeMap<String, String>,
+    /// Who it runs as.
+    pub account: Account,
+    /// When it starts.
+    pub start: StartMode,
+    /// Services that must start first (native names).
+    pub dependencies: Vec<String>,
+    /// When it is restarted.
+    pub restart: Restart,
+    /// Delays before the 1st, 2nd, 3rd+ restart (Windows failure actions; systemd uses the
+    /// first as `RestartSec=`).
+    pub restart_delays: Vec<Duration>,
+    /// The failure count resets after this long without a failure.
+    pub restart_reset: Duration,
+    /// How long a stop may take before the kill.
+    pub stop_timeout: Duration,
+    /// How readiness is learned.
+    pub readiness: Readiness,
+    /// Watchdog interval for notify services (systemd `WatchdogSec=`).
+    pub watchdog: Option<Duration>,
+    /// Per-user service (systemd `--user`, `LaunchAgent`, Task Scheduler logon task).
+    pub user_mode: bool,
+    /// systemd sandboxing defaults (`NoNewPrivileges`, `ProtectSystem`, `ProtectHome`,
+    /// `PrivateTmp`); `--no-hardening` turns them off.
+    pub hardening: bool,
+    /// Where stdout/stderr go when the manager does not collect them itself (launchd).
+    pub log_dir: Option<PathBuf>,
+}
+
+/// A spec that cannot be installed, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SpecError(pub String);
+
+impl ServiceSpec {
+    /// A spec with the defaults: auto start, restart on failure after 5 s / 10 s / 60 s
+    /// (reset after a day), stop timeout 30 s, the least-privileged default account,
+    /// hardening on.
+    ///
+    /// ```
+    /// let s = stead_manager::ServiceSpec::new("web", "/usr/local/bin/web", &["--port", "8080"]);
+    /// assert!(s.validate().is_ok());
+    /// assert_eq!(s.restart_delays.len(), 3);
+    /// ```
+    pub fn new(name: &str, program: impl Into<PathBuf>, args: &[&str]) -> ServiceSpec {
+        ServiceSpec {
+            name: name.to_string(),
+            display_name: name.to_string(),
+            description: format!("{name} (installed by stead)"),
+            program: program.into(),
+            args: args.iter().map(|a| (*a).to_string()).collect(),
+            cwd: None,
+            env: BTreeMap::new(),
+            account: Account::Default,
+            start: StartMode::Auto,
+            dependencies: Vec::new(),
+            restart: Restart::OnFailure,
+            restart_delays: vec![
+                Duration::from_secs(5),
+                Duration::from_secs(10),
+                Duration::from_secs(60),
+            ],
+            restart_reset: Duration::from_secs(86_400),
+            stop_timeout: Duration::from_secs(30),
+            readiness: Readiness::Exec,
+            watchdog: None,
+            user_mode: false,
+            hardening: true,
+            log_dir: None,
+        }
+    }
+
+    /// Checks what every backend needs: a name safe in file names, unit names, registry keys
+    /// and plist labels; an absolute program path; no newline or NUL anywhere (a newline in
+    /// a generated file is how configuration injection starts).
+    ///
+    /// ```
+    /// let mut s = stead_manager::ServiceSpec::new("web", "/bin/web", &[]);
+    /// s.name = "../etc/passwd".into();
+    /// assert!(s.validate().unwrap_err().to_string().contains("service name"));
+    /// ```
+    pub fn validate(&self) -> Result<(), SpecError> {
+        let n = &self.name;
+        if n.is_empty()
+            || n.len() > 80
+            || n.starts_with(['.', '-'])
+            || !n
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(SpecError(format!(
+                "bad service name `{n}`: use 1-80 letters, digits, `-`, `_` or `.`, not starting with `.` or `-`"
+            )));
+        }
+        if !self.program.is_absolute() {
+            return Err(SpecError(format!(
+                "the program must be an absolute path, not `{}`",
+                self.program.display()
+            )));
+        }
+        let mut texts: Vec<&str> = vec![&self.display_name, &self.description];
+        texts.extend(self.args.iter().map(String::as_str));
+        texts.extend(self.env.iter().flat_map(|(k, v)| [k.as_str(), v.as_str()]));
+        texts.extend(self.dependencies.iter().map(String::as_str));
+        if let Some(p) = self.program.to_str() {
+            texts.push(p);
+        }
+        if let Some(t) = texts.iter().find(|t| t.contains(['\n', '\r', '\0'])) {
+            return Err(SpecError(format!(
+                "{t:?} contains a newline or NUL: not allowed in a service definition"
+            )));
+        }
+        for k in self.env.keys() {
+            if k.is_empty() || k.contains('=') {
+                return Err(SpecError(format!("bad environment variable name `{k}`")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The argv: program and arguments.
+    pub fn argv(&self) -> Vec<String> {
+        std::iter::once(self.program.display().to_string())
+            .chain(self.args.iter().cloned())
+            .collect()
+    }
+}

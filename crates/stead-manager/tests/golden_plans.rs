@@ -1,0 +1,93 @@
+//! The plan of every backend for one spec full of traps (spaces, quotes, `%`, `$`, non-ASCII)
+//! matches the reviewed file in `tests/golden/`. After an intended change:
+//! `UPDATE_GOLDEN=1 cargo test -p stead-manager --test golden_plans`.
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use stead_manager::{Account, Backend, Readiness, ServiceSpec, StartMode, plan};
+
+fn spec() -> ServiceSpec {
+    let mut s = ServiceSpec::new(
+        "billing-api",
+        "/opt/Billing App/bin/billing",
+        &[
+            "--listen",
+            "0.0.0.0:8080",
+            "--motd",
+            "100% \"ready\" for $USER ✓",
+        ],
+    );
+    s.description = "Billing API & invoices <prod>".into();
+    s.cwd = Some(PathBuf::from("/srv/billing data"));
+    s.env.insert("RUST_LOG".into(), "info,billing=debug".into());
+    s.env.insert("GREETING".into(), "it's %p $HOME".into());
+    s.account = Account::User("billing".into());
+    s.start = StartMode::DelayedAuto;
+    s.dependencies = vec!["postgresql".into()];
+    s.readiness = Readiness::Notify;
+    s.watchdog = Some(std::time::Duration::from_secs(30));
+    s
+}
+
+fn check(backend: Backend) {
+    let p = plan(&spec(), backend, Path::new("/home/alice")).unwrap();
+    let text = serde_json::to_string_pretty(&p).unwrap() + "\n";
+    let mut rendered = String::new();
+    for f in &p.files {
+        let _ = write!(
+            rendered,
+            "==> {} (mode {:o})
+{}",
+            f.path.display(),
+            f.mode,
+            f.text
+        );
+    }
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(format!("{}.txt", backend.as_str()));
+    let all = format!("{rendered}==> plan\n{text}");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &all).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("{} missing: run with UPDATE_GOLDEN=1", path.display()));
+    assert_eq!(
+        all,
+        want,
+        "{} changed; review, then UPDATE_GOLDEN=1",
+        path.display()
+    );
+}
+
+#[test]
+fn systemd() {
+    check(Backend::Systemd);
+}
+
+#[test]
+fn systemd_user() {
+    check(Backend::SystemdUser);
+}
+
+#[test]
+fn launchd() {
+    check(Backend::Launchd);
+}
+
+#[test]
+fn openrc() {
+    check(Backend::Openrc);
+}
+
+#[test]
+fn windows() {
+    check(Backend::Windows);
+}
+
+#[test]
+fn task_scheduler() {
+    check(Backend::TaskScheduler);
+}
