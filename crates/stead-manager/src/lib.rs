@@ -29,7 +29,10 @@ pub mod backend;
 #[cfg(target_os = "linux")]
 #[path = "native_linux.rs"]
 mod native;
-#[cfg(not(target_os = "linux"))]
+#[cfg(windows)]
+#[path = "native_windows.rs"]
+mod native;
+#[cfg(not(any(target_os = "linux", windows)))]
 #[path = "native_other.rs"]
 mod native;
 mod spec;

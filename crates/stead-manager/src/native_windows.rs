@@ -1,0 +1,385 @@
+//! Applying plans on Windows: the Service Control Manager through its API. The service is
+//! created with `CreateServiceW` and the exact, always-quoted image path of the plan (not
+//! through `sc.exe`, and not re-escaped by a helper); the optional settings follow with
+//! `ChangeServiceConfig2W` (through `windows-service`). Afterwards the registration is read
+//! back: an image path or account that differs from the plan is an error, and the service is
+//! removed again.
+
+use std::ffi::OsStr;
+use std::os::windows::ffi::OsStrExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use windows_service::service::{
+    ServiceAccess, ServiceAction, ServiceActionType, ServiceFailureActions,
+    ServiceFailureResetPeriod, ServiceSidType, ServiceState,
+};
+use windows_service::service_manager::{ServiceManager, ServiceManagerAccess};
+use windows_sys::Win32::System::Services::{
+    CloseServiceHandle, CreateServiceW, OpenSCManagerW, SC_MANAGER_ALL_ACCESS, SERVICE_ALL_ACCESS,
+    SERVICE_AUTO_START, SERVICE_DEMAND_START, SERVICE_ERROR_NORMAL, SERVICE_WIN32_OWN_PROCESS,
+};
+
+use crate::backend::windows::ScmParams;
+use crate::{Backend, ManagerError, NativeStatus, Plan, ServiceSpec};
+
+/// `ERROR_INVALID_LEVEL`: this SCM does not know that configuration (older Windows, Wine).
+const NOT_SUPPORTED_HERE: i32 = 124;
+/// `ERROR_SERVICE_DOES_NOT_EXIST`.
+const NO_SUCH_SERVICE: i32 = 1060;
+
+fn wide(s: &str) -> Vec<u16> {
+    OsStr::new(s).encode_wide().chain(Some(0)).collect()
+}
+
+fn api(what: &str, e: impl std::fmt::Display) -> ManagerError {
+    ManagerError::Command {
+        command: what.to_string(),
+        output: e.to_string(),
+    }
+}
+
+fn os_code(e: &windows_service::Error) -> Option<i32> {
+    match e {
+        windows_service::Error::Winapi(io) => io.raw_os_error(),
+        _ => None,
+    }
+}
+
+/// An optional setting: a refusal by an SCM that does not know it is a warning.
+fn optional(what: &str, r: windows_service::Result<()>) -> Result<(), ManagerError> {
+    match r {
+        Ok(()) => Ok(()),
+        Err(e) if os_code(&e) == Some(NOT_SUPPORTED_HERE) => {
+            eprintln!("stead: warning: this service manager does not support {what}; skipped");
+            Ok(())
+        }
+        Err(e) => Err(api(what, e)),
+    }
+}
+
+fn manager() -> Result<ServiceManager, ManagerError> {
+    ServiceManager::local_computer(
+        None::<&str>,
+        ServiceManagerAccess::CONNECT | ServiceManagerAccess::CREATE_SERVICE,
+    )
+    .map_err(|e| api("OpenSCManagerW (run as Administrator)", e))
+}
+
+fn create(p: &ScmParams, password: Option<&str>) -> Result<(), ManagerError> {
+    let name = wide(&p.name);
+    let display = wide(&p.display_name);
+    let image = wide(&p.image_path);
+    let account = wide(&p.account);
+    let mut deps: Vec<u16> = Vec::new();
+    for d in &p.dependencies {
+        deps.extend(OsStr::new(d).encode_wide());
+        deps.push(0);
+    }
+    deps.push(0);
+    let password = password.map(wide);
+    // SAFETY: every pointer is a NUL-terminated UTF-16 buffer alive for the call; the
+    // handles are closed before returning.
+    unsafe {
+        let scm = OpenSCManagerW(std::ptr::null(), std::ptr::null(), SC_MANAGER_ALL_ACCESS);
+        if scm.is_null() {
+            return Err(api(
+                "OpenSCManagerW (run as Administrator)",
+                std::io::Error::last_os_error(),
+            ));
+        }
+        let svc = CreateServiceW(
+            scm,
+            name.as_ptr(),
+            display.as_ptr(),
+            SERVICE_ALL_ACCESS,
+            SERVICE_WIN32_OWN_PROCESS,
+            if p.start_type == "SERVICE_DEMAND_START" {
+                SERVICE_DEMAND_START
+            } else {
+                SERVICE_AUTO_START
+            },
+            SERVICE_ERROR_NORMAL,
+            image.as_ptr(),
+            std::ptr::null(),
+            std::ptr::null_mut(),
+            deps.as_ptr(),
+            account.as_ptr(),
+            password.as_ref().map_or(std::ptr::null(), Vec::as_ptr),
+        );
+        let err = std::io::Error::last_os_error();
+        if !svc.is_null() {
+            CloseServiceHandle(svc);
+        }
+        CloseServiceHandle(scm);
+        if svc.is_null() {
+            return Err(api("CreateServiceW", err));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<(), ManagerError> {
+    let Some(p) = &plan.scm else {
+        return Err(ManagerError::NotHere(plan.backend.as_str()));
+    };
+    let m = manager()?;
+    if let Ok(existing) = m.open_service(&p.name, ServiceAccess::QUERY_STATUS) {
+        drop(existing);
+        if !force {
+            return Err(ManagerError::Exists(
+                p.name.clone(),
+                "the Service Control Manager".into(),
+            ));
+        }
+        uninstall(&p.name, Backend::Windows, Path::new(""))?;
+    }
+    let password = if p.needs_password {
+        Some(std::env::var("STEAD_SERVICE_PASSWORD").map_err(|_| {
+            api(
+                "reading the account password",
+                "set STEAD_SERVICE_PASSWORD for the account's password (never on the command line)",
+            )
+        })?)
+    } else {
+        None
+    };
+    create(p, password.as_deref())?;
+    let result = configure(&m, p);
+    if result.is_err() {
+        let _ = uninstall(&p.name, Backend::Windows, Path::new(""));
+    }
+    result?;
+    let _ = spec;
+    Ok(())
+}
+
+fn configure(m: &ServiceManager, p: &ScmParams) -> Result<(), ManagerError> {
+    let svc = m
+        .open_service(
+            &p.name,
+            ServiceAccess::QUERY_CONFIG | ServiceAccess::CHANGE_CONFIG | ServiceAccess::START,
+        )
+        .map_err(|e| api("OpenServiceW", e))?;
+    // Read back what the SCM stored: the exact image path, the account asked for.
+    let cfg = svc
+        .query_config()
+        .map_err(|e| api("QueryServiceConfigW", e))?;
+    let stored = cfg.executable_path.to_string_lossy().into_owned();
+    if stored != p.image_path {
+        return Err(api(
+            "checking the registration",
+            format!(
+                "the stored image path is {stored:?}, not {:?}",
+                p.image_path
+            ),
+        ));
+    }
+    let account = cfg
+        .account_name
+        .map(|a| a.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if !account.eq_ignore_ascii_case(&p.account) {
+        return Err(api(
+            "checking the registration",
+            format!(
+                "the service would run as {account:?}, not {:?} as asked",
+                p.account
+            ),
+        ));
+    }
+    svc.set_description(&p.description)
+        .map_err(|e| api("description", e))?;
+    if let Some(fa) = &p.failure_actions {
+        let actions = fa
+            .restart_after_ms
+            .iter()
+            .map(|ms| ServiceAction {
+                action_type: ServiceActionType::Restart,
+                delay: Duration::from_millis(*ms),
+            })
+            .collect();
+        optional(
+            "failure actions",
+            svc.update_failure_actions(ServiceFailureActions {
+                reset_period: ServiceFailureResetPeriod::After(Duration::from_secs(
+                    fa.reset_period_secs,
+                )),
+                reboot_msg: None,
+                command: None,
+                actions: Some(actions),
+            }),
+        )?;
+        optional(
+            "failure actions on non-crash failures",
+            svc.set_failure_actions_on_non_crash_failures(fa.on_non_crash_failures),
+        )?;
+    }
+    if p.delayed_auto_start {
+        optional("delayed auto-start", svc.set_delayed_auto_start(true))?;
+    }
+    optional(
+        "the pre-shutdown timeout",
+        svc.set_preshutdown_timeout(Duration::from_millis(p.preshutdown_timeout_ms)),
+    )?;
+    optional(
+        "the service SID type",
+        svc.set_config_service_sid_info(ServiceSidType::Unrestricted),
+    )?;
+    Ok(())
+}
+
+fn wait_for(
+    svc: &windows_service::service::Service,
+    until: &[ServiceState],
+    limit: Duration,
+) -> Result<ServiceState, ManagerError> {
+    let start = Instant::now();
+    loop {
+        let st = svc
+            .query_status()
+            .map_err(|e| api("QueryServiceStatus", e))?;
+        if until.contains(&st.current_state) {
+            return Ok(st.current_state);
+        }
+        if start.elapsed() > limit {
+            return Err(api(
+                "waiting for the service",
+                format!("still {:?} after {limit:?}", st.current_state),
+            ));
+        }
+        // A pending state with a rising checkpoint is progress; its wait hint says how long.
+        std::thread::sleep(
+            st.wait_hint
+                .clamp(Duration::from_millis(50), Duration::from_millis(500)),
+        );
+    }
+}
+
+pub(crate) fn uninstall(name: &str, backend: Backend, _home: &Path) -> Result<(), ManagerError> {
+    if backend != Backend::Windows {
+        return Err(ManagerError::NotHere(backend.as_str()));
+    }
+    let m = manager()?;
+    let svc = match m.open_service(
+        name,
+        ServiceAccess::QUERY_STATUS | ServiceAccess::STOP | ServiceAccess::DELETE,
+    ) {
+        Ok(s) => s,
+        Err(e) if os_code(&e) == Some(NO_SUCH_SERVICE) => {
+            return Err(ManagerError::NotInstalled(
+                name.to_string(),
+                "the Service Control Manager".into(),
+            ));
+        }
+        Err(e) => return Err(api("OpenServiceW", e)),
+    };
+    if let Ok(st) = svc.query_status()
+        && st.current_state != ServiceState::Stopped
+    {
+        let _ = svc.stop();
+        wait_for(&svc, &[ServiceState::Stopped], Duration::from_secs(120))?;
+    }
+    svc.delete().map_err(|e| api("DeleteService", e))
+}
+
+pub(crate) fn status(name: &str, backend: Backend) -> Result<NativeStatus, ManagerError> {
+    if backend != Backend::Windows {
+        return Err(ManagerError::NotHere(backend.as_str()));
+    }
+    let m = manager()?;
+    let svc = match m.open_service(
+        name,
+        ServiceAccess::QUERY_STATUS | ServiceAccess::QUERY_CONFIG,
+    ) {
+        Ok(s) => s,
+        Err(e) if os_code(&e) == Some(NO_SUCH_SERVICE) => {
+            return Ok(NativeStatus {
+                name: name.to_string(),
+                backend,
+                state: "not-installed".into(),
+                pid: None,
+                start_mode: None,
+                last_exit: None,
+                detail: "not registered with the Service Control Manager".into(),
+            });
+        }
+        Err(e) => return Err(api("OpenServiceW", e)),
+    };
+    let st = svc
+        .query_status()
+        .map_err(|e| api("QueryServiceStatus", e))?;
+    let cfg = svc.query_config().ok();
+    let state = match st.current_state {
+        ServiceState::Running
+        | ServiceState::Paused
+        | ServiceState::PausePending
+        | ServiceState::ContinuePending => "running",
+        ServiceState::StartPending => "starting",
+        ServiceState::StopPending => "stopping",
+        ServiceState::Stopped => match st.exit_code {
+            windows_service::service::ServiceExitCode::Win32(0) => "stopped",
+            _ => "failed",
+        },
+    };
+    let last_exit = match st.exit_code {
+        windows_service::service::ServiceExitCode::Win32(c)
+        | windows_service::service::ServiceExitCode::ServiceSpecific(c) => c as i32,
+    };
+    Ok(NativeStatus {
+        name: name.to_string(),
+        backend,
+        state: state.into(),
+        pid: st.process_id,
+        start_mode: cfg.map(|c| format!("{:?}", c.start_type)),
+        last_exit: Some(last_exit),
+        detail: format!("{:?}, checkpoint {}", st.current_state, st.checkpoint),
+    })
+}
+
+pub(crate) fn control(name: &str, backend: Backend, verb: &str) -> Result<(), ManagerError> {
+    if backend != Backend::Windows {
+        return Err(ManagerError::NotHere(backend.as_str()));
+    }
+    let m = manager()?;
+    let svc = m
+        .open_service(
+            name,
+            ServiceAccess::QUERY_STATUS | ServiceAccess::START | ServiceAccess::STOP,
+        )
+        .map_err(|e| api("OpenServiceW", e))?;
+    let stop = |svc: &windows_service::service::Service| -> Result<(), ManagerError> {
+        let st = svc
+            .query_status()
+            .map_err(|e| api("QueryServiceStatus", e))?;
+        if st.current_state != ServiceState::Stopped {
+            svc.stop().map_err(|e| api("ControlService(STOP)", e))?;
+            wait_for(svc, &[ServiceState::Stopped], Duration::from_secs(120))?;
+        }
+        Ok(())
+    };
+    let start = |svc: &windows_service::service::Service| -> Result<(), ManagerError> {
+        svc.start::<&str>(&[])
+            .map_err(|e| api("StartServiceW", e))?;
+        match wait_for(
+            svc,
+            &[ServiceState::Running, ServiceState::Stopped],
+            Duration::from_secs(120),
+        )? {
+            ServiceState::Running => Ok(()),
+            _ => Err(api(
+                "starting the service",
+                "it stopped during its start; see its log",
+            )),
+        }
+    };
+    match verb {
+        "start" => start(&svc),
+        "stop" => stop(&svc),
+        "restart" => {
+            stop(&svc)?;
+            start(&svc)
+        }
+        other => Err(api("service control", format!("unknown verb {other}"))),
+    }
+}
