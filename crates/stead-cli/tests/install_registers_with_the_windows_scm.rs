@@ -1,7 +1,7 @@
 //! `stead install --backend windows` (the Windows build) under Wine's Service Control
 //! Manager: a service built with the `stead` library is created through the SCM API with a
 //! quoted image path and the virtual account, read back, started (the start waits through
-//! START_PENDING), shown by `stead service status`, stopped, refused a second time without
+//! `START_PENDING`), shown by `stead service status`, stopped, refused a second time without
 //! `--force`, and deleted by `stead uninstall`. What Wine's SCM does not keep (failure
 //! actions, delayed start, SID type) is reported as skipped there; the exact parameters are
 //! tested in `crates/stead-manager/tests/golden/windows.txt`.
