@@ -48,6 +48,10 @@ pub(crate) struct InstallArgs {
     /// (default: root on Unix, with a warning; the virtual `NT SERVICE\NAME` on Windows).
     #[arg(long)]
     pub account: Option<String>,
+    /// Create this system account (no login shell, no home) if it does not exist, run the
+    /// service as it; `uninstall --purge` deletes it again if this install created it.
+    #[arg(long, conflicts_with = "account")]
+    pub create_user: Option<String>,
     /// `auto`, `delayed` (Windows delayed auto-start) or `manual`.
     #[arg(long, default_value = "auto")]
     pub start: String,
@@ -103,6 +107,10 @@ pub(crate) struct UninstallArgs {
     pub target: Target,
     /// The service.
     pub name: String,
+    /// Also remove what the install provisioned: the account it created and the service's
+    /// state, log and configuration directories (only those).
+    #[arg(long)]
+    pub purge: bool,
 }
 
 /// `stead service VERB NAME`.
@@ -262,6 +270,7 @@ fn spec(args: &InstallArgs) -> Result<ServiceSpec, Failure> {
     }
     spec.hardening = !args.no_hardening;
     spec.user_mode = args.target.user;
+    spec.create_user.clone_from(&args.create_user);
     spec.validate().map_err(|e| usage(e.to_string()))?;
     Ok(spec)
 }
@@ -319,7 +328,8 @@ fn manager_failure(e: &stead_manager::ManagerError) -> Failure {
 
 pub(crate) fn uninstall(args: &UninstallArgs) -> Result<u8, Failure> {
     let backend = backend(&args.target)?;
-    stead_manager::uninstall(&args.name, backend, &home()).map_err(|e| manager_failure(&e))?;
+    stead_manager::uninstall(&args.name, backend, &home(), args.purge)
+        .map_err(|e| manager_failure(&e))?;
     println!("uninstalled {} ({})", args.name, backend.as_str());
     Ok(0)
 }

@@ -3,7 +3,9 @@
 //! a second install of the same name is refused without `--force`, `stead service status`
 //! tells running from not installed, and `stead uninstall` leaves no unit behind. The wrap
 //! mode (`stead install -c stead.toml`) runs `stead up` as a notify service whose programs
-//! answer `stead status`.
+//! answer `stead status`. `--create-user` provisions a system account the service really runs
+//! as, with its state directory owned by it (0750), and `uninstall --purge` removes the
+//! account and the directories again.
 #![cfg(target_os = "linux")]
 mod support;
 use std::time::{Duration, Instant};
@@ -181,5 +183,59 @@ fn install_registers_with_systemd() {
     assert!(
         !left.status.success(),
         "the wrapped program stopped with the service"
+    );
+
+    // A provisioned account and its directories, removed again by --purge.
+    let inst = sb.exec(&[
+        stead,
+        "install",
+        "--backend",
+        "systemd",
+        "--name",
+        "keeper",
+        "--create-user",
+        "keeperd",
+        "--",
+        "/opt/stead/bin/stead-testchild",
+        "--sleep",
+        "forever",
+    ]);
+    assert!(inst.status.success(), "{}", text(&inst));
+    wait("keeper running", Duration::from_secs(20), || {
+        status_json("keeper")["state"] == "running"
+    });
+    let pid = status_json("keeper")["pid"].as_u64().unwrap().to_string();
+    let user = sb.exec(&["ps", "-o", "user=", "-p", &pid]);
+    assert_eq!(String::from_utf8_lossy(&user.stdout).trim(), "keeperd");
+    let shell = sb.exec(&["getent", "passwd", "keeperd"]);
+    assert!(
+        String::from_utf8_lossy(&shell.stdout)
+            .trim()
+            .ends_with("/usr/sbin/nologin"),
+        "no login shell"
+    );
+    let dir = sb.exec(&["stat", "-c", "%U %a", "/var/lib/keeper"]);
+    assert_eq!(String::from_utf8_lossy(&dir.stdout).trim(), "keeperd 750");
+    let un = sb.exec(&[
+        stead,
+        "uninstall",
+        "keeper",
+        "--backend",
+        "systemd",
+        "--purge",
+    ]);
+    assert!(un.status.success(), "{}", text(&un));
+    assert!(
+        !sb.exec(&["id", "keeperd"]).status.success(),
+        "the account is gone"
+    );
+    assert!(
+        !sb.exec(&["test", "-e", "/var/lib/keeper"]).status.success(),
+        "the state directory is gone"
+    );
+    assert!(
+        !sb.exec(&["test", "-e", "/var/lib/stead/installs/keeper.json"])
+            .status
+            .success()
     );
 }

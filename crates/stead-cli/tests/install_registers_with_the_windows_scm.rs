@@ -22,7 +22,10 @@ fn install_registers_with_the_windows_scm() {
     let target = windows_build(&["-p", "stead", "--example", "lifecycle"]);
     let h = Harness::new("wine-install");
     let wine = Wine::up(tool, &h.dir);
-    wine.put(&[&target.join("stead.exe"), &target.join("examples/lifecycle.exe")]);
+    wine.put(&[
+        &target.join("stead.exe"),
+        &target.join("examples/lifecycle.exe"),
+    ]);
     std::fs::create_dir_all(wine.drive_c.join("marks")).unwrap();
     let stead = |args: &[&str]| {
         let mut all = vec!["./stead.exe"];
@@ -31,8 +34,15 @@ fn install_registers_with_the_windows_scm() {
     };
 
     let (code, out) = stead(&[
-        "install", "--backend", "windows", "--name", "steadinst", "--", "C:\\lifecycle.exe",
-        "START_MS=1500", "MARK_DIR=C:\\marks",
+        "install",
+        "--backend",
+        "windows",
+        "--name",
+        "steadinst",
+        "--",
+        "C:\\lifecycle.exe",
+        "START_MS=1500",
+        "MARK_DIR=C:\\marks",
     ]);
     assert_eq!(code, Some(0), "{out}");
     let (code, out) = stead(&["service", "start", "steadinst", "--backend", "windows"]);
@@ -41,20 +51,37 @@ fn install_registers_with_the_windows_scm() {
         std::fs::read_to_string(wine.drive_c.join("marks/ready")).is_ok(),
         "the start returned once the service was ready"
     );
-    let (code, out) = stead(&["service", "status", "steadinst", "--backend", "windows", "--json"]);
+    let (code, out) = stead(&[
+        "service",
+        "status",
+        "steadinst",
+        "--backend",
+        "windows",
+        "--json",
+    ]);
     assert_eq!(code, Some(0), "{out}");
     let json = &out[out.find('{').unwrap()..=out.rfind('}').unwrap()];
     let st: serde_json::Value = serde_json::from_str(json).unwrap();
     assert_eq!(st["state"], "running", "{st}");
 
-    let (code, out) = stead(&["install", "--backend", "windows", "--name", "steadinst", "--", "C:\\lifecycle.exe"]);
+    let (code, out) = stead(&[
+        "install",
+        "--backend",
+        "windows",
+        "--name",
+        "steadinst",
+        "--",
+        "C:\\lifecycle.exe",
+    ]);
     assert_eq!(code, Some(2), "{out}");
     assert!(out.contains("already installed"), "{out}");
 
     let (code, out) = stead(&["service", "stop", "steadinst", "--backend", "windows"]);
     assert_eq!(code, Some(0), "{out}");
     assert_eq!(
-        std::fs::read_to_string(wine.drive_c.join("marks/stopping")).unwrap_or_default().trim(),
+        std::fs::read_to_string(wine.drive_c.join("marks/stopping"))
+            .unwrap_or_default()
+            .trim(),
         "stop requested by the service manager"
     );
     let (code, out) = stead(&["uninstall", "steadinst", "--backend", "windows"]);

@@ -111,6 +111,18 @@ pub struct PlannedFile {
     pub text: String,
 }
 
+/// An account made for the service and its directories.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Provision {
+    /// The system account (no login shell, no home).
+    pub user: String,
+    /// Whether this install created it (set when applied; only then does `--purge` delete it).
+    pub user_created: bool,
+    /// State, log and configuration directories (systemd makes them, owned by the account,
+    /// mode 0750).
+    pub directories: Vec<PathBuf>,
+}
+
 /// What an install does: files to write, commands to run, SCM calls to make, and warnings.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Plan {
@@ -122,6 +134,9 @@ pub struct Plan {
     pub commands: Vec<Vec<String>>,
     /// The SCM registration (Windows backend).
     pub scm: Option<backend::windows::ScmParams>,
+    /// An account to create (if missing) and the directories made for the service, which
+    /// `uninstall --purge` removes again (and only those).
+    pub provision: Option<Provision>,
     /// Things worth knowing (root/`LocalSystem` without need, linger for user units…).
     pub warnings: Vec<String>,
 }
@@ -133,6 +148,9 @@ pub fn plan(spec: &ServiceSpec, backend: Backend, home: &Path) -> Result<Plan, S
     spec.user_mode =
         matches!(backend, Backend::SystemdUser | Backend::TaskScheduler) || spec.user_mode;
     let mut warnings = Vec::new();
+    if let Some(u) = &spec.create_user {
+        spec.account = Account::User(u.clone());
+    }
     let unix_root = !spec.user_mode && matches!(spec.account, Account::Default);
     let file = |path: PathBuf, mode: u32, text: String| PlannedFile { path, mode, text };
     let p = match backend {
@@ -161,6 +179,18 @@ pub fn plan(spec: &ServiceSpec, backend: Backend, home: &Path) -> Result<Plan, S
             if user {
                 warnings.push("user units run while you are logged in; `loginctl enable-linger` keeps them running after logout".into());
             }
+            let provision = spec
+                .create_user
+                .clone()
+                .filter(|_| !user)
+                .map(|u| Provision {
+                    user: u,
+                    user_created: false,
+                    directories: ["/var/lib", "/var/log", "/etc"]
+                        .iter()
+                        .map(|d| Path::new(d).join(&spec.name))
+                        .collect(),
+                });
             Plan {
                 backend,
                 files: vec![file(
@@ -170,6 +200,7 @@ pub fn plan(spec: &ServiceSpec, backend: Backend, home: &Path) -> Result<Plan, S
                 )],
                 commands,
                 scm: None,
+                provision,
                 warnings,
             }
         }
@@ -196,6 +227,7 @@ pub fn plan(spec: &ServiceSpec, backend: Backend, home: &Path) -> Result<Plan, S
                     path.display().to_string(),
                 ]],
                 scm: None,
+                provision: None,
                 warnings,
             }
         }
@@ -225,6 +257,7 @@ pub fn plan(spec: &ServiceSpec, backend: Backend, home: &Path) -> Result<Plan, S
                 )],
                 commands,
                 scm: None,
+                provision: None,
                 warnings,
             }
         }
@@ -240,6 +273,7 @@ pub fn plan(spec: &ServiceSpec, backend: Backend, home: &Path) -> Result<Plan, S
                 files: Vec::new(),
                 commands: Vec::new(),
                 scm: Some(backend::windows::scm_params(&spec)),
+                provision: None,
                 warnings,
             }
         }
@@ -271,6 +305,7 @@ pub fn plan(spec: &ServiceSpec, backend: Backend, home: &Path) -> Result<Plan, S
                     xml_path.display().to_string(),
                 ]],
                 scm: None,
+                provision: None,
                 warnings,
             }
         }
@@ -341,8 +376,13 @@ pub fn apply(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<(), Manager
 }
 
 /// Stops, disables and removes `name`, then reloads the manager.
-pub fn uninstall(name: &str, backend: Backend, home: &Path) -> Result<(), ManagerError> {
-    native::uninstall(name, backend, home)
+pub fn uninstall(
+    name: &str,
+    backend: Backend,
+    home: &Path,
+    purge: bool,
+) -> Result<(), ManagerError> {
+    native::uninstall(name, backend, home, purge)
 }
 
 /// What the native manager says about `name`.

@@ -104,6 +104,33 @@ pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<()
             .map_or(String::new(), |f| f.path.display().to_string());
         return Err(ManagerError::Exists(spec.name.clone(), where_));
     }
+    if let Some(p) = &plan.provision {
+        let mut p = p.clone();
+        let exists = Command::new("id")
+            .arg("-u")
+            .arg(&p.user)
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !exists {
+            run(&[
+                "useradd".into(),
+                "--system".into(),
+                "--user-group".into(),
+                "--no-create-home".into(),
+                "--home-dir".into(),
+                "/nonexistent".into(),
+                "--shell".into(),
+                "/usr/sbin/nologin".into(),
+                p.user.clone(),
+            ])?;
+            p.user_created = true;
+        }
+        write_atomically(&PlannedFile {
+            path: record_path(&spec.name),
+            mode: 0o600,
+            text: serde_json::to_string_pretty(&p).unwrap_or_default(),
+        })?;
+    }
     for f in &plan.files {
         write_atomically(f)?;
     }
@@ -113,7 +140,46 @@ pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<()
     Ok(())
 }
 
-pub(crate) fn uninstall(name: &str, backend: Backend, home: &Path) -> Result<(), ManagerError> {
+/// What an install provisioned, for `uninstall --purge`.
+fn record_path(name: &str) -> std::path::PathBuf {
+    Path::new("/var/lib/stead/installs").join(format!("{name}.json"))
+}
+
+/// Removes what the install of `name` provisioned: its directories, and its account if the
+/// install created it. Nothing else.
+fn purge(name: &str) -> Result<(), ManagerError> {
+    let path = record_path(name);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(());
+    };
+    let p: crate::Provision = serde_json::from_str(&text).map_err(|e| ManagerError::Command {
+        command: format!("reading {}", path.display()),
+        output: e.to_string(),
+    })?;
+    for d in &p.directories {
+        match std::fs::remove_dir_all(d) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(ManagerError::Io {
+                    path: d.clone(),
+                    source,
+                });
+            }
+        }
+    }
+    if p.user_created {
+        run(&["userdel".into(), p.user.clone()])?;
+    }
+    std::fs::remove_file(&path).map_err(|source| ManagerError::Io { path, source })
+}
+
+pub(crate) fn uninstall(
+    name: &str,
+    backend: Backend,
+    home: &Path,
+    purge_too: bool,
+) -> Result<(), ManagerError> {
     if !matches!(backend, Backend::Systemd | Backend::SystemdUser) {
         return Err(ManagerError::NotHere(backend.as_str()));
     }
@@ -142,6 +208,9 @@ pub(crate) fn uninstall(name: &str, backend: Backend, home: &Path) -> Result<(),
         .collect();
     run(&reload)?;
     let _ = systemctl(backend, &["reset-failed", &unit]).output();
+    if purge_too {
+        purge(name)?;
+    }
     Ok(())
 }
 

@@ -8,7 +8,12 @@ pub(crate) fn install(plan: &Plan, _spec: &ServiceSpec, _force: bool) -> Result<
     Err(ManagerError::NotHere(plan.backend.as_str()))
 }
 
-pub(crate) fn uninstall(_name: &str, backend: Backend, _home: &Path) -> Result<(), ManagerError> {
+pub(crate) fn uninstall(
+    _name: &str,
+    backend: Backend,
+    _home: &Path,
+    _purge: bool,
+) -> Result<(), ManagerError> {
     Err(ManagerError::NotHere(backend.as_str()))
 }
 

@@ -132,7 +132,7 @@ pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<()
                 "the Service Control Manager".into(),
             ));
         }
-        uninstall(&p.name, Backend::Windows, Path::new(""))?;
+        uninstall(&p.name, Backend::Windows, Path::new(""), false)?;
     }
     let password = if p.needs_password {
         Some(std::env::var("STEAD_SERVICE_PASSWORD").map_err(|_| {
@@ -147,7 +147,7 @@ pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<()
     create(p, password.as_deref())?;
     let result = configure(&m, p);
     if result.is_err() {
-        let _ = uninstall(&p.name, Backend::Windows, Path::new(""));
+        let _ = uninstall(&p.name, Backend::Windows, Path::new(""), false);
     }
     result?;
     let _ = spec;
@@ -256,7 +256,13 @@ fn wait_for(
     }
 }
 
-pub(crate) fn uninstall(name: &str, backend: Backend, _home: &Path) -> Result<(), ManagerError> {
+/// `purge` has nothing to remove on Windows: no account or directory is provisioned there.
+pub(crate) fn uninstall(
+    name: &str,
+    backend: Backend,
+    _home: &Path,
+    _purge: bool,
+) -> Result<(), ManagerError> {
     if backend != Backend::Windows {
         return Err(ManagerError::NotHere(backend.as_str()));
     }

@@ -102,6 +102,8 @@ pub struct ServiceSpec {
     pub hardening: bool,
     /// Where stdout/stderr go when the manager does not collect them itself (launchd).
     pub log_dir: Option<PathBuf>,
+    /// Create this system account (no shell, no home) if it does not exist, and run as it.
+    pub create_user: Option<String>,
 }
 
 /// A spec that cannot be installed, and why.
@@ -144,6 +146,7 @@ impl ServiceSpec {
             user_mode: false,
             hardening: true,
             log_dir: None,
+            create_user: None,
         }
     }
 
@@ -185,6 +188,18 @@ impl ServiceSpec {
         if let Some(t) = texts.iter().find(|t| t.contains(['\n', '\r', '\0'])) {
             return Err(SpecError(format!(
                 "{t:?} contains a newline or NUL: not allowed in a service definition"
+            )));
+        }
+        if let Some(u) = &self.create_user
+            && (u.is_empty()
+                || u.len() > 32
+                || u.starts_with('-')
+                || !u.chars().all(|c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_')
+                }))
+        {
+            return Err(SpecError(format!(
+                "bad account name `{u}`: use up to 32 lowercase letters, digits, `-` or `_`"
             )));
         }
         for k in self.env.keys() {

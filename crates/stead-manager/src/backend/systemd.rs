@@ -99,8 +99,13 @@ pub fn unit(spec: &ServiceSpec) -> Unit {
         }
     }
     if !spec.user_mode {
+        // Made by systemd at start, owned by the service's account, closed to others.
         u.set("Service", "StateDirectory", &spec.name);
+        u.set("Service", "StateDirectoryMode", "0750");
         u.set("Service", "LogsDirectory", &spec.name);
+        u.set("Service", "LogsDirectoryMode", "0750");
+        u.set("Service", "ConfigurationDirectory", &spec.name);
+        u.set("Service", "ConfigurationDirectoryMode", "0750");
     }
     if spec.start != StartMode::Manual {
         u.set(
