@@ -136,7 +136,11 @@ impl Engine {
             aux: HashMap::new(),
             events: Events::default(),
             event_waiters: Vec::new(),
-            monitor: checks::Monitor::new(setup.config.supervisor.metrics.sample),
+            monitor: checks::Monitor::new(
+                setup.config.supervisor.metrics.sample,
+                setup.config.supervisor.metrics.listen.is_some()
+                    || setup.config.programs.iter().any(|p| p.limits.is_some()),
+            ),
         };
         for p in setup.config.programs {
             let slot = engine.new_slot(p);
@@ -775,6 +779,7 @@ impl Engine {
         let now = Instant::now();
         match req {
             Request::Status { names, reply } => {
+                self.resources_wanted(now);
                 let result = self.select(&names).map(|idxs| StatusReport {
                     pid: std::process::id(),
                     version: env!("CARGO_PKG_VERSION").to_string(),
@@ -855,6 +860,7 @@ impl Engine {
                 self.answer_event_waiters(now);
             }
             Request::Metrics { reply } => {
+                self.resources_wanted(now);
                 let _ = reply.send(Ok(self.metrics(now)));
             }
         }
@@ -986,6 +992,14 @@ impl Engine {
         for idx in first_removed..self.slots.len() {
             self.feed(idx, Event::Stop, now);
         }
+        self.monitor.set_always(
+            self.config.supervisor.metrics.sample.is_some()
+                || self.config.supervisor.metrics.listen.is_some()
+                || self
+                    .slots
+                    .iter()
+                    .any(|s| s.program.config().limits.is_some()),
+        );
         self.events.push(
             "",
             "reloaded",

@@ -126,13 +126,26 @@ impl Engine {
             }
         }
         if self.monitor.due(now) {
-            let targets: Vec<(String, u32)> = self
-                .slots
-                .iter()
-                .filter_map(|s| s.program.pid().map(|pid| (s.instance_id.clone(), pid)))
-                .collect();
-            self.monitor.sample(&targets, now);
-            self.check_limits(now);
+            self.sample_resources(now);
+        }
+    }
+
+    /// Samples every running program's tree now and checks the limits.
+    pub(super) fn sample_resources(&mut self, now: Instant) {
+        let targets: Vec<(String, u32)> = self
+            .slots
+            .iter()
+            .filter_map(|s| s.program.pid().map(|pid| (s.instance_id.clone(), pid)))
+            .collect();
+        self.monitor.sample(&targets, now);
+        self.check_limits(now);
+    }
+
+    /// Someone looks (status, metrics, `stead top`): keep sampling for a while, and sample
+    /// at once when the figures are stale.
+    pub(super) fn resources_wanted(&mut self, now: Instant) {
+        if self.monitor.watch(now) {
+            self.sample_resources(now);
         }
     }
 
@@ -330,28 +343,53 @@ fn human_bytes(n: u64) -> String {
     format!("{:.1} MB", n as f64 / MB)
 }
 
-/// Samples CPU, memory, fds and threads of every running program's tree.
+/// Samples CPU, memory, fds and threads of every running program's tree: all the time when
+/// something depends on it (limits, the metrics endpoint, an explicit `[metrics] sample`),
+/// else only while someone looks — so an idle supervisor keeps no timer.
 pub(crate) struct Monitor {
     every: Duration,
     next: Instant,
+    always: bool,
+    watched_until: Option<Instant>,
+    last: Option<Instant>,
     /// CPU seconds of each instance's tree at the last sample.
     last_cpu: HashMap<String, (Instant, f64)>,
     current: HashMap<String, Resources>,
 }
 
 impl Monitor {
-    pub(crate) fn new(every: Option<Duration>) -> Monitor {
+    pub(crate) fn new(every: Option<Duration>, always: bool) -> Monitor {
+        let always = always || every.is_some();
         let every = every.unwrap_or(Duration::from_secs(5));
         Monitor {
             every,
             next: Instant::now() + every.min(Duration::from_secs(1)),
+            always,
+            watched_until: None,
+            last: None,
             last_cpu: HashMap::new(),
             current: HashMap::new(),
         }
     }
 
     pub(crate) fn deadline(&self, any_running: bool) -> Option<Instant> {
-        (any_running && crate::health::resources::SUPPORTED).then_some(self.next)
+        let wanted = self.always || self.watched_until.is_some_and(|w| w > Instant::now());
+        (any_running && wanted && crate::health::resources::SUPPORTED).then_some(self.next)
+    }
+
+    /// After a reload: whether sampling must run all the time now.
+    pub(crate) fn set_always(&mut self, always: bool) {
+        self.always = always;
+    }
+
+    /// Someone looks: sample for the next minute. True when the figures are stale (older
+    /// than two intervals) and should be taken now.
+    fn watch(&mut self, now: Instant) -> bool {
+        self.watched_until = Some(now + Duration::from_secs(60));
+        crate::health::resources::SUPPORTED
+            && self
+                .last
+                .is_none_or(|t| now.saturating_duration_since(t) > self.every * 2)
     }
 
     fn due(&self, now: Instant) -> bool {
@@ -360,6 +398,7 @@ impl Monitor {
 
     fn sample(&mut self, targets: &[(String, u32)], now: Instant) {
         self.next = now + self.every;
+        self.last = Some(now);
         let trees = crate::health::resources::sample(targets);
         let mut current = HashMap::new();
         for (instance, t) in trees {
