@@ -394,3 +394,38 @@ pub fn status(name: &str, backend: Backend) -> Result<NativeStatus, ManagerError
 pub fn control(name: &str, backend: Backend, verb: &str) -> Result<(), ManagerError> {
     native::control(name, backend, verb)
 }
+
+/// Entry points for the fuzz targets in `fuzz/` — not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use crate::ServiceSpec;
+
+    /// Any spec the validator accepts renders to forms that parse back to the same argv: the
+    /// systemd `ExecStart=` (through stead's unit parser) and the SCM image path (through
+    /// `CommandLineToArgvW` rules). A spec that is refused is fine.
+    pub fn round_trip(args: Vec<String>, env: Vec<(String, String)>) {
+        let mut spec = ServiceSpec::new("fuzz", "/opt/fuzz app/bin/x", &[]);
+        spec.args = args;
+        spec.env = env.into_iter().collect();
+        if spec.validate().is_err() {
+            return;
+        }
+        let want = spec.argv();
+        let unit = crate::backend::systemd::unit(&spec).render();
+        let parsed = stead_export::unit::Unit::parse(&unit).expect("our own unit parses");
+        let exec = parsed
+            .get("Service", "ExecStart")
+            .next()
+            .expect("ExecStart");
+        let got = stead_export::unit::split_exec(exec).expect("ExecStart splits");
+        assert_eq!(got, want, "systemd: {unit}");
+        let image = crate::backend::windows::image_path(&spec);
+        assert_eq!(
+            crate::backend::windows::split_command_line(&image),
+            want,
+            "SCM: {image}"
+        );
+        let envs: Vec<&str> = parsed.get("Service", "Environment").collect();
+        assert_eq!(envs.len(), spec.env.len(), "systemd environment: {unit}");
+    }
+}

@@ -41,60 +41,7 @@ fn argv() -> Vec<String> {
     spec().argv()
 }
 
-/// `CommandLineToArgvW`'s rules (as documented for the C runtime), to read back what
-/// [`windows::quote_arg`] wrote.
-fn parse_windows(cmdline: &str) -> Vec<String> {
-    let mut args = Vec::new();
-    let chars: Vec<char> = cmdline.chars().collect();
-    let mut i = 0;
-    loop {
-        while i < chars.len() && (chars[i] == ' ' || chars[i] == '\t') {
-            i += 1;
-        }
-        if i >= chars.len() {
-            break;
-        }
-        let mut arg = String::new();
-        let mut quoted = false;
-        while i < chars.len() {
-            let c = chars[i];
-            if c == '\\' {
-                let mut n = 0;
-                while i < chars.len() && chars[i] == '\\' {
-                    n += 1;
-                    i += 1;
-                }
-                if i < chars.len() && chars[i] == '"' {
-                    arg.extend(std::iter::repeat_n('\\', n / 2));
-                    if n % 2 == 1 {
-                        arg.push('"');
-                        i += 1;
-                    }
-                } else {
-                    arg.extend(std::iter::repeat_n('\\', n));
-                }
-                continue;
-            }
-            if c == '"' {
-                if quoted && i + 1 < chars.len() && chars[i + 1] == '"' {
-                    arg.push('"');
-                    i += 2;
-                    continue;
-                }
-                quoted = !quoted;
-                i += 1;
-                continue;
-            }
-            if !quoted && (c == ' ' || c == '\t') {
-                break;
-            }
-            arg.push(c);
-            i += 1;
-        }
-        args.push(arg);
-    }
-    args
-}
+use stead_manager::backend::windows::split_command_line as parse_windows;
 
 #[test]
 fn the_scm_image_path_parses_back() {

@@ -29,6 +29,8 @@ pub mod control;
 mod duration;
 mod engine;
 pub mod events;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod health;
 mod host;
 pub mod logs;

@@ -150,3 +150,64 @@ pub fn scm_params(spec: &ServiceSpec) -> ScmParams {
         sid_type: "SERVICE_SID_TYPE_UNRESTRICTED",
     }
 }
+
+/// Splits a command line by `CommandLineToArgvW`'s rules (as documented for the C runtime):
+/// what the program started from an image path receives as its arguments. Reads back what
+/// [`quote_arg`] and [`image_path`] wrote.
+///
+/// ```
+/// use stead_manager::backend::windows::split_command_line;
+/// assert_eq!(split_command_line(r#""C:\a b\x.exe" "say \"hi\"" plain"#), [r"C:\a b\x.exe", "say \"hi\"", "plain"]);
+/// ```
+pub fn split_command_line(cmdline: &str) -> Vec<String> {
+    let mut args = Vec::new();
+    let chars: Vec<char> = cmdline.chars().collect();
+    let mut i = 0;
+    loop {
+        while i < chars.len() && (chars[i] == ' ' || chars[i] == '\t') {
+            i += 1;
+        }
+        if i >= chars.len() {
+            break;
+        }
+        let mut arg = String::new();
+        let mut quoted = false;
+        while i < chars.len() {
+            let c = chars[i];
+            if c == '\\' {
+                let mut n = 0;
+                while i < chars.len() && chars[i] == '\\' {
+                    n += 1;
+                    i += 1;
+                }
+                if i < chars.len() && chars[i] == '"' {
+                    arg.extend(std::iter::repeat_n('\\', n / 2));
+                    if n % 2 == 1 {
+                        arg.push('"');
+                        i += 1;
+                    }
+                } else {
+                    arg.extend(std::iter::repeat_n('\\', n));
+                }
+                continue;
+            }
+            if c == '"' {
+                if quoted && i + 1 < chars.len() && chars[i + 1] == '"' {
+                    arg.push('"');
+                    i += 2;
+                    continue;
+                }
+                quoted = !quoted;
+                i += 1;
+                continue;
+            }
+            if !quoted && (c == ' ' || c == '\t') {
+                break;
+            }
+            arg.push(c);
+            i += 1;
+        }
+        args.push(arg);
+    }
+    args
+}

@@ -344,6 +344,12 @@ impl Config {
         parse::parse(path, text, true)
     }
 
+    /// Parses config text with every check of the file itself and none against this host
+    /// (as [`Config::load_portable`] does for a file).
+    pub fn parse_portable(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        parse::parse(path, text, false)
+    }
+
     /// The instances of the group or instance called `name` (`web` gives `web:0`, `web:1`…).
     pub fn select<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a ProgramConfig> + 'a {
         self.programs.iter().filter(move |p| p.answers_to(name))

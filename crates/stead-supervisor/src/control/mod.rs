@@ -4,7 +4,7 @@
 
 pub mod api;
 pub mod client;
-mod server;
+pub(crate) mod server;
 
 #[cfg(unix)]
 #[path = "transport_unix.rs"]

@@ -200,7 +200,7 @@ fn parse_body<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T
     })
 }
 
-fn names_from_query(query: Option<&str>) -> Result<Vec<String>, ApiError> {
+pub(crate) fn names_from_query(query: Option<&str>) -> Result<Vec<String>, ApiError> {
     let mut names = Vec::new();
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         match pair.split_once('=') {
@@ -218,7 +218,7 @@ fn names_from_query(query: Option<&str>) -> Result<Vec<String>, ApiError> {
 }
 
 /// `?after=N&wait=MS` (both optional; `wait` at most 60 000).
-fn events_query(query: Option<&str>) -> Result<(u64, std::time::Duration), ApiError> {
+pub(crate) fn events_query(query: Option<&str>) -> Result<(u64, std::time::Duration), ApiError> {
     let mut after = 0;
     let mut wait = 0;
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {

@@ -19,7 +19,7 @@
 mod capture;
 mod console;
 mod file;
-mod frame;
+pub(crate) mod frame;
 mod janitor;
 pub mod read;
 mod rotating;
