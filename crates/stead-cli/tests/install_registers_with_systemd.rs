@@ -120,6 +120,37 @@ fn install_registers_with_systemd() {
     let unit_after = sb.exec(&["cat", "/etc/systemd/system/guarded.service"]);
     assert_eq!(String::from_utf8_lossy(&unit_after.stdout), unit);
 
+    // --force replaces it: the new unit, and a new process running it.
+    let before = status_json("guarded")["pid"].as_u64();
+    let forced = sb.exec(&[
+        stead,
+        "install",
+        "--backend",
+        "systemd",
+        "--name",
+        "guarded",
+        "--force",
+        "--account",
+        "nobody",
+        "--",
+        "/opt/stead/bin/stead-testchild",
+        "--stdout",
+        "replaced",
+        "--sleep",
+        "forever",
+    ]);
+    assert!(forced.status.success(), "{}", text(&forced));
+    wait("the replacement running", Duration::from_secs(20), || {
+        let st = status_json("guarded");
+        st["state"] == "running" && st["pid"].as_u64() != before
+    });
+    let unit_now = String::from_utf8_lossy(
+        &sb.exec(&["cat", "/etc/systemd/system/guarded.service"])
+            .stdout,
+    )
+    .into_owned();
+    assert!(unit_now.contains("--stdout replaced"), "{unit_now}");
+
     // Uninstall: no unit, no file, status says so.
     let un = sb.exec(&[stead, "uninstall", "guarded", "--backend", "systemd"]);
     assert!(un.status.success(), "{}", text(&un));

@@ -135,7 +135,25 @@ pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<()
         write_atomically(f)?;
     }
     for c in &plan.commands {
-        run(c)?;
+        // Replacing a loaded service: `start` would leave the old process running.
+        if loaded
+            && c.last().is_some_and(|u| u.ends_with(".service"))
+            && c.iter().any(|a| a == "start")
+        {
+            let restart: Vec<String> = c
+                .iter()
+                .map(|a| {
+                    if a == "start" {
+                        "restart".to_string()
+                    } else {
+                        a.clone()
+                    }
+                })
+                .collect();
+            run(&restart)?;
+        } else {
+            run(c)?;
+        }
     }
     Ok(())
 }
