@@ -18,7 +18,12 @@ fn a_program_that_cannot_start_says_why() {
     h.wait_for("app running", Duration::from_secs(5), |h| {
         h.state_of("app") == "running"
     });
-    std::fs::write(&script, "#!/nonexistent/interpreter\n").unwrap();
+    // Replaced by a rename: writing in place can meet ETXTBSY while the old one is still
+    // being executed.
+    let next = h.dir.join("app.sh.new");
+    std::fs::write(&next, "#!/nonexistent/interpreter\n").unwrap();
+    std::fs::set_permissions(&next, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::rename(&next, &script).unwrap();
     sigkill(h.pid_of("app").unwrap());
     h.wait_for("the failed start", Duration::from_secs(5), |h| {
         h.state_of("app") == "backoff"
