@@ -119,7 +119,7 @@ fn create(p: &ScmParams, password: Option<&str>) -> Result<(), ManagerError> {
     Ok(())
 }
 
-pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<(), ManagerError> {
+pub(crate) fn install(plan: &Plan, _spec: &ServiceSpec, force: bool) -> Result<(), ManagerError> {
     let Some(p) = &plan.scm else {
         return Err(ManagerError::NotHere(plan.backend.as_str()));
     };
@@ -150,7 +150,6 @@ pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<()
         let _ = uninstall(&p.name, Backend::Windows, Path::new(""), false);
     }
     result?;
-    let _ = spec;
     Ok(())
 }
 

@@ -276,7 +276,7 @@ impl Engine {
         let p = &self.slots[idx].program;
         if p.state() != before {
             log_transition(p);
-            self.on_transition(idx, before);
+            self.on_transition(idx);
         }
         for action in actions {
             self.act(idx, action, now);

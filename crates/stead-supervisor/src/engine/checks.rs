@@ -35,7 +35,7 @@ impl Engine {
 
     /// A program changed state: drop the checks of an instance that no longer runs, record
     /// the event, run `on_fatal`.
-    pub(super) fn on_transition(&mut self, idx: usize, before: State) {
+    pub(super) fn on_transition(&mut self, idx: usize) {
         let slot = &mut self.slots[idx];
         let state = slot.program.state();
         if state != State::Running {
@@ -49,7 +49,6 @@ impl Engine {
             State::Backoff => "backoff",
             State::Fatal => "fatal",
             State::Exited => "exited",
-            State::Stopped if before == State::Stopping || before == State::Starting => "stopped",
             State::Stopped => "stopped",
             State::Stopping => "stopping",
             State::Waiting => "waiting",
