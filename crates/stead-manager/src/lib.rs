@@ -400,6 +400,21 @@ pub fn control(name: &str, backend: Backend, verb: &str) -> Result<(), ManagerEr
 pub mod fuzzing {
     use crate::ServiceSpec;
 
+    /// The `renderers` target's bytes: NUL separates arguments; an argument holding `\x01`
+    /// is an environment entry, `KEY\x01VALUE`.
+    pub fn round_trip_bytes(data: &[u8]) {
+        let text = String::from_utf8_lossy(data);
+        let mut args = Vec::new();
+        let mut env = Vec::new();
+        for part in text.split('\0') {
+            match part.split_once('\u{1}') {
+                Some((k, v)) => env.push((k.to_string(), v.to_string())),
+                None => args.push(part.to_string()),
+            }
+        }
+        round_trip(args, env);
+    }
+
     /// Any spec the validator accepts renders to forms that parse back to the same argv: the
     /// systemd `ExecStart=` (through stead's unit parser) and the SCM image path (through
     /// `CommandLineToArgvW` rules). A spec that is refused is fine.

@@ -85,20 +85,31 @@ pub(crate) fn serve(listener: Listener, engine: mpsc::Sender<Request>) -> Server
             }
             let engine = engine.clone();
             tokio::spawn(async move {
-                let svc = service_fn(move |req| handle(req, engine.clone()));
-                let conn = http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(Duration::from_secs(10))
-                    .max_buf_size(16 * 1024)
-                    .serve_connection(TokioIo::new(stream), svc);
-                if let Err(e) = conn.await {
-                    tracing::debug!("control connection ended: {e}");
-                }
+                serve_connection(stream, engine).await;
                 drop(permit);
             });
         }
     });
     Server { permits, task }
+}
+
+/// Answers the requests of one accepted connection (the peer already checked), with the
+/// limits above, until the peer closes it.
+pub(crate) async fn serve_connection<S>(stream: S, engine: mpsc::Sender<Request>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let svc = service_fn(move |req| handle(req, engine.clone()));
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(10))
+        .max_buf_size(16 * 1024)
+        // A client that shuts its side after its last request still gets every answer.
+        .half_close(true)
+        .serve_connection(TokioIo::new(stream), svc);
+    if let Err(e) = conn.await {
+        tracing::debug!("control connection ended: {e}");
+    }
 }
 
 /// Reads until the end of an HTTP request head, at most 16 KiB.
