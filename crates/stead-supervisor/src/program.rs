@@ -564,7 +564,11 @@ impl Program {
             );
             return Vec::new();
         }
-        self.recent_restarts.push_back(now);
+        if max > 0 {
+            // Kept only for the limit, so it never holds more than `max_restarts` entries;
+            // with no limit, a program restarting a thousand times a second costs nothing.
+            self.recent_restarts.push_back(now);
+        }
         self.restarts += 1;
         let mut delay = self.backoff_delay();
         if !ran {

@@ -4,13 +4,14 @@
 //! stead-testchild [--print N] [--pace DURATION] [--stdout TEXT] [--stderr TEXT]
 //!                 [--partial TEXT] [--ignore-term]
 //!                 [--spawn-grandchild N] [--double-fork] [--write-pids FILE]
-//!                 [--sleep DURATION|forever] [--exit CODE]
+//!                 [--list-fds FILE] [--sleep DURATION|forever] [--exit CODE]
 //! ```
 //!
 //! `--print N` writes `line 0000000001` … `line N` (16 bytes each), as fast as it can, or one
 //! every `--pace`; `--partial` writes text without a newline (a line cut short).
-//! Actions run in this order: output, signal disposition, grandchildren, pid file, sleep,
-//! exit. Durations are `250ms`, `2s`, or `forever`. Grandchildren inherit `--ignore-term`
+//! `--list-fds FILE` writes the open file descriptors (Linux, `/proc/self/fd`), one per line
+//! as `FD -> TARGET`, before anything else. Actions run in this order: fd list, output,
+//! signal disposition, grandchildren, pid file, sleep, exit. Durations are `250ms`, `2s`, or `forever`. Grandchildren inherit `--ignore-term`
 //! and sleep forever; `--double-fork` makes one that forks again, calls `setsid`, and so
 //! leaves the process group (a daemon escaping its supervisor).
 
@@ -39,6 +40,7 @@ struct Plan {
     grandchildren: u32,
     double_fork: bool,
     write_pids: Option<String>,
+    list_fds: Option<String>,
     sleep: Sleep,
     exit: i32,
 }
@@ -97,6 +99,7 @@ fn parse() -> Plan {
             }
             "--double-fork" => plan.double_fork = true,
             "--write-pids" => plan.write_pids = Some(value()),
+            "--list-fds" => plan.list_fds = Some(value()),
             "--sleep" => plan.sleep = duration(&value()),
             "--exit" => {
                 plan.exit = value()
@@ -124,6 +127,9 @@ fn main() {
         }
     }
     let plan = parse();
+    if let Some(path) = &plan.list_fds {
+        list_fds(path);
+    }
     {
         let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
         for i in 1..=plan.print {
@@ -162,6 +168,30 @@ fn main() {
         Sleep::No => {}
     }
     std::process::exit(plan.exit);
+}
+
+/// Writes `FD -> TARGET` for each open descriptor, atomically (a rename), read before this
+/// process opens anything of its own (the directory handle itself is left out).
+fn list_fds(path: &str) {
+    let mut lines = Vec::new();
+    let dir = std::fs::read_dir("/proc/self/fd").expect("read /proc/self/fd");
+    for entry in dir.flatten() {
+        let target = std::fs::read_link(entry.path())
+            .map(|t| t.display().to_string())
+            .unwrap_or_default();
+        if target.starts_with("/proc/") && target.ends_with("/fd") {
+            continue;
+        }
+        lines.push(format!(
+            "{} -> {target}",
+            entry.file_name().to_string_lossy()
+        ));
+    }
+    lines.sort_by_key(|l| l.split(' ').next().and_then(|n| n.parse::<u32>().ok()));
+    let tmp = format!("{path}.tmp");
+    std::fs::write(&tmp, lines.join("\n") + "\n")
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .expect("write the fd list");
 }
 
 /// Sets the signal disposition and starts the grandchildren; returns our pid and theirs.

@@ -136,6 +136,9 @@ pub(crate) fn init_supervisor() -> io::Result<()> {
         }
     }
     cgroup::init();
+    // Descriptors stead inherited without close-on-exec (from a shell, a CI runner) must not
+    // reach the helpers it starts (probes, hooks); programs get the same in `fork_exec`.
+    fork_exec::cloexec_above_stdio(fork_exec::fd_ceiling());
     Ok(())
 }
 
