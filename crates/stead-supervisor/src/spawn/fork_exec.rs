@@ -128,9 +128,8 @@ pub(super) fn fork_exec(p: &Prepared) -> io::Result<(u32, OwnedFd)> {
                 &envp,
                 null_fd,
                 (out_fd, err_fd),
-                report,
+                (report, ceiling),
                 cgroup_fd,
-                ceiling,
             )
         }
     }
@@ -149,9 +148,8 @@ unsafe fn child(
     envp: &[*const libc::c_char],
     null_fd: RawFd,
     (out_fd, err_fd): (Option<RawFd>, Option<RawFd>),
-    report: RawFd,
+    (report, ceiling): (RawFd, libc::c_int),
     cgroup_fd: Option<RawFd>,
-    ceiling: libc::c_int,
 ) -> ! {
     let fail = |stage: i32| -> ! {
         // Reading errno allocates nothing; write and _exit are async-signal-safe.
