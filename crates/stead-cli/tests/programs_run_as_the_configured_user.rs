@@ -1,5 +1,6 @@
 //! With `user`/`group`, a program runs with that uid, gid and the user's supplementary
-//! groups, and with HOME/USER set to the user's (stead running as root).
+//! groups, and with HOME/USER set to the user's (stead running as root); the kernel's view of
+//! the child (`/proc/PID/status`) shows every id switched and no capability kept.
 #![cfg(target_os = "linux")]
 mod support;
 use std::os::unix::fs::PermissionsExt;
@@ -34,9 +35,29 @@ group = "nogroup"
     assert_eq!(ids.trim(), "65534 65534 nobody", "uid gid USER");
     let pid = h.pid_of("who").unwrap();
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let groups = status.lines().find(|l| l.starts_with("Groups:")).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap_or_else(|| panic!("no {name} in {status}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+    };
+    // Read back from the kernel: real, effective, saved and filesystem ids all switched
+    // (setgroups, then setgid, then setuid: a setuid first would leave no right to change
+    // the groups), no supplementary group of root's, no capability left.
+    assert_eq!(field("Uid:"), ["65534"; 4], "uids");
+    assert_eq!(field("Gid:"), ["65534"; 4], "gids");
+    let groups = field("Groups:");
     assert!(
-        !groups.split_whitespace().any(|g| g == "0"),
-        "root's groups were dropped: {groups}"
+        !groups.contains(&"0"),
+        "root's groups were dropped: {groups:?}"
     );
+    for cap in ["CapPrm:", "CapEff:", "CapAmb:"] {
+        assert_eq!(
+            field(cap),
+            ["0000000000000000"],
+            "{cap} of a program run as nobody"
+        );
+    }
 }

@@ -113,9 +113,15 @@ impl Harness {
 
     /// Starts `stead up` in the foreground and waits until its control socket answers.
     pub fn up(&mut self) {
+        self.up_with(|_| {});
+    }
+
+    /// [`Harness::up`], with `tweak` applied to the command first (limits, environment).
+    pub fn up_with(&mut self, tweak: impl FnOnce(&mut Command)) {
         let log = std::fs::File::create(self.dir.join("supervisor.log")).unwrap();
-        let child = self
-            .command()
+        let mut command = self.command();
+        tweak(&mut command);
+        let child = command
             .arg("up")
             .arg("-c")
             .arg(&self.config)
