@@ -42,12 +42,13 @@ fn open_fds(pid: u32) -> u64 {
 #[test]
 fn running_out_of_descriptors_fails_spawns_and_recovers() {
     let mut h = Harness::new("nofile");
-    let mut config = String::new();
-    for i in 0..8 {
-        config.push_str(&format!(
-            "[program.p{i}]\ncommand = [\"{{child}}\", \"--sleep\", \"forever\"]\nautostart = false\n\n"
-        ));
-    }
+    let config: String = (0..8)
+        .map(|i| {
+            format!(
+                "[program.p{i}]\ncommand = [\"{{child}}\", \"--sleep\", \"forever\"]\nautostart = false\n\n"
+            )
+        })
+        .collect();
     h.write_config(&config);
     h.up();
     let pid = h.supervisor_pid();
