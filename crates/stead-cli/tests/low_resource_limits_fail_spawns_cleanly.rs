@@ -9,6 +9,7 @@
 //!   held by `RLIMIT_NPROC`, not even while switching to a user.)
 #![cfg(target_os = "linux")]
 mod support;
+use std::fmt::Write;
 use std::time::Duration;
 use support::*;
 
@@ -42,13 +43,14 @@ fn open_fds(pid: u32) -> u64 {
 #[test]
 fn running_out_of_descriptors_fails_spawns_and_recovers() {
     let mut h = Harness::new("nofile");
-    let config: String = (0..8)
-        .map(|i| {
-            format!(
-                "[program.p{i}]\ncommand = [\"{{child}}\", \"--sleep\", \"forever\"]\nautostart = false\n\n"
-            )
-        })
-        .collect();
+    let mut config = String::new();
+    for i in 0..8 {
+        writeln!(
+            config,
+            "[program.p{i}]\ncommand = [\"{{child}}\", \"--sleep\", \"forever\"]\nautostart = false\n"
+        )
+        .unwrap();
+    }
     h.write_config(&config);
     h.up();
     let pid = h.supervisor_pid();
