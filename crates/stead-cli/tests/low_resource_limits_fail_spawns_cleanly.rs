@@ -7,7 +7,7 @@
 //!   refused (`EAGAIN`), it backs off with the reason, stead stays up and keeps answering,
 //!   and once the limit is raised the program runs. (A supervisor running as root is not
 //!   held by `RLIMIT_NPROC`, not even while switching to a user.)
-#![cfg(target_os = "linux")]
+#![cfg(all(target_os = "linux", target_env = "gnu"))]
 mod support;
 use std::fmt::Write;
 use std::time::Duration;

@@ -2,7 +2,6 @@
 //! ring for `stead events`, numbered so a follower asks for "everything after N".
 
 use std::collections::VecDeque;
-use std::time::SystemTime;
 
 /// Events kept for `stead events` (older ones are dropped first).
 const KEEP: usize = 2000;
@@ -33,9 +32,7 @@ pub(crate) struct Events {
 impl Events {
     pub(crate) fn push(&mut self, program: &str, kind: &str, detail: impl Into<String>) {
         self.seq += 1;
-        let ts = jiff::Timestamp::try_from(SystemTime::now())
-            .map(|t| t.to_string())
-            .unwrap_or_default();
+        let ts = crate::wall::now().to_string();
         let detail = detail.into();
         tracing::debug!(program, kind, "{detail}");
         self.ring.push_back(EventRecord {

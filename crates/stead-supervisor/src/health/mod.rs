@@ -14,7 +14,7 @@ pub(crate) mod resources;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use crate::config::{CheckAction, HealthCheck, HealthProbe, Probe, ProgramConfig, ReadyCheck};
 use crate::format_duration;
@@ -154,9 +154,7 @@ impl NotifyMessage {
 }
 
 fn epoch_now() -> f64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
+    crate::wall::epoch_secs()
 }
 
 /// The checks of one running instance.

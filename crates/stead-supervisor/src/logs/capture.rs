@@ -94,7 +94,7 @@ impl StreamCapture {
         let system = &mut self.system;
         let watches = &self.watches;
         if let Some(j) = json.as_mut() {
-            j.start(Timestamp::now());
+            j.start(crate::wall::now());
         }
         let mut emit = |line: &[u8], piece: Piece| {
             if let Some(j) = json.as_mut() {
@@ -137,7 +137,7 @@ impl PipeSink for StreamCapture {
                 f.write(data);
             } else if let Some(text) = &mut self.text {
                 if let Some(st) = &self.stamper {
-                    st.format(Timestamp::now(), &mut self.prefix);
+                    st.format(crate::wall::now(), &mut self.prefix);
                     self.prefix.push(' ');
                 }
                 OUT.with(|out| {

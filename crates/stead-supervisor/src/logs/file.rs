@@ -192,9 +192,9 @@ impl FileLog {
         {
             return None;
         }
-        let mut time_due = self.rotate_at.is_some_and(|t| Timestamp::now() >= t);
+        let mut time_due = self.rotate_at.is_some_and(|t| crate::wall::now() >= t);
         if time_due && self.size == 0 {
-            self.rotate_at = next_rotation(self.settings.rotate, Timestamp::now());
+            self.rotate_at = next_rotation(self.settings.rotate, crate::wall::now());
             time_due = false;
         }
         let max = self.settings.max_size;
@@ -293,12 +293,12 @@ impl FileLog {
         self.size = meta.len();
         self.at_boundary = self.size == 0 || last_byte(&self.path, self.size) == Some(b'\n');
         let since = if self.size == 0 {
-            Timestamp::now()
+            crate::wall::now()
         } else {
             meta.modified()
                 .ok()
                 .and_then(|m| Timestamp::try_from(m).ok())
-                .unwrap_or_else(Timestamp::now)
+                .unwrap_or_else(crate::wall::now)
         };
         self.rotate_at = next_rotation(self.settings.rotate, since);
         self.file = Some(file);
@@ -307,7 +307,7 @@ impl FileLog {
 
     fn rotate(&mut self) {
         let dir = self.path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        let mut now = Timestamp::now();
+        let mut now = crate::wall::now();
         let mut target = dir.join(format!("{}.{}.log", self.stem, file_stamp(now)));
         while target.exists() || target.with_extension("log.gz").exists() {
             now = now.checked_add(1.microsecond()).unwrap_or(now);
