@@ -192,6 +192,9 @@ pub async fn supervise(mut options: Options) -> Result<i32, Error> {
             path: log_dir.clone(),
             source,
         })?;
+        if let Some(warning) = host::shared_dir_warning(&log_dir) {
+            tracing::warn!("{warning}");
+        }
     }
     spawn::init_supervisor().map_err(Error::Setup)?;
     // Both must exist before the first spawn, so that no exit or signal is missed.

@@ -14,7 +14,7 @@ mod imp;
 mod imp;
 
 pub use imp::default_state_dir;
-pub(crate) use imp::{HostSignals, background_priority, notify};
+pub(crate) use imp::{HostSignals, background_priority, notify, shared_dir_warning};
 
 /// What the supervisor's host asked of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -80,6 +80,25 @@ pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Why `dir` (where stead writes logs) is not safe from other users, if it is not: another
+/// owner, or group/world write permission. stead refuses to follow symlinks there anyway
+/// (`logs/open.rs`), but such a user could still delete or swap log files.
+pub(crate) fn shared_dir_warning(dir: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(dir).ok()?;
+    let me = nix::unistd::geteuid().as_raw();
+    let mode = meta.mode() & 0o7777;
+    (meta.uid() != me || mode & 0o022 != 0).then(|| {
+        format!(
+            "the log directory {} (owner uid {}, mode {mode:o}) can be written by users other \
+             than stead's (uid {me}); they could remove or replace log files. Use a directory \
+             only stead's user can write (for example `chmod go-w` it)",
+            dir.display(),
+            meta.uid()
+        )
+    })
+}
+
 /// Lowers the calling thread's CPU priority (nice 10) for background work (compressing
 /// rotated logs), so that it never slows the live path from programs' pipes to the disk.
 pub(crate) fn background_priority() {

@@ -69,6 +69,12 @@ pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
 
 /// Lowers the calling thread's CPU priority for background work (compressing rotated logs),
 /// so that it never slows the live path from programs' pipes to the disk.
+/// Unix-only concern: on Windows the directory's ACL is inherited from its parent, which
+/// stead's installer sets (docs/security.md).
+pub(crate) fn shared_dir_warning(_dir: &Path) -> Option<String> {
+    None
+}
+
 pub(crate) fn background_priority() {
     use windows_sys::Win32::System::Threading::{
         GetCurrentThread, SetThreadPriority, THREAD_PRIORITY_BELOW_NORMAL,

@@ -8,7 +8,7 @@
 //! and none compresses in the background with a disk budget across two streams. The naming
 //! and retention rules are small (`janitor.rs`); the hard part, cutting the stream, is here.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -284,14 +284,10 @@ impl FileLog {
     fn open(&mut self) -> io::Result<()> {
         self.generation = REOPEN.load(Ordering::Relaxed);
         self.file = None;
-        let mut options = OpenOptions::new();
-        options.create(true).append(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o640);
-        let file = options.open(&self.path)?;
+        let mut file = super::open::append(&self.path)?;
         let meta = file.metadata()?;
         self.size = meta.len();
-        self.at_boundary = self.size == 0 || last_byte(&self.path, self.size) == Some(b'\n');
+        self.at_boundary = self.size == 0 || last_byte(&mut file, self.size) == Some(b'\n');
         let since = if self.size == 0 {
             crate::wall::now()
         } else {
@@ -343,8 +339,8 @@ impl FileLog {
     }
 }
 
-fn last_byte(path: &Path, size: u64) -> Option<u8> {
-    let mut f = File::open(path).ok()?;
+/// The byte at `size - 1` (reads move the offset; appends still go to the end).
+fn last_byte(f: &mut File, size: u64) -> Option<u8> {
     f.seek(SeekFrom::Start(size - 1)).ok()?;
     let mut b = [0u8];
     f.read_exact(&mut b).ok()?;

@@ -5,7 +5,6 @@
 //! compresses a rotated file once its program's output has been quiet for a second (at most
 //! 30 s after the rotation), so that a burst is written at full speed first.
 
-use std::fs::File;
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -203,8 +202,10 @@ fn compress(path: &Path) -> io::Result<()> {
     let gz = path.with_extension("log.gz");
     let tmp = path.with_extension("log.gz.tmp");
     let result = (|| {
-        let mut input = File::open(path)?;
-        let out = File::create(&tmp)?;
+        let mut input = super::open::read(path)?;
+        // A temporary file left by a crash is removed first; a symlink in its place too.
+        let _ = std::fs::remove_file(&tmp);
+        let out = super::open::create_new(&tmp)?;
         let mut enc =
             flate2::write::GzEncoder::new(BufWriter::new(out), flate2::Compression::fast());
         io::copy(&mut input, &mut enc)?;

@@ -21,6 +21,7 @@ mod console;
 mod file;
 pub(crate) mod frame;
 mod janitor;
+mod open;
 pub mod read;
 mod rotating;
 mod stamp;
