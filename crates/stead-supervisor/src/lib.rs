@@ -147,6 +147,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The `[metrics] token_file` cannot be used (the message says why and which file).
+    #[error("{0}; fix the file or [metrics] token_file")]
+    MetricsToken(String),
     #[error("cannot set up the supervisor: {0}")]
     Setup(#[source] std::io::Error),
 }
@@ -202,7 +205,11 @@ pub async fn supervise(mut options: Options) -> Result<i32, Error> {
     let signals = host::HostSignals::new().map_err(Error::Setup)?;
     let (tx, rx) = tokio::sync::mpsc::channel(256);
     if let Some(addr) = options.config.supervisor.metrics.listen {
-        metrics::serve(addr, tx.clone())
+        let token = match &options.config.supervisor.metrics.token_file {
+            Some(path) => Some(metrics::read_token(path).map_err(Error::MetricsToken)?),
+            None => None,
+        };
+        metrics::serve(addr, token, tx.clone())
             .await
             .map_err(|source| Error::Metrics { addr, source })?;
     }

@@ -160,8 +160,41 @@ impl Exposition {
     }
 }
 
-/// Serves `/metrics` on `addr` until the engine is gone.
-pub(crate) async fn serve(addr: SocketAddr, engine: mpsc::Sender<Request>) -> std::io::Result<()> {
+/// The bearer token in `path` (trimmed), or why it cannot be used. Never logged.
+pub(crate) fn read_token(path: &std::path::Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read token_file {}: {e}", path.display()))?;
+    let token = text.trim();
+    if token.len() < 16 || token.contains(char::is_whitespace) {
+        return Err(format!(
+            "token_file {} must hold one token of at least 16 characters, without spaces",
+            path.display()
+        ));
+    }
+    Ok(token.to_string())
+}
+
+/// Whether the request carries `Authorization: Bearer TOKEN`, compared in constant time
+/// (the time taken does not depend on where a guess differs; a dependency for this one loop
+/// would not earn its keep).
+fn authorized(headers: &hyper::HeaderMap, token: &str) -> bool {
+    let Some(given) = headers
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+    else {
+        return false;
+    };
+    let want = token.as_bytes();
+    given.len() == want.len() && given.iter().zip(want).fold(0u8, |d, (a, b)| d | (a ^ b)) == 0
+}
+
+/// Serves `/metrics` on `addr` until the engine is gone; with `token`, only to requests
+/// that carry it.
+pub(crate) async fn serve(
+    addr: SocketAddr,
+    token: Option<String>,
+    engine: mpsc::Sender<Request>,
+) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("metrics on http://{addr}/metrics");
     tokio::spawn(async move {
@@ -170,10 +203,25 @@ pub(crate) async fn serve(addr: SocketAddr, engine: mpsc::Sender<Request>) -> st
                 continue;
             };
             let engine = engine.clone();
+            let token = token.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                     let engine = engine.clone();
+                    let allowed = token
+                        .as_deref()
+                        .is_none_or(|t| authorized(req.headers(), t));
                     async move {
+                        if !allowed {
+                            let mut r = Response::new(Full::new(Bytes::from_static(
+                                b"send Authorization: Bearer TOKEN (the [metrics] token_file)\n",
+                            )));
+                            *r.status_mut() = StatusCode::UNAUTHORIZED;
+                            r.headers_mut().insert(
+                                hyper::header::WWW_AUTHENTICATE,
+                                hyper::header::HeaderValue::from_static("Bearer"),
+                            );
+                            return Ok::<_, Infallible>(r);
+                        }
                         Ok::<_, Infallible>(answer(req.method(), req.uri().path(), &engine).await)
                     }
                 });

@@ -120,4 +120,8 @@ pub struct MetricsSettings {
     pub listen: Option<SocketAddr>,
     /// How often CPU, memory, fds and threads of every program are sampled (default 5 s).
     pub sample: Option<Duration>,
+    /// `token_file = "/etc/stead/metrics.token"`: scrapers must send
+    /// `Authorization: Bearer TOKEN` with the file's content (trimmed). Required when
+    /// `listen` is not a loopback address.
+    pub token_file: Option<std::path::PathBuf>,
 }

@@ -20,7 +20,7 @@ const HEALTH_KEYS: &[&str] = &[
     "failures", "grace", "action",
 ];
 const LIMIT_KEYS: &[&str] = &["max_memory", "max_cpu", "action"];
-const METRICS_KEYS: &[&str] = &["listen", "sample"];
+const METRICS_KEYS: &[&str] = &["listen", "sample", "token_file"];
 
 /// `http://host:port/path` → (host:port, path); plain HTTP only.
 pub(crate) fn split_http_url(url: &str) -> Option<(String, String)> {
@@ -380,9 +380,11 @@ impl Walker<'_> {
     /// `[metrics]`.
     pub(super) fn metrics(&mut self, t: &DeTable<'_>) -> MetricsSettings {
         let mut m = MetricsSettings::default();
+        let mut listen_span = None;
         for (key, val) in t {
             match key.get_ref().as_ref() {
                 "listen" => {
+                    listen_span = Some(val.span());
                     if let Some(s) = self.string(val, "listen", "\"127.0.0.1:9102\"") {
                         match s.parse() {
                             Ok(addr) => m.listen = Some(addr),
@@ -399,8 +401,33 @@ impl Walker<'_> {
                         .duration(val, "sample", "\"5s\"")
                         .map(|d| d.max(Duration::from_millis(100)))
                 }
+                "token_file" => {
+                    if let Some(s) = self.string(val, "token_file", "\"/etc/stead/metrics.token\"")
+                    {
+                        let file = self.path(&s);
+                        if self.host_checks
+                            && let Err(why) = crate::metrics::read_token(&file)
+                        {
+                            self.c.error(
+                                val.span(),
+                                why,
+                                Some("put a long random token in the file (`openssl rand -hex 32 > FILE; chmod 600 FILE`)".into()),
+                            );
+                        }
+                        m.token_file = Some(file);
+                    }
+                }
                 other => self.unknown(key, other, "[metrics]", METRICS_KEYS),
             }
+        }
+        if let (Some(addr), Some(span), None) = (m.listen, listen_span, &m.token_file)
+            && !addr.ip().is_loopback()
+        {
+            self.c.error(
+                span,
+                format!("metrics on {addr} could be read by anyone who can reach this machine"),
+                Some("listen on 127.0.0.1 (or ::1), or set `token_file` so that scrapers must send `Authorization: Bearer TOKEN`".into()),
+            );
         }
         m
     }
