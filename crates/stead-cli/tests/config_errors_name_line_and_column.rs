@@ -69,3 +69,24 @@ fn the_bundled_example_is_valid() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A config file that is far too big (or endless, like a device) is refused after reading
+/// just past the limit, with the reason.
+#[test]
+fn an_oversized_config_is_refused_unread() {
+    let h = Harness::new("config-huge");
+    let mut text = String::from("[program.a]\ncommand = [\"/bin/true\"]\n");
+    while text.len() < 5 << 20 {
+        text.push_str("# padding padding padding padding padding padding padding padding\n");
+    }
+    std::fs::write(&h.config, text).unwrap();
+    let out = h.stead(&["validate", "-c", h.config.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "accepted a 5 MiB config");
+    assert!(err.contains("over 4096 KiB"), "{err}");
+    #[cfg(unix)]
+    {
+        let out = h.stead(&["validate", "-c", "/dev/zero"]);
+        assert!(!out.status.success(), "/dev/zero was accepted");
+    }
+}

@@ -322,7 +322,7 @@ impl Config {
     }
 
     fn load_with(path: &Path, host_checks: bool) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let text = read_bounded(path, MAX_CONFIG_BYTES).map_err(|e| {
             let hint = match e.kind() {
                 std::io::ErrorKind::NotFound => Some(
                     "create it (see examples/stead.toml) or pass another file with -c".to_string(),
@@ -331,6 +331,9 @@ impl Config {
                     Some("make it readable by the user running stead".to_string())
                 }
                 std::io::ErrorKind::InvalidData => Some("save the file as UTF-8".to_string()),
+                std::io::ErrorKind::FileTooLarge => {
+                    Some("split the programs over several stead instances".to_string())
+                }
                 _ => None,
             };
             ConfigError::whole_file(path, format!("cannot read the config: {e}"), hint)
@@ -354,4 +357,25 @@ impl Config {
     pub fn select<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a ProgramConfig> + 'a {
         self.programs.iter().filter(move |p| p.answers_to(name))
     }
+}
+
+/// The largest config file stead reads (4 MiB: thousands of programs); a bigger one is
+/// refused before it is parsed, so a wrong path (a log, a device) cannot eat the memory.
+pub(crate) const MAX_CONFIG_BYTES: u64 = 4 << 20;
+
+/// Reads a UTF-8 text file of at most `limit` bytes (`FileTooLarge` beyond, without reading
+/// more than one byte past the limit).
+pub(crate) fn read_bounded(path: &Path, limit: u64) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(limit + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("the file is over {} KiB", limit >> 10),
+        ));
+    }
+    Ok(text)
 }

@@ -755,7 +755,7 @@ fn kind(v: &DeValue<'_>) -> &'static str {
 /// Reads `KEY=VALUE` lines; `#` comments, blank lines, `export ` prefixes and one level of
 /// single or double quotes are accepted, as docker and systemd's `EnvironmentFile=` do.
 fn read_env_file(path: &Path) -> Result<Vec<(String, String)>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let text = super::read_bounded(path, 1 << 20).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     for (n, raw) in text.lines().enumerate() {
         let line = raw.trim();
