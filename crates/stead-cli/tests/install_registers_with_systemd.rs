@@ -269,4 +269,41 @@ fn install_registers_with_systemd() {
             .status
             .success()
     );
+
+    // A binary that users other than root could replace is refused, and nothing is written.
+    assert!(
+        sb.exec(&[
+            "sh",
+            "-c",
+            "mkdir -p /srv/open && chmod 777 /srv/open && cp /opt/stead/bin/stead-testchild /srv/open/"
+        ])
+        .status
+        .success()
+    );
+    let unsafe_install = sb.exec(&[
+        stead,
+        "install",
+        "--backend",
+        "systemd",
+        "--name",
+        "hijackable",
+        "--",
+        "/srv/open/stead-testchild",
+        "--sleep",
+        "forever",
+    ]);
+    let said = text(&unsafe_install);
+    assert!(!unsafe_install.status.success(), "{said}");
+    assert!(
+        said.contains("refusing to install")
+            && said.contains("/srv/open")
+            && said.contains("chmod go-w"),
+        "{said}"
+    );
+    assert!(
+        !sb.exec(&["test", "-e", "/etc/systemd/system/hijackable.service"])
+            .status
+            .success(),
+        "a unit was written for a refused install"
+    );
 }

@@ -35,6 +35,7 @@ mod native;
 #[cfg(not(any(target_os = "linux", windows)))]
 #[path = "native_other.rs"]
 mod native;
+pub mod path_safety;
 mod spec;
 
 use std::path::{Path, PathBuf};
@@ -346,6 +347,9 @@ pub enum ManagerError {
         output: String,
     },
     /// This backend cannot be applied on this OS (only rendered with --dry-run).
+    /// A system service would run or read a file that users other than root can change.
+    #[error("refusing to install: {0}")]
+    UnsafePath(String),
     #[error("the {0} backend can only be previewed here (--dry-run); install on its own OS")]
     NotHere(&'static str),
 }

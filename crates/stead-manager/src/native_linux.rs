@@ -95,6 +95,9 @@ pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<()
     if !matches!(plan.backend, Backend::Systemd | Backend::SystemdUser) {
         return Err(ManagerError::NotHere(plan.backend.as_str()));
     }
+    if plan.backend == Backend::Systemd {
+        crate::path_safety::check(spec).map_err(ManagerError::UnsafePath)?;
+    }
     let props = show(&spec.name, plan.backend)?;
     let loaded = props.get("LoadState").is_some_and(|s| s != "not-found");
     if (loaded || plan.files.iter().any(|f| f.path.exists())) && !force {
