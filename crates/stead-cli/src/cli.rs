@@ -126,6 +126,11 @@ pub(crate) struct UpArgs {
     /// With --daemon: stead's own log [default: stead.log in the state directory].
     #[arg(long, value_name = "FILE", requires = "daemon")]
     pub log_file: Option<PathBuf>,
+    /// Windows: run as the SCM service NAME (what `stead install -c` registers): report
+    /// start and stop to the SCM, stop every program on Stop, Shutdown or `PreShutdown`, and
+    /// log to the Event Log and to `NAME.log` in the log directory.
+    #[arg(long, value_name = "NAME", conflicts_with = "daemon")]
+    pub service: Option<String>,
 }
 
 #[derive(Debug, Args)]

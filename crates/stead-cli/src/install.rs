@@ -276,8 +276,13 @@ fn spec(args: &InstallArgs) -> Result<ServiceSpec, Failure> {
 }
 
 pub(crate) fn install(args: &InstallArgs) -> Result<u8, Failure> {
-    let spec = spec(args)?;
+    let mut spec = spec(args)?;
     let backend = backend(&args.target)?;
+    if args.config.is_some() && backend == Backend::Windows {
+        // The wrap mode under the SCM: `stead up` must answer the service dispatcher.
+        spec.args
+            .extend(["--service".to_string(), spec.name.clone()]);
+    }
     let plan = stead_manager::plan(&spec, backend, &home()).map_err(|e| usage(e.to_string()))?;
     for w in &plan.warnings {
         eprintln!("stead: warning: {w}");

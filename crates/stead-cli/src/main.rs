@@ -24,6 +24,8 @@ mod install;
 mod logs;
 mod render;
 mod run;
+#[cfg(windows)]
+mod service_host;
 mod top;
 
 use std::process::ExitCode;

@@ -142,6 +142,17 @@ pub(crate) fn up(args: UpArgs, state_dir: PathBuf) -> Result<u8, Failure> {
             "stead: --daemon is for Unix; on Windows install stead as a service (stead install)",
         ));
     }
+    if let Some(name) = args.service {
+        #[cfg(windows)]
+        return crate::service_host::up(config, state_dir, name);
+        #[cfg(not(windows))]
+        return Err(Failure::new(
+            EXIT_USAGE,
+            format!(
+                "stead: --service {name} is for the Windows SCM; under systemd, launchd or OpenRC run `stead up` as it is (stead install does)"
+            ),
+        ));
+    }
     init_tracing();
     tracing::info!(
         "supervising {} program(s) from {}; control socket {}",

@@ -5,6 +5,11 @@
 //! `--force`, and deleted by `stead uninstall`. What Wine's SCM does not keep (failure
 //! actions, delayed start, SID type) is reported as skipped there; the exact parameters are
 //! tested in `crates/stead-manager/tests/golden/windows.txt`.
+//!
+//! The wrap mode (the NSSM/WinSW role): `stead install -c stead.toml` registers
+//! `stead up --service NAME`; started by the SCM, the supervisor reaches `RUNNING` once its
+//! control pipe answers, runs the program, and on the SCM's stop ends the program and reports
+//! `STOPPED`; its own log goes to `NAME.log` in the log directory.
 #![cfg(target_os = "linux")]
 mod support;
 use std::time::Duration;
@@ -18,13 +23,14 @@ fn install_registers_with_the_windows_scm() {
     let Some(tool) = shared_tool("wine-sandbox", "installing and running Wine needs root") else {
         return;
     };
-    windows_build(&["-p", "stead-cli"]);
+    windows_build(&["-p", "stead-cli", "-p", "stead-testchild"]);
     let target = windows_build(&["-p", "stead", "--example", "lifecycle"]);
     let h = Harness::new("wine-install");
     let wine = Wine::up(tool, &h.dir);
     wine.put(&[
         &target.join("stead.exe"),
         &target.join("examples/lifecycle.exe"),
+        &target.join("stead-testchild.exe"),
     ]);
     std::fs::create_dir_all(wine.drive_c.join("marks")).unwrap();
     let stead = |args: &[&str]| {
@@ -89,4 +95,67 @@ fn install_registers_with_the_windows_scm() {
     let (code, out) = stead(&["service", "status", "steadinst", "--backend", "windows"]);
     assert_eq!(code, Some(4), "{out}");
     assert!(out.contains("not-installed"), "{out}");
+
+    // The wrap mode: stead itself is the service, around a plain console program.
+    std::fs::write(
+        wine.drive_c.join("wrap.toml"),
+        "[program.inner]\ncommand = ['C:\\stead-testchild.exe', '--write-pids', 'C:\\marks\\inner.pids', '--print', '1000000', '--pace', '50ms']\n",
+    )
+    .unwrap();
+    let (code, out) = stead(&[
+        "install",
+        "--backend",
+        "windows",
+        "--name",
+        "wrapped",
+        "-c",
+        "C:\\wrap.toml",
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = stead(&["service", "start", "wrapped", "--backend", "windows"]);
+    assert_eq!(code, Some(0), "the SCM saw the supervisor start: {out}");
+    let logs = wine.drive_c.join("ProgramData/stead/wrapped/logs");
+    let inner_log = logs.join("inner.out.log");
+    let start = std::time::Instant::now();
+    while !std::fs::read_to_string(&inner_log).is_ok_and(|s| s.contains("line 0000000003")) {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the wrapped program's output never arrived in {}",
+            inner_log.display()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (code, out) = stead(&[
+        "status",
+        "--state-dir",
+        "C:\\ProgramData\\stead\\wrapped",
+        "--json",
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("\"inner\"") && out.contains("\"running\""),
+        "{out}"
+    );
+    let (code, out) = stead(&["service", "stop", "wrapped", "--backend", "windows"]);
+    assert_eq!(code, Some(0), "{out}");
+    // The program ended with the service: its output stops growing.
+    let size = || std::fs::metadata(&inner_log).map_or(0, |m| m.len());
+    let after_stop = size();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        size(),
+        after_stop,
+        "the wrapped program outlived the service"
+    );
+    let own_log = std::fs::read_to_string(logs.join("wrapped.log")).unwrap_or_default();
+    assert!(
+        own_log.contains("as a service"),
+        "the supervisor's own log: {own_log}"
+    );
+    assert!(
+        own_log.contains("the service manager's stop"),
+        "the stop came from the SCM: {own_log}"
+    );
+    let (code, out) = stead(&["uninstall", "wrapped", "--backend", "windows"]);
+    assert_eq!(code, Some(0), "{out}");
 }

@@ -184,6 +184,7 @@ impl Engine {
         mut exits: ExitSource,
         mut signals: HostSignals,
         mut requests: mpsc::Receiver<Request>,
+        mut stop: Option<crate::StopSignal>,
     ) -> i32 {
         let now = Instant::now();
         for idx in 0..self.slots.len() {
@@ -211,6 +212,10 @@ impl Engine {
                         crate::logs::reopen_all();
                     }
                 },
+                () = async { if let Some(s) = stop.as_mut() { s.await } }, if stop.is_some() => {
+                    stop = None;
+                    self.begin_shutdown("the service manager's stop");
+                }
                 req = requests.recv(), if requests_open => match req {
                     Some(req) => self.on_request(req),
                     None => requests_open = false,

@@ -85,7 +85,14 @@ pub struct Options {
     pub on_listening: Option<Box<dyn FnOnce() + Send>>,
     /// Write the supervisor's pid here while it holds the state directory's lock.
     pub pid_file: Option<PathBuf>,
+    /// When this resolves, the supervisor shuts down as on SIGTERM: every program stopped,
+    /// then the supervisor ends. A service manager's stop arrives here (the Windows SCM,
+    /// through the `stead` library, for `stead up --service`).
+    pub stop: Option<StopSignal>,
 }
+
+/// A future that asks the supervisor to shut down when it resolves.
+pub type StopSignal = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 impl Options {
     /// Supervise `config` with a control socket in `state_dir`, capturing output.
@@ -99,6 +106,7 @@ impl Options {
             foreground: false,
             on_listening: None,
             pid_file: None,
+            stop: None,
         }
     }
 }
@@ -239,7 +247,7 @@ pub async fn supervise(mut options: Options) -> Result<i32, Error> {
         state_marker,
         run_mode: options.run_mode,
     });
-    let code = engine.run(exits, signals, rx).await;
+    let code = engine.run(exits, signals, rx, options.stop.take()).await;
     if options.output == OutputMode::Capture {
         // Every program has stopped: let the last of their output reach the disk.
         logs::drain(std::time::Duration::from_secs(5));
