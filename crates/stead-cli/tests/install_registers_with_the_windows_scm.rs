@@ -9,7 +9,9 @@
 //! The wrap mode (the NSSM/WinSW role): `stead install -c stead.toml` registers
 //! `stead up --service NAME`; started by the SCM, the supervisor reaches `RUNNING` once its
 //! control pipe answers, runs the program, and on the SCM's stop ends the program and reports
-//! `STOPPED`; its own log goes to `NAME.log` in the log directory.
+//! `STOPPED`; its own log goes to `NAME.log` in the log directory. (Wine cannot deliver
+//! Ctrl-Break to a process group, so the graceful half of a program's stop — through the
+//! console stead makes for itself as a service — ends in the Job Object kill here.)
 #![cfg(target_os = "linux")]
 mod support;
 use std::time::Duration;

@@ -91,7 +91,25 @@ impl Child {
 }
 
 #[allow(clippy::unnecessary_wraps)] // the same signature as the Unix backend
+/// Gives the supervisor a console of its own when it has none (a service, a scheduled task):
+/// programs are console processes that inherit it, and `CTRL_BREAK_EVENT` only reaches a
+/// process group on the sender's own console. Without this, a graceful stop could not reach
+/// any program of a service and every stop would end in the Job Object kill. The window is
+/// hidden (in a service's session 0 nobody would see it anyway). A process that already has
+/// a console keeps it (`AllocConsole` then fails, which is fine).
 pub(crate) fn init_supervisor() -> io::Result<()> {
+    use windows_sys::Win32::System::Console::{AllocConsole, GetConsoleWindow};
+    use windows_sys::Win32::UI::WindowsAndMessaging::{SW_HIDE, ShowWindow};
+    // SAFETY: plain calls without pointers; the window handle comes from the system.
+    unsafe {
+        if AllocConsole() != 0 {
+            let window = GetConsoleWindow();
+            if !window.is_null() {
+                ShowWindow(window, SW_HIDE);
+            }
+            tracing::debug!("no console: made a hidden one for programs' Ctrl-Break");
+        }
+    }
     Ok(())
 }
 
