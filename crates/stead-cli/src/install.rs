@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use stead_manager::{Account, Backend, Readiness, Restart, ServiceSpec, StartMode};
+use stead_manager::{Account, Backend, Readiness, ServiceSpec, SpecError};
 
 use crate::{EXIT_FAILED, EXIT_NOT_FOUND, EXIT_USAGE, Failure};
 
@@ -230,30 +230,9 @@ fn spec(args: &InstallArgs) -> Result<ServiceSpec, Failure> {
             .ok_or_else(|| usage(format!("--env {kv}: expected KEY=VALUE")))?;
         spec.env.insert(k.to_string(), v.to_string());
     }
-    spec.account = match args.account.as_deref() {
-        None => Account::Default,
-        Some("dynamic") => Account::Dynamic,
-        Some(a) if a.eq_ignore_ascii_case("LocalSystem") => Account::LocalSystem,
-        Some(a) if a.eq_ignore_ascii_case("LocalService") => Account::LocalService,
-        Some(a) if a.eq_ignore_ascii_case("NetworkService") => Account::NetworkService,
-        Some(u) => Account::User(u.to_string()),
-    };
-    spec.start = match args.start.as_str() {
-        "auto" => StartMode::Auto,
-        "delayed" | "delayed-auto" => StartMode::DelayedAuto,
-        "manual" => StartMode::Manual,
-        o => return Err(usage(format!("--start {o}: use auto, delayed or manual"))),
-    };
-    spec.restart = match args.restart.as_str() {
-        "always" => Restart::Always,
-        "on-failure" => Restart::OnFailure,
-        "never" => Restart::Never,
-        o => {
-            return Err(usage(format!(
-                "--restart {o}: use always, on-failure or never"
-            )));
-        }
-    };
+    spec.account = Account::from_arg(args.account.as_deref());
+    spec.start = args.start.parse().map_err(|e: SpecError| usage(e.0))?;
+    spec.restart = args.restart.parse().map_err(|e: SpecError| usage(e.0))?;
     spec.dependencies.clone_from(&args.after);
     if let Some(d) = &args.restart_delay {
         spec.restart_delays[0] = duration(d, "--restart-delay")?;

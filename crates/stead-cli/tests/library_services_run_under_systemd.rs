@@ -186,4 +186,61 @@ fn library_services_run_under_systemd() {
         journal.contains("start failed: preflight failed: FAIL is set (exit code 3)"),
         "{journal}"
     );
+
+    // The service installs and controls itself (`Service::install_commands`).
+    let bin = "/opt/stead/bin/lifecycle";
+    assert!(sb.exec(&["mkdir", "-p", "/run/self"]).status.success());
+    let install = sb.exec(&[
+        bin,
+        "install",
+        "--account",
+        "nobody",
+        "--",
+        "MARK_DIR=/run/self",
+    ]);
+    let said = String::from_utf8_lossy(&install.stdout).into_owned()
+        + &String::from_utf8_lossy(&install.stderr);
+    assert!(install.status.success(), "{said}");
+    assert!(
+        said.contains("installed stead-example-lifecycle (systemd)"),
+        "{said}"
+    );
+    let status = |sb: &Sandbox| {
+        let o = sb.exec(&[bin, "status", "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+        (o.status.code(), v)
+    };
+    wait(
+        "the self-installed service to run",
+        Duration::from_secs(20),
+        || status(&sb).1["state"] == "running",
+    );
+    let (code, st) = status(&sb);
+    assert_eq!(code, Some(0), "{st}");
+    let unit = sb.exec(&["cat", "/etc/systemd/system/stead-example-lifecycle.service"]);
+    let unit = String::from_utf8_lossy(&unit.stdout).into_owned();
+    assert!(
+        unit.contains("Type=notify") && unit.contains("User=nobody"),
+        "{unit}"
+    );
+    assert!(
+        unit.contains("Description=stead's lifecycle example"),
+        "{unit}"
+    );
+    assert!(sb.exec(&[bin, "stop"]).status.success());
+    let (code, st) = status(&sb);
+    assert_eq!(st["state"], "stopped", "{st}");
+    assert_eq!(code, Some(1), "a stopped service's status exit code");
+    let un = sb.exec(&[bin, "uninstall"]);
+    assert!(
+        un.status.success(),
+        "{}",
+        String::from_utf8_lossy(&un.stderr)
+    );
+    let (code, st) = status(&sb);
+    assert_eq!(code, Some(4), "{st}");
+    assert_eq!(st["state"], "not-installed", "{st}");
+    // A wrong flag is a usage error that changes nothing.
+    let bad = sb.exec(&[bin, "status", "--purge"]);
+    assert_eq!(bad.status.code(), Some(2));
 }

@@ -48,6 +48,57 @@ pub enum Restart {
     Never,
 }
 
+impl Account {
+    /// The account named on a command line: `dynamic`, `LocalSystem`, `LocalService`,
+    /// `NetworkService` (any case), or a user name; none is [`Account::Default`].
+    ///
+    /// ```
+    /// use stead_manager::Account;
+    /// assert_eq!(Account::from_arg(Some("localservice")), Account::LocalService);
+    /// assert_eq!(Account::from_arg(Some("www-data")), Account::User("www-data".into()));
+    /// ```
+    pub fn from_arg(arg: Option<&str>) -> Account {
+        match arg {
+            None => Account::Default,
+            Some("dynamic") => Account::Dynamic,
+            Some(a) if a.eq_ignore_ascii_case("LocalSystem") => Account::LocalSystem,
+            Some(a) if a.eq_ignore_ascii_case("LocalService") => Account::LocalService,
+            Some(a) if a.eq_ignore_ascii_case("NetworkService") => Account::NetworkService,
+            Some(u) => Account::User(u.to_string()),
+        }
+    }
+}
+
+impl std::str::FromStr for StartMode {
+    type Err = SpecError;
+    /// `auto`, `delayed` (or `delayed-auto`), `manual`.
+    fn from_str(s: &str) -> Result<Self, SpecError> {
+        match s {
+            "auto" => Ok(StartMode::Auto),
+            "delayed" | "delayed-auto" => Ok(StartMode::DelayedAuto),
+            "manual" => Ok(StartMode::Manual),
+            o => Err(SpecError(format!(
+                "--start {o}: use auto, delayed or manual"
+            ))),
+        }
+    }
+}
+
+impl std::str::FromStr for Restart {
+    type Err = SpecError;
+    /// `always`, `on-failure`, `never`.
+    fn from_str(s: &str) -> Result<Self, SpecError> {
+        match s {
+            "always" => Ok(Restart::Always),
+            "on-failure" => Ok(Restart::OnFailure),
+            "never" => Ok(Restart::Never),
+            o => Err(SpecError(format!(
+                "--restart {o}: use always, on-failure or never"
+            ))),
+        }
+    }
+}
+
 /// How the manager learns the service started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]

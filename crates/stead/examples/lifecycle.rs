@@ -71,6 +71,8 @@ fn main() -> stead::Exit {
         None => stead::Logging::Auto,
     };
     stead::Service::new("stead-example-lifecycle")
+        .description("stead's lifecycle example")
+        .install_commands() // `lifecycle install -- START_MS=500` registers it
         .logging(logging)
         .stop_timeout(ms("STOP_TIMEOUT_MS", 10_000))
         .handles_pause()

@@ -38,6 +38,8 @@
 mod config_file;
 mod driver;
 pub mod exit;
+#[cfg(feature = "install")]
+mod install;
 mod instance;
 mod lifecycle;
 pub mod logging;

@@ -49,6 +49,9 @@ pub struct Service {
     logging: Logging,
     host: Option<HostKind>,
     worker_threads: Option<usize>,
+    description: Option<String>,
+    #[cfg(feature = "install")]
+    install_commands: bool,
 }
 
 impl Service {
@@ -63,7 +66,41 @@ impl Service {
             logging: Logging::Auto,
             host: None,
             worker_threads: None,
+            description: None,
+            #[cfg(feature = "install")]
+            install_commands: false,
         }
+    }
+
+    /// What the service does, in a sentence: the description `install` registers (systemd
+    /// `Description=`, the SCM description, the plist's comment).
+    pub fn description(mut self, text: impl Into<String>) -> Service {
+        self.description = Some(text.into());
+        self
+    }
+
+    /// The program answers `install`, `uninstall`, `start`, `stop`, `restart` and `status`
+    /// as its first argument by registering or controlling itself with the OS's service
+    /// manager (systemd, the Windows SCM, launchd, `OpenRC`) — the same installer as
+    /// `stead install`; any other arguments run the service. Feature `install`.
+    ///
+    /// ```no_run
+    /// fn main() -> stead::Exit {
+    ///     // `orders install -- --port 8080` registers `orders --port 8080` as a service.
+    ///     stead::Service::new("orders")
+    ///         .description("Takes orders")
+    ///         .install_commands()
+    ///         .run(|ctx| async move {
+    ///             ctx.ready();
+    ///             ctx.shutdown().await;
+    ///             Ok(())
+    ///         })
+    /// }
+    /// ```
+    #[cfg(feature = "install")]
+    pub fn install_commands(mut self) -> Service {
+        self.install_commands = true;
+        self
     }
 
     /// How long the drain may take after the shutdown token is cancelled (default 30 s).
@@ -181,6 +218,15 @@ impl Service {
     }
 
     fn launch(self, job: Job) -> Exit {
+        #[cfg(feature = "install")]
+        if self.install_commands {
+            let args: Vec<String> = std::env::args().skip(1).collect();
+            if let Some(exit) =
+                crate::install::handle(&self.name, self.description.as_deref(), &args)
+            {
+                return exit;
+            }
+        }
         let plan = Plan {
             name: self.name,
             handles: self.handles,
