@@ -2,7 +2,8 @@
 //! Manager: a service built with the `stead` library is created through the SCM API with a
 //! quoted image path and the virtual account, read back, started (the start waits through
 //! `START_PENDING`), shown by `stead service status`, stopped, refused a second time without
-//! `--force`, and deleted by `stead uninstall`. What Wine's SCM does not keep (failure
+//! `--force`, and deleted by `stead uninstall` — its Event Log source registered with it and
+//! removed with it. What Wine's SCM does not keep (failure
 //! actions, delayed start, SID type) is reported as skipped there; the exact parameters are
 //! tested in `crates/stead-manager/tests/golden/windows.txt`.
 //!
@@ -53,6 +54,11 @@ fn install_registers_with_the_windows_scm() {
         "MARK_DIR=C:\\marks",
     ]);
     assert_eq!(code, Some(0), "{out}");
+    // The Event Log source is registered with the service.
+    let source_key = r"HKLM\SYSTEM\CurrentControlSet\Services\EventLog\Application\steadinst";
+    let (code, out) = wine.run(&["reg", "query", source_key, "/v", "EventMessageFile"], T);
+    assert_eq!(code, Some(0), "no Event Log source: {out}");
+    assert!(out.contains("EventLogMessages.dll"), "{out}");
     let (code, out) = stead(&["service", "start", "steadinst", "--backend", "windows"]);
     assert_eq!(code, Some(0), "{out}");
     assert!(
@@ -94,6 +100,12 @@ fn install_registers_with_the_windows_scm() {
     );
     let (code, out) = stead(&["uninstall", "steadinst", "--backend", "windows"]);
     assert_eq!(code, Some(0), "{out}");
+    let (code, out) = wine.run(&["reg", "query", source_key], T);
+    assert_ne!(
+        code,
+        Some(0),
+        "the Event Log source outlived the service: {out}"
+    );
     let (code, out) = stead(&["service", "status", "steadinst", "--backend", "windows"]);
     assert_eq!(code, Some(4), "{out}");
     assert!(out.contains("not-installed"), "{out}");

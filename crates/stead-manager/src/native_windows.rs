@@ -20,7 +20,7 @@ use windows_sys::Win32::System::Services::{
     SERVICE_AUTO_START, SERVICE_DEMAND_START, SERVICE_ERROR_NORMAL, SERVICE_WIN32_OWN_PROCESS,
 };
 
-use crate::backend::windows::ScmParams;
+use crate::backend::windows::{EventSource, ScmParams};
 use crate::{Backend, ManagerError, NativeStatus, Plan, ServiceSpec};
 
 /// `ERROR_INVALID_LEVEL`: this SCM does not know that configuration (older Windows, Wine).
@@ -145,7 +145,7 @@ pub(crate) fn install(plan: &Plan, _spec: &ServiceSpec, force: bool) -> Result<(
         None
     };
     create(p, password.as_deref())?;
-    let result = configure(&m, p);
+    let result = configure(&m, p).and_then(|()| register_event_source(&p.event_source));
     if result.is_err() {
         let _ = uninstall(&p.name, Backend::Windows, Path::new(""), false);
     }
@@ -285,7 +285,110 @@ pub(crate) fn uninstall(
         let _ = svc.stop();
         wait_for(&svc, &[ServiceState::Stopped], Duration::from_secs(120))?;
     }
-    svc.delete().map_err(|e| api("DeleteService", e))
+    svc.delete().map_err(|e| api("DeleteService", e))?;
+    remove_event_source(&crate::backend::windows::event_source(name))
+}
+
+/// Writes the Event Log source's key (`EventMessageFile`, `TypesSupported`).
+fn register_event_source(s: &EventSource) -> Result<(), ManagerError> {
+    use windows_sys::Win32::System::Registry::{
+        HKEY, HKEY_LOCAL_MACHINE, KEY_SET_VALUE, REG_DWORD, REG_EXPAND_SZ, REG_OPTION_NON_VOLATILE,
+        RegCloseKey, RegCreateKeyExW, RegSetValueExW,
+    };
+    let key = wide(&s.key);
+    let mut h: HKEY = std::ptr::null_mut();
+    // SAFETY: a null-terminated key name, an out-pointer to a live handle; no class, no
+    // security attributes (the key inherits the EventLog key's ACL: administrators write).
+    let rc = unsafe {
+        RegCreateKeyExW(
+            HKEY_LOCAL_MACHINE,
+            key.as_ptr(),
+            0,
+            std::ptr::null(),
+            REG_OPTION_NON_VOLATILE,
+            KEY_SET_VALUE,
+            std::ptr::null(),
+            &raw mut h,
+            std::ptr::null_mut(),
+        )
+    };
+    if rc != 0 {
+        return Err(api(
+            "registering the Event Log source",
+            std::io::Error::from_raw_os_error(rc as i32),
+        ));
+    }
+    let file = wide(&s.message_file);
+    let name = wide("EventMessageFile");
+    let types = wide("TypesSupported");
+    // SAFETY: values from live buffers with their byte lengths; the handle is ours.
+    let rc = unsafe {
+        let a = RegSetValueExW(
+            h,
+            name.as_ptr(),
+            0,
+            REG_EXPAND_SZ,
+            file.as_ptr().cast(),
+            (file.len() * 2) as u32,
+        );
+        let b = RegSetValueExW(
+            h,
+            types.as_ptr(),
+            0,
+            REG_DWORD,
+            (&raw const s.types_supported).cast(),
+            4,
+        );
+        RegCloseKey(h);
+        if a != 0 { a } else { b }
+    };
+    if rc != 0 {
+        return Err(api(
+            "registering the Event Log source",
+            std::io::Error::from_raw_os_error(rc as i32),
+        ));
+    }
+    Ok(())
+}
+
+/// Removes the Event Log source's key if it is the one stead registered (its
+/// `EventMessageFile` is ours); a source someone else made is left alone.
+fn remove_event_source(s: &EventSource) -> Result<(), ManagerError> {
+    use windows_sys::Win32::System::Registry::{
+        HKEY_LOCAL_MACHINE, RRF_NOEXPAND, RRF_RT_REG_EXPAND_SZ, RegDeleteKeyW, RegGetValueW,
+    };
+    let key = wide(&s.key);
+    let value = wide("EventMessageFile");
+    let mut buf = [0u16; 512];
+    let mut len = (buf.len() * 2) as u32;
+    // SAFETY: a live output buffer with its byte length.
+    let rc = unsafe {
+        RegGetValueW(
+            HKEY_LOCAL_MACHINE,
+            key.as_ptr(),
+            value.as_ptr(),
+            RRF_RT_REG_EXPAND_SZ | RRF_NOEXPAND,
+            std::ptr::null_mut(),
+            buf.as_mut_ptr().cast(),
+            &raw mut len,
+        )
+    };
+    if rc != 0 {
+        return Ok(()); // no such source (or not ours to judge): nothing to remove
+    }
+    let stored = String::from_utf16_lossy(&buf[..(len as usize / 2)]);
+    if stored.trim_end_matches('\0') != s.message_file {
+        return Ok(());
+    }
+    // SAFETY: a null-terminated key name.
+    let rc = unsafe { RegDeleteKeyW(HKEY_LOCAL_MACHINE, key.as_ptr()) };
+    if rc != 0 {
+        return Err(api(
+            "removing the Event Log source",
+            std::io::Error::from_raw_os_error(rc as i32),
+        ));
+    }
+    Ok(())
 }
 
 pub(crate) fn status(name: &str, backend: Backend) -> Result<NativeStatus, ManagerError> {

@@ -101,6 +101,40 @@ pub struct ScmParams {
     /// `SERVICE_CONFIG_SERVICE_SID_INFO`: unrestricted, so the virtual account's SID exists
     /// for ACLs.
     pub sid_type: &'static str,
+    /// The Event Log source registered for the service, so that its records (the `stead`
+    /// library's Event Log sink, stead's own log as a service) show their text.
+    pub event_source: EventSource,
+}
+
+/// An Event Log source: `HKLM\SYSTEM\CurrentControlSet\Services\EventLog\Application\NAME`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EventSource {
+    /// The key under `HKEY_LOCAL_MACHINE`.
+    pub key: String,
+    /// `EventMessageFile` (`REG_EXPAND_SZ`): .NET's `EventLogMessages.dll`, whose every
+    /// message id formats as `%1` — the text the service wrote. It ships with Windows
+    /// (.NET Framework 4), so stead needs no message DLL of its own.
+    pub message_file: String,
+    /// `TypesSupported` (`REG_DWORD`): error, warning and information.
+    pub types_supported: u32,
+}
+
+/// The `EventMessageFile` of every source stead registers.
+pub const EVENT_MESSAGE_FILE: &str =
+    r"%SystemRoot%\Microsoft.NET\Framework64\v4.0.30319\EventLogMessages.dll";
+
+/// The Event Log source of the service `name`.
+///
+/// ```
+/// let s = stead_manager::backend::windows::event_source("web");
+/// assert_eq!(s.key, r"SYSTEM\CurrentControlSet\Services\EventLog\Application\web");
+/// ```
+pub fn event_source(name: &str) -> EventSource {
+    EventSource {
+        key: format!(r"SYSTEM\CurrentControlSet\Services\EventLog\Application\{name}"),
+        message_file: EVENT_MESSAGE_FILE.to_string(),
+        types_supported: 7,
+    }
 }
 
 /// The registration of `spec`.
@@ -148,6 +182,7 @@ pub fn scm_params(spec: &ServiceSpec) -> ScmParams {
         failure_actions,
         preshutdown_timeout_ms: spec.stop_timeout.as_millis() as u64,
         sid_type: "SERVICE_SID_TYPE_UNRESTRICTED",
+        event_source: event_source(&spec.name),
     }
 }
 
