@@ -141,13 +141,20 @@ fn a_process_limit_refuses_the_fork_and_recovers() {
         return;
     }
     let mut h = Harness::new("nproc");
-    h.write_config(
+    // Copies nobody can execute, wherever the build directory is (it may be private).
+    let bin = h.dir.join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    std::fs::copy(stead_bin(), bin.join("stead")).unwrap();
+    std::fs::copy(testchild(), bin.join("stead-testchild")).unwrap();
+    h.bin = bin.join("stead");
+    h.write_config(&format!(
         r#"
 [program.later]
-command = ["{child}", "--sleep", "forever"]
+command = ["{}", "--sleep", "forever"]
 autostart = false
 "#,
-    );
+        bin.join("stead-testchild").display()
+    ));
     // stead runs as nobody (65534), in a directory it owns.
     let status = std::process::Command::new("chown")
         .args(["-R", "65534:65534"])

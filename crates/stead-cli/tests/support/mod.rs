@@ -73,6 +73,8 @@ pub struct Harness {
     pub state: PathBuf,
     pub config: PathBuf,
     pub supervisor: Option<Child>,
+    /// The `stead` binary this harness runs (a copy, for tests that run it as another user).
+    pub bin: PathBuf,
 }
 
 impl Harness {
@@ -87,6 +89,7 @@ impl Harness {
             state,
             config,
             supervisor: None,
+            bin: stead_bin(),
         }
     }
 
@@ -99,7 +102,7 @@ impl Harness {
     }
 
     pub fn command(&self) -> Command {
-        let mut c = Command::new(stead_bin());
+        let mut c = Command::new(&self.bin);
         c.env("STEAD_STATE_DIR", &self.state)
             .env_remove("NOTIFY_SOCKET")
             .env("STEAD_LOG", "info");
