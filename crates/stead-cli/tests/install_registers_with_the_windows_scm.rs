@@ -3,7 +3,8 @@
 //! quoted image path and the virtual account, read back, started (the start waits through
 //! `START_PENDING`), shown by `stead service status`, stopped, refused a second time without
 //! `--force`, and deleted by `stead uninstall` — its Event Log source registered with it and
-//! removed with it. What Wine's SCM does not keep (failure
+//! removed with it. With `--user` the program becomes a logon task in the Task Scheduler
+//! (`schtasks /Create /XML`), refused a second time without `--force`, and deleted again. What Wine's SCM does not keep (failure
 //! actions, delayed start, SID type) is reported as skipped there; the exact parameters are
 //! tested in `crates/stead-manager/tests/golden/windows.txt`.
 //!
@@ -172,4 +173,37 @@ fn install_registers_with_the_windows_scm() {
     );
     let (code, out) = stead(&["uninstall", "wrapped", "--backend", "windows"]);
     assert_eq!(code, Some(0), "{out}");
+
+    // --user: a logon task in the Task Scheduler, registered from its UTF-16 XML.
+    let task_file = wine.drive_c.join("windows/system32/tasks/stead/tasky");
+    let (code, out) = stead(&[
+        "install",
+        "--user",
+        "--name",
+        "tasky",
+        "--",
+        "C:\\lifecycle.exe",
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    let registered = std::fs::read(&task_file).unwrap_or_default();
+    let text = String::from_utf8_lossy(&registered).replace('\0', "");
+    // Wine's task store keeps only part of a definition (no triggers, no action), but the
+    // description shows it read our UTF-16 XML; the whole XML is checked by the golden
+    // test and the XML round trip (crates/stead-manager/tests/).
+    assert!(
+        text.contains("<Description>tasky (installed by stead)</Description>"),
+        "the task Wine stored: {text:?}"
+    );
+    let (code, out) = stead(&[
+        "install",
+        "--user",
+        "--name",
+        "tasky",
+        "--",
+        "C:\\lifecycle.exe",
+    ]);
+    assert_eq!(code, Some(2), "a second install without --force: {out}");
+    let (code, out) = stead(&["uninstall", "tasky", "--user"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(!task_file.exists(), "the task outlived its uninstall");
 }

@@ -21,6 +21,9 @@ use windows_sys::Win32::System::Services::{
 };
 
 use crate::backend::windows::{EventSource, ScmParams};
+
+#[path = "task_windows.rs"]
+mod task;
 use crate::{Backend, ManagerError, NativeStatus, Plan, ServiceSpec};
 
 /// `ERROR_INVALID_LEVEL`: this SCM does not know that configuration (older Windows, Wine).
@@ -119,7 +122,10 @@ fn create(p: &ScmParams, password: Option<&str>) -> Result<(), ManagerError> {
     Ok(())
 }
 
-pub(crate) fn install(plan: &Plan, _spec: &ServiceSpec, force: bool) -> Result<(), ManagerError> {
+pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<(), ManagerError> {
+    if plan.backend == Backend::TaskScheduler {
+        return task::install(plan, &spec.name, force);
+    }
     let Some(p) = &plan.scm else {
         return Err(ManagerError::NotHere(plan.backend.as_str()));
     };
@@ -259,9 +265,12 @@ fn wait_for(
 pub(crate) fn uninstall(
     name: &str,
     backend: Backend,
-    _home: &Path,
+    home: &Path,
     _purge: bool,
 ) -> Result<(), ManagerError> {
+    if backend == Backend::TaskScheduler {
+        return task::uninstall(name, home);
+    }
     if backend != Backend::Windows {
         return Err(ManagerError::NotHere(backend.as_str()));
     }
@@ -392,6 +401,9 @@ fn remove_event_source(s: &EventSource) -> Result<(), ManagerError> {
 }
 
 pub(crate) fn status(name: &str, backend: Backend) -> Result<NativeStatus, ManagerError> {
+    if backend == Backend::TaskScheduler {
+        return Ok(task::status(name));
+    }
     if backend != Backend::Windows {
         return Err(ManagerError::NotHere(backend.as_str()));
     }
@@ -446,6 +458,9 @@ pub(crate) fn status(name: &str, backend: Backend) -> Result<NativeStatus, Manag
 }
 
 pub(crate) fn control(name: &str, backend: Backend, verb: &str) -> Result<(), ManagerError> {
+    if backend == Backend::TaskScheduler {
+        return task::control(name, verb);
+    }
     if backend != Backend::Windows {
         return Err(ManagerError::NotHere(backend.as_str()));
     }

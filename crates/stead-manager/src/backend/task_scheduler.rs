@@ -42,3 +42,61 @@ pub fn task_xml(spec: &ServiceSpec, user: &str) -> String {
         args = xml(&args.join(" ")),
     )
 }
+
+/// The task XML as `schtasks /Create /XML` reads it: UTF-16LE with a byte order mark (what
+/// its `encoding="UTF-16"` declaration promises).
+///
+/// ```
+/// let bytes = stead_manager::backend::task_scheduler::utf16_with_bom("<a/>");
+/// assert_eq!(&bytes[..4], &[0xFF, 0xFE, b'<', 0]);
+/// ```
+pub fn utf16_with_bom(text: &str) -> Vec<u8> {
+    let mut out = vec![0xFF, 0xFE];
+    for unit in text.encode_utf16() {
+        out.extend_from_slice(&unit.to_le_bytes());
+    }
+    out
+}
+
+/// The state (`running`, `starting`, `stopped`, `unknown`) and the Task Scheduler's own word,
+/// from the `Status:` line of `schtasks /Query /V /FO LIST`.
+///
+/// ```
+/// use stead_manager::backend::task_scheduler::state_of;
+/// assert_eq!(state_of("TaskName: \\web\nStatus: Running\n").0, "running");
+/// ```
+pub fn state_of(listing: &str) -> (&'static str, String) {
+    let status = listing
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Status:"))
+        .map(str::trim)
+        .unwrap_or_default();
+    let state = match status {
+        "Running" => "running",
+        "Queued" => "starting",
+        "Ready" | "Disabled" => "stopped",
+        _ => "unknown",
+    };
+    (state, status.to_string())
+}
+
+#[cfg(test)]
+mod schtasks_tests {
+    use super::*;
+
+    #[test]
+    fn the_status_line_gives_the_state() {
+        let listing = "Folder: \\\nHostName: PC\nTaskName: \\web\nStatus: Running\nLogon Mode: Interactive only\n";
+        assert_eq!(state_of(listing), ("running", "Running".to_string()));
+        assert_eq!(state_of("Status: Ready").0, "stopped");
+        assert_eq!(state_of("").0, "unknown");
+    }
+
+    #[test]
+    fn the_file_is_utf16_with_a_bom() {
+        assert_eq!(
+            utf16_with_bom("<a/>"),
+            [0xFF, 0xFE, b'<', 0, b'a', 0, b'/', 0, b'>', 0]
+        );
+    }
+}
