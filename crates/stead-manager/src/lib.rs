@@ -421,7 +421,9 @@ pub mod fuzzing {
 
     /// Any spec the validator accepts renders to forms that parse back to the same argv: the
     /// systemd `ExecStart=` (through stead's unit parser) and the SCM image path (through
-    /// `CommandLineToArgvW` rules). A spec that is refused is fine.
+    /// `CommandLineToArgvW` rules); with the `fuzzing` feature also the launchd plist (the
+    /// `plist` crate), the `OpenRC` script (POSIX words, as the shell reads them) and the
+    /// task XML (`roxmltree`), environment included. A spec that is refused is fine.
     pub fn round_trip(args: Vec<String>, env: Vec<(String, String)>) {
         let mut spec = ServiceSpec::new("fuzz", "/opt/fuzz app/bin/x", &[]);
         spec.args = args;
@@ -446,5 +448,69 @@ pub mod fuzzing {
         );
         let envs: Vec<&str> = parsed.get("Service", "Environment").collect();
         assert_eq!(envs.len(), spec.env.len(), "systemd environment: {unit}");
+        #[cfg(feature = "fuzzing")]
+        other_formats(&spec, &want);
+    }
+
+    #[cfg(feature = "fuzzing")]
+    fn other_formats(spec: &ServiceSpec, want: &[String]) {
+        // launchd: ProgramArguments and EnvironmentVariables.
+        let text = crate::backend::launchd::plist(spec);
+        let v = plist::Value::from_reader_xml(text.as_bytes()).expect("our plist parses");
+        let dict = v.as_dictionary().expect("a dictionary");
+        let args: Vec<String> = dict
+            .get("ProgramArguments")
+            .and_then(plist::Value::as_array)
+            .expect("ProgramArguments")
+            .iter()
+            .map(|a| a.as_string().expect("a string").to_string())
+            .collect();
+        assert_eq!(args, want, "launchd: {text}");
+        let env: std::collections::BTreeMap<String, String> = dict
+            .get("EnvironmentVariables")
+            .and_then(plist::Value::as_dictionary)
+            .map(|d| {
+                d.iter()
+                    .map(|(k, v)| (k.clone(), v.as_string().unwrap_or_default().to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(env, spec.env, "launchd environment: {text}");
+
+        // OpenRC: `command=` and `command_args=` as sh assigns them, the arguments then
+        // split as words (openrc-run evals them).
+        let script = crate::backend::openrc::script(spec);
+        let assigned = |key: &str| -> String {
+            let rhs = script
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{key}=")))
+                .unwrap_or_else(|| panic!("no {key}= in {script}"));
+            let words = shlex::split(rhs).unwrap_or_else(|| panic!("{key}= is not shell: {rhs}"));
+            assert_eq!(words.len(), 1, "{key}= is one word: {rhs}");
+            words.into_iter().next().unwrap_or_default()
+        };
+        let mut got = vec![assigned("command")];
+        got.extend(shlex::split(&assigned("command_args")).expect("command_args splits"));
+        assert_eq!(got, want, "OpenRC: {script}");
+
+        // Task Scheduler: <Command> and <Arguments> (a Windows command line).
+        let xml = crate::backend::task_scheduler::task_xml(spec, r"PC\fuzz").replacen(
+            "encoding=\"UTF-16\"",
+            "",
+            1,
+        );
+        let doc = roxmltree::Document::parse(&xml).expect("our task XML parses");
+        let text_of = |tag: &str| {
+            doc.descendants()
+                .find(|n| n.has_tag_name(tag))
+                .and_then(|n| n.text())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let mut got = vec![text_of("Command")];
+        got.extend(crate::backend::windows::split_command_line(&text_of(
+            "Arguments",
+        )));
+        assert_eq!(got, want, "task XML: {xml}");
     }
 }

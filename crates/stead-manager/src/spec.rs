@@ -236,9 +236,13 @@ impl ServiceSpec {
         if let Some(p) = self.program.to_str() {
             texts.push(p);
         }
-        if let Some(t) = texts.iter().find(|t| t.contains(['\n', '\r', '\0'])) {
+        // Newlines inject lines into unit files and scripts; NUL ends C strings; other
+        // control characters and U+FFFE/U+FFFF cannot appear in XML (plists, task files),
+        // even escaped. A tab is fine everywhere.
+        let unfit = |c: char| (c.is_control() && c != '\t') || matches!(c, '\u{FFFE}' | '\u{FFFF}');
+        if let Some(t) = texts.iter().find(|t| t.chars().any(unfit)) {
             return Err(SpecError(format!(
-                "{t:?} contains a newline or NUL: not allowed in a service definition"
+                "{t:?} contains a newline, NUL or other control character: not allowed in a service definition"
             )));
         }
         if let Some(u) = &self.create_user
