@@ -151,6 +151,24 @@ fn install_registers_with_the_windows_scm() {
         out.contains("\"inner\"") && out.contains("\"running\""),
         "{out}"
     );
+    // The state directory is private: stead gives it a protected ACL of SYSTEM,
+    // Administrators and the service's own account. Wine keeps an ACL as Unix permissions,
+    // so what survives there is that nobody else has access — where an ordinary directory
+    // grants Everyone (WD) read access. (On Windows the DACL reads D:P(SY)(BA)(account).)
+    let sddl_of = |path: &str| {
+        let (code, sddl) = wine.run(&["./stead-testchild.exe", "--sddl", path], T);
+        assert_eq!(code, Some(0), "{sddl}");
+        sddl
+    };
+    let ordinary = sddl_of("C:\\marks");
+    assert!(ordinary.contains(";;;WD)"), "the control: {ordinary}");
+    let state = sddl_of("C:\\ProgramData\\stead\\wrapped");
+    assert!(
+        state.contains("(A;OICI;FA;;;SY)")
+            && !state.contains(";;;WD)")
+            && !state.contains(";;;BU)"),
+        "the state directory's ACL: {state}"
+    );
     let (code, out) = stead(&["service", "stop", "wrapped", "--backend", "windows"]);
     assert_eq!(code, Some(0), "{out}");
     // The program ended with the service: its output stops growing.

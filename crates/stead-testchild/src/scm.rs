@@ -5,6 +5,7 @@
 //! state until RUNNING or STOPPED), `pause NAME`, `continue NAME` (each waits for the new state), `control NAME CODE`,
 //! `paramchange NAME`, `stop-watch NAME MS`, `query NAME`, `delete NAME`. A state prints as
 //! `STATE checkpoint=N wait_hint_ms=N win32=N specific=N accepts=0xN`.
+//! `--sddl PATH` (no `--scm`) prints a file's DACL in SDDL.
 
 use std::ffi::OsString;
 use std::time::{Duration, Instant};
@@ -167,4 +168,54 @@ fn param_change(svc: &windows_service::service::Service) {
         fail(&format!("ParamChange: {}", std::io::Error::last_os_error()));
     }
     println!("paramchange sent");
+}
+
+/// `stead-testchild --sddl PATH`: prints the DACL of a file or directory in SDDL, as Windows
+/// (or Wine) stored it, for tests of the ACLs stead sets.
+pub(crate) fn print_sddl(path: &str) -> ! {
+    use windows_sys::Win32::Foundation::LocalFree;
+    use windows_sys::Win32::Security::Authorization::{
+        ConvertSecurityDescriptorToStringSecurityDescriptorW, SDDL_REVISION_1,
+    };
+    use windows_sys::Win32::Security::{DACL_SECURITY_INFORMATION, GetFileSecurityW};
+    let wide: Vec<u16> = path.encode_utf16().chain(Some(0)).collect();
+    let mut buf = vec![0u64; 1024];
+    let mut needed = 0u32;
+    // SAFETY: live buffers with their sizes; the string the conversion allocates is freed.
+    unsafe {
+        if GetFileSecurityW(
+            wide.as_ptr(),
+            DACL_SECURITY_INFORMATION,
+            buf.as_mut_ptr().cast(),
+            (buf.len() * 8) as u32,
+            &raw mut needed,
+        ) == 0
+        {
+            fail(&format!(
+                "GetFileSecurityW {path}: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        let mut text: *mut u16 = std::ptr::null_mut();
+        if ConvertSecurityDescriptorToStringSecurityDescriptorW(
+            buf.as_mut_ptr().cast(),
+            SDDL_REVISION_1,
+            DACL_SECURITY_INFORMATION,
+            &raw mut text,
+            std::ptr::null_mut(),
+        ) == 0
+        {
+            fail(&format!("to SDDL: {}", std::io::Error::last_os_error()));
+        }
+        let mut n = 0;
+        while *text.add(n) != 0 {
+            n += 1;
+        }
+        println!(
+            "{}",
+            String::from_utf16_lossy(std::slice::from_raw_parts(text, n))
+        );
+        LocalFree(text.cast());
+    }
+    std::process::exit(0)
 }

@@ -63,18 +63,111 @@ pub(crate) fn control_endpoint(state_dir: &Path) -> PathBuf {
     PathBuf::from(format!(r"\\.\pipe\stead-{flat}"))
 }
 
+/// Creates `dir` (and its parents) and gives it a protected DACL: full control for `SYSTEM`,
+/// Administrators and the account stead runs as (a service's virtual account), nothing
+/// inherited from above — the Windows counterpart of mode 0700. `C:\ProgramData` lets every
+/// user create and read; without this another user could read programs' logs or plant files
+/// where stead keeps its state.
 pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
-    std::fs::create_dir_all(dir)
+    std::fs::create_dir_all(dir)?;
+    let sid = current_user_sid()?;
+    set_dacl(
+        dir,
+        &format!("D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;{sid})"),
+    )
 }
 
-/// Lowers the calling thread's CPU priority for background work (compressing rotated logs),
-/// so that it never slows the live path from programs' pipes to the disk.
-/// Unix-only concern: on Windows the directory's ACL is inherited from its parent, which
-/// stead's installer sets (docs/security.md).
+/// The string SID (`S-1-5-…`) of the account this process runs as.
+fn current_user_sid() -> io::Result<String> {
+    use windows_sys::Win32::Foundation::{CloseHandle, HANDLE, LocalFree};
+    use windows_sys::Win32::Security::Authorization::ConvertSidToStringSidW;
+    use windows_sys::Win32::Security::{GetTokenInformation, TOKEN_QUERY, TOKEN_USER, TokenUser};
+    use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
+    // SAFETY: every pointer refers to a live local buffer of the size passed; the token
+    // handle and the string from ConvertSidToStringSidW are released here.
+    unsafe {
+        let mut token: HANDLE = std::ptr::null_mut();
+        if OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &raw mut token) == 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut buf = vec![0u64; 64]; // 512 bytes, aligned for TOKEN_USER
+        let mut len = 0u32;
+        let ok = GetTokenInformation(
+            token,
+            TokenUser,
+            buf.as_mut_ptr().cast(),
+            (buf.len() * 8) as u32,
+            &raw mut len,
+        );
+        CloseHandle(token);
+        if ok == 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let user = &*buf.as_ptr().cast::<TOKEN_USER>();
+        let mut text: *mut u16 = std::ptr::null_mut();
+        if ConvertSidToStringSidW(user.User.Sid, &raw mut text) == 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut n = 0;
+        while *text.add(n) != 0 {
+            n += 1;
+        }
+        let sid = String::from_utf16_lossy(std::slice::from_raw_parts(text, n));
+        LocalFree(text.cast());
+        Ok(sid)
+    }
+}
+
+/// Replaces the DACL of `path` with the one in `sddl`, protected from inheritance.
+fn set_dacl(path: &Path, sddl: &str) -> io::Result<()> {
+    use std::os::windows::ffi::OsStrExt;
+    use windows_sys::Win32::Foundation::LocalFree;
+    use windows_sys::Win32::Security::Authorization::{
+        ConvertStringSecurityDescriptorToSecurityDescriptorW, SDDL_REVISION_1,
+    };
+    use windows_sys::Win32::Security::{
+        DACL_SECURITY_INFORMATION, PROTECTED_DACL_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR,
+        SetFileSecurityW,
+    };
+    let wide_sddl: Vec<u16> = sddl.encode_utf16().chain(Some(0)).collect();
+    let wide_path: Vec<u16> = path.as_os_str().encode_wide().chain(Some(0)).collect();
+    // SAFETY: null-terminated strings; the descriptor the conversion allocates is freed.
+    unsafe {
+        let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
+        if ConvertStringSecurityDescriptorToSecurityDescriptorW(
+            wide_sddl.as_ptr(),
+            SDDL_REVISION_1,
+            &raw mut sd,
+            std::ptr::null_mut(),
+        ) == 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+        let ok = SetFileSecurityW(
+            wide_path.as_ptr(),
+            DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
+            sd,
+        );
+        let err = io::Error::last_os_error();
+        LocalFree(sd.cast());
+        if ok == 0 {
+            return Err(io::Error::new(
+                err.kind(),
+                format!("cannot make {} private (its ACL): {err}", path.display()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Unix-only concern: on Windows stead gives its directories a protected ACL of its own
+/// (`create_private_dir`).
 pub(crate) fn shared_dir_warning(_dir: &Path) -> Option<String> {
     None
 }
 
+/// Lowers the calling thread's CPU priority for background work (compressing rotated logs),
+/// so that it never slows the live path from programs' pipes to the disk.
 pub(crate) fn background_priority() {
     use windows_sys::Win32::System::Threading::{
         GetCurrentThread, SetThreadPriority, THREAD_PRIORITY_BELOW_NORMAL,
