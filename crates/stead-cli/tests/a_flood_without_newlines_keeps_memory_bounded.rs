@@ -7,15 +7,6 @@ mod support;
 use std::time::Duration;
 use support::*;
 
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
-
 #[test]
 #[allow(clippy::naive_bytecount)] // one pass over 200 MB in a test; no extra dependency
 fn a_flood_without_newlines_keeps_memory_bounded() {
@@ -44,7 +35,7 @@ log = { console = true }
         |_| std::fs::metadata(&live).is_ok_and(|m| m.len() >= expected + pieces * marker),
     );
     // Peak resident memory of the supervisor over the whole run.
-    let peak = rss_kib(h.supervisor_pid());
+    let peak = status_kib(h.supervisor_pid(), "VmHWM:");
     assert!(
         peak < 40 * 1024,
         "stead's peak RSS was {peak} KiB for a 200 MB line"

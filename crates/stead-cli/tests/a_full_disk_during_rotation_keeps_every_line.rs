@@ -13,14 +13,6 @@ use std::process::Command;
 use std::time::Duration;
 use support::*;
 
-struct Mount(std::path::PathBuf);
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
-
 const LINES: u64 = 12_000;
 
 /// Every `line N` in the program's files (plain or gzipped), counted; `None` when a file
@@ -94,20 +86,7 @@ fn a_full_disk_during_rotation_keeps_every_line() {
     }
     let mut h = Harness::new("diskfull-rotation");
     let logs = h.dir.join("logs");
-    std::fs::create_dir_all(&logs).unwrap();
-    let ok = Command::new("mount")
-        .args([
-            "-t",
-            "tmpfs",
-            "-o",
-            "size=2m",
-            "stead-test",
-            logs.to_str().unwrap(),
-        ])
-        .status()
-        .unwrap();
-    assert!(ok.success(), "mount tmpfs");
-    let _mount = Mount(logs.clone());
+    let _mount = Tmpfs::mount(&logs, "2m");
     h.write_config(&format!(
         r#"
 [supervisor]

@@ -4,17 +4,8 @@
 //! and a marker saying how many bytes are missing there: never a silent gap.
 #![cfg(target_os = "linux")]
 mod support;
-use std::process::Command;
 use std::time::Duration;
 use support::*;
-
-struct Mount(std::path::PathBuf);
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
 
 #[test]
 fn a_full_disk_loses_counted_bytes_and_writing_resumes() {
@@ -23,20 +14,7 @@ fn a_full_disk_loses_counted_bytes_and_writing_resumes() {
     }
     let mut h = Harness::new("diskfull");
     let logs = h.dir.join("logs");
-    std::fs::create_dir_all(&logs).unwrap();
-    let ok = Command::new("mount")
-        .args([
-            "-t",
-            "tmpfs",
-            "-o",
-            "size=1m",
-            "stead-test",
-            logs.to_str().unwrap(),
-        ])
-        .status()
-        .unwrap();
-    assert!(ok.success(), "mount tmpfs");
-    let _mount = Mount(logs.clone());
+    let _mount = Tmpfs::mount(&logs, "1m");
     // Leave about 384 KiB free; the program writes 480 KB.
     std::fs::write(logs.join("filler"), vec![0u8; 640 * 1024]).unwrap();
     h.write_config(

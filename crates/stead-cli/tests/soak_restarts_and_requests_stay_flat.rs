@@ -17,16 +17,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use support::*;
 
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .expect("VmRSS")
-}
-
 fn fds(pid: u32) -> Vec<String> {
     let mut out: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
         .unwrap()
@@ -163,7 +153,7 @@ max_restarts = 0
     let restarts = loop {
         std::thread::sleep(Duration::from_millis(500));
         let restarts = h.program("crasher")["restarts"].as_u64().unwrap();
-        samples.push((restarts as f64, rss_kib(pid) as f64));
+        samples.push((restarts as f64, status_kib(pid, "VmRSS:") as f64));
         max_fds = max_fds.max(fds(pid).len());
         if restarts >= target {
             break restarts;

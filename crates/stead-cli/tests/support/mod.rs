@@ -487,3 +487,39 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// A size field of `/proc/PID/status` in KiB (`"VmRSS:"`, `"VmHWM:"`); 0 when unreadable.
+#[cfg(target_os = "linux")]
+pub fn status_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A tmpfs of `size` (`"1m"`) mounted on `dir` (created first); unmounted when dropped.
+#[cfg(target_os = "linux")]
+pub struct Tmpfs(PathBuf);
+
+#[cfg(target_os = "linux")]
+impl Tmpfs {
+    pub fn mount(dir: &Path, size: &str) -> Tmpfs {
+        std::fs::create_dir_all(dir).unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "stead-test"])
+            .arg(dir)
+            .status()
+            .unwrap();
+        assert!(ok.success(), "mount a tmpfs on {}", dir.display());
+        Tmpfs(dir.to_path_buf())
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
