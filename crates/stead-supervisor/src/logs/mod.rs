@@ -345,10 +345,32 @@ impl InstanceLog {
     }
 }
 
+/// A scratch directory for one unit test, removed when the test passes (kept to look at
+/// when it fails).
 #[cfg(test)]
-pub(crate) fn test_dir(name: &str) -> PathBuf {
+pub(crate) struct TestDir(PathBuf);
+
+#[cfg(test)]
+impl std::ops::Deref for TestDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn test_dir(name: &str) -> TestDir {
     let dir = std::env::temp_dir().join(format!("stead-logs-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    TestDir(dir)
 }
