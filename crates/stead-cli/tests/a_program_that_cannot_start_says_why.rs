@@ -11,12 +11,19 @@ use support::*;
 fn a_program_that_cannot_start_says_why() {
     let mut h = Harness::new("cannot-start");
     let script = h.dir.join("app.sh");
-    std::fs::write(&script, "#!/bin/sh\nexec sleep 1000\n").unwrap();
+    let started = h.dir.join("started");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\ntouch {}\nexec sleep 1000\n", started.display()),
+    )
+    .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     h.write_config("[program.app]\ncommand = [\"{dir}/app.sh\"]\nmax_restarts = 2\n");
     h.up();
+    // Running, and the shell has read the script (it opens it by name after the exec: a
+    // rename before that would hand it the new text).
     h.wait_for("app running", Duration::from_secs(5), |h| {
-        h.state_of("app") == "running"
+        h.state_of("app") == "running" && started.exists()
     });
     // Replaced by a rename: writing in place can meet ETXTBSY while the old one is still
     // being executed.
