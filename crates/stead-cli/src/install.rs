@@ -148,9 +148,7 @@ fn backend(t: &Target) -> Result<Backend, Failure> {
 }
 
 fn home() -> PathBuf {
-    std::env::var_os("HOME")
-        .or_else(|| std::env::var_os("USERPROFILE"))
-        .map_or_else(|| PathBuf::from("/root"), PathBuf::from)
+    stead_manager::home_dir()
 }
 
 /// The program as an absolute path: a path made absolute, a bare name found in `PATH`.
@@ -225,10 +223,7 @@ fn spec(args: &InstallArgs) -> Result<ServiceSpec, Failure> {
     }
     spec.cwd.clone_from(&args.cwd);
     for kv in &args.env {
-        let (k, v) = kv
-            .split_once('=')
-            .ok_or_else(|| usage(format!("--env {kv}: expected KEY=VALUE")))?;
-        spec.env.insert(k.to_string(), v.to_string());
+        spec.add_env(kv).map_err(|e| usage(e.0))?;
     }
     spec.account = Account::from_arg(args.account.as_deref());
     spec.start = args.start.parse().map_err(|e: SpecError| usage(e.0))?;
@@ -339,12 +334,7 @@ pub(crate) fn service(args: &ServiceArgs) -> Result<u8, Failure> {
                     st.detail
                 );
             }
-            // 0 only while it runs: scripts can test it.
-            Ok(match st.state.as_str() {
-                "running" => 0,
-                "not-installed" => EXIT_NOT_FOUND,
-                _ => EXIT_FAILED,
-            })
+            Ok(st.exit_code())
         }
         other => Err(usage(format!(
             "`stead service {other}`: use start, stop, restart or status"

@@ -373,6 +373,32 @@ pub struct NativeStatus {
     pub detail: String,
 }
 
+impl NativeStatus {
+    /// The exit code `status` commands give: 0 only while it runs (so scripts can test it),
+    /// 4 when not installed, 1 otherwise.
+    ///
+    /// ```
+    /// # use stead_manager::{Backend, NativeStatus};
+    /// let st = NativeStatus { name: "web".into(), backend: Backend::Systemd, state: "stopped".into(),
+    ///     pid: None, start_mode: None, last_exit: None, detail: String::new() };
+    /// assert_eq!(st.exit_code(), 1);
+    /// ```
+    pub fn exit_code(&self) -> u8 {
+        match self.state.as_str() {
+            "running" => 0,
+            "not-installed" => 4,
+            _ => 1,
+        }
+    }
+}
+
+/// The user's home directory (`HOME`, else `USERPROFILE`), where `--user` plans put files.
+pub fn home_dir() -> PathBuf {
+    std::env::var_os("HOME")
+        .or_else(|| std::env::var_os("USERPROFILE"))
+        .map_or_else(|| PathBuf::from("/root"), PathBuf::from)
+}
+
 /// Applies `plan`: writes its files (atomically), runs its commands. Refuses to replace an
 /// installed service unless `force`.
 pub fn apply(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<(), ManagerError> {

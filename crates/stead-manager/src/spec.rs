@@ -69,6 +69,24 @@ impl Account {
     }
 }
 
+impl ServiceSpec {
+    /// Adds an environment entry given as `KEY=VALUE` (a command line's `--env`).
+    ///
+    /// ```
+    /// let mut s = stead_manager::ServiceSpec::new("web", "/opt/web", &[]);
+    /// s.add_env("A=b=c").unwrap();
+    /// assert_eq!(s.env["A"], "b=c");
+    /// assert!(s.add_env("nokey").is_err());
+    /// ```
+    pub fn add_env(&mut self, kv: &str) -> Result<(), SpecError> {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| SpecError(format!("--env {kv}: expected KEY=VALUE")))?;
+        self.env.insert(k.to_string(), v.to_string());
+        Ok(())
+    }
+}
+
 impl std::str::FromStr for StartMode {
     type Err = SpecError;
     /// `auto`, `delayed` (or `delayed-auto`), `manual`.

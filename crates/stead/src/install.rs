@@ -16,8 +16,6 @@
 //! library speaks it), restarted on failure, with systemd's hardening defaults, as the least
 //! privileged account the backend has unless `--account` says otherwise.
 
-use std::path::PathBuf;
-
 use stead_manager::{Account, Backend, Readiness, ServiceSpec};
 
 use crate::Exit;
@@ -56,7 +54,6 @@ pub(crate) fn handle(name: &str, description: Option<&str>, args: &[String]) -> 
 /// Exit codes, as `stead install` and `stead service` use them.
 const USAGE_ERROR: u32 = 2;
 const FAILED: u32 = 1;
-const NOT_INSTALLED: u32 = 4;
 
 #[derive(Default)]
 struct Flags {
@@ -101,12 +98,6 @@ fn parse(verb: &str, args: &[String]) -> Result<Flags, (u32, String)> {
     Ok(f)
 }
 
-fn home() -> PathBuf {
-    std::env::var_os("HOME")
-        .or_else(|| std::env::var_os("USERPROFILE"))
-        .map_or_else(|| PathBuf::from("/root"), PathBuf::from)
-}
-
 /// The spec `install` registers: this executable with `f.rest`, notify readiness.
 fn spec(name: &str, description: Option<&str>, f: &Flags) -> Result<ServiceSpec, (u32, String)> {
     let usage = |m: String| (USAGE_ERROR, m);
@@ -131,10 +122,7 @@ fn spec(name: &str, description: Option<&str>, f: &Flags) -> Result<ServiceSpec,
             .map_err(|e: stead_manager::SpecError| usage(e.0))?;
     }
     for kv in &f.env {
-        let (k, v) = kv
-            .split_once('=')
-            .ok_or_else(|| usage(format!("--env {kv}: expected KEY=VALUE")))?;
-        spec.env.insert(k.to_string(), v.to_string());
+        spec.add_env(kv).map_err(|e| usage(e.0))?;
     }
     spec.validate().map_err(|e| usage(e.0))?;
     Ok(spec)
@@ -158,8 +146,8 @@ fn run(
     match verb {
         "install" => {
             let spec = spec(name, description, &f)?;
-            let plan =
-                stead_manager::plan(&spec, backend, &home()).map_err(|e| (USAGE_ERROR, e.0))?;
+            let plan = stead_manager::plan(&spec, backend, &stead_manager::home_dir())
+                .map_err(|e| (USAGE_ERROR, e.0))?;
             for w in &plan.warnings {
                 eprintln!("{name}: warning: {w}");
             }
@@ -175,7 +163,8 @@ fn run(
             Ok(0)
         }
         "uninstall" => {
-            stead_manager::uninstall(name, backend, &home(), f.purge).map_err(failed)?;
+            stead_manager::uninstall(name, backend, &stead_manager::home_dir(), f.purge)
+                .map_err(failed)?;
             println!("uninstalled {name} ({})", backend.as_str());
             Ok(0)
         }
@@ -186,12 +175,7 @@ fn run(
             } else {
                 println!("{name}: {} ({})", st.state, st.detail);
             }
-            // As `stead service status`: 0 only while it runs, so scripts can test it.
-            Ok(match st.state.as_str() {
-                "running" => 0,
-                "not-installed" => NOT_INSTALLED,
-                _ => FAILED,
-            })
+            Ok(u32::from(st.exit_code()))
         }
         verb => {
             stead_manager::control(name, backend, verb).map_err(failed)?;
