@@ -152,6 +152,17 @@ pub fn plan(spec: &ServiceSpec, backend: Backend, home: &Path) -> Result<Plan, S
     if let Some(u) = &spec.create_user {
         spec.account = Account::User(u.clone());
     }
+    // A systemd user manager cannot switch to another account, and launchd ignores
+    // `UserName` for agents: the service would fail to start, or run as someone else.
+    if spec.user_mode
+        && matches!(backend, Backend::SystemdUser | Backend::Launchd)
+        && !matches!(spec.account, Account::Default)
+    {
+        return Err(SpecError(format!(
+            "{}: a per-user service runs as the user who installs it; drop --account/--create-user, or install it system-wide (without --user)",
+            spec.name
+        )));
+    }
     let unix_root = !spec.user_mode && matches!(spec.account, Account::Default);
     let file = |path: PathBuf, mode: u32, text: String| PlannedFile { path, mode, text };
     let p = match backend {

@@ -31,7 +31,11 @@ fn spec() -> ServiceSpec {
 }
 
 fn check(backend: Backend) {
-    let p = plan(&spec(), backend, Path::new("/home/alice")).unwrap();
+    check_spec(backend, &spec(), backend.as_str());
+}
+
+fn check_spec(backend: Backend, spec: &ServiceSpec, golden: &str) {
+    let p = plan(spec, backend, Path::new("/home/alice")).unwrap();
     let text = serde_json::to_string_pretty(&p).unwrap() + "\n";
     let mut rendered = String::new();
     for f in &p.files {
@@ -46,7 +50,7 @@ fn check(backend: Backend) {
     }
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden")
-        .join(format!("{}.txt", backend.as_str()));
+        .join(format!("{golden}.txt"));
     let all = format!("{rendered}==> plan\n{text}");
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, &all).unwrap();
@@ -67,9 +71,33 @@ fn systemd() {
     check(Backend::Systemd);
 }
 
+/// A per-user service runs as whoever installs it: no account.
+fn user_spec() -> ServiceSpec {
+    let mut s = spec();
+    s.account = Account::Default;
+    s
+}
+
 #[test]
 fn systemd_user() {
-    check(Backend::SystemdUser);
+    check_spec(Backend::SystemdUser, &user_spec(), "systemd-user");
+}
+
+#[test]
+fn launchd_agent() {
+    let mut s = user_spec();
+    s.user_mode = true;
+    check_spec(Backend::Launchd, &s, "launchd-agent");
+}
+
+#[test]
+fn a_per_user_service_cannot_take_another_account() {
+    for backend in [Backend::SystemdUser, Backend::Launchd] {
+        let mut s = spec();
+        s.user_mode = true;
+        let e = plan(&s, backend, Path::new("/home/alice")).unwrap_err();
+        assert!(e.to_string().contains("drop --account"), "{e}");
+    }
 }
 
 #[test]

@@ -335,6 +335,18 @@ impl Sandbox {
             .expect("run systemd-sandbox exec")
     }
 
+    /// Runs a command as `user` (with that user's `XDG_RUNTIME_DIR` and session bus).
+    pub fn exec_as(&self, user: &str, args: &[&str]) -> Output {
+        self.cmd()
+            .arg("exec")
+            .arg("--user")
+            .arg(user)
+            .arg("--")
+            .args(args)
+            .output()
+            .expect("run systemd-sandbox exec --user")
+    }
+
     /// Installs unit files from `/opt/stead/test/<dir>` into /etc/systemd/system and reloads.
     pub fn install_units(&self, dir: &str, units: &[&str]) {
         for u in units {
