@@ -247,6 +247,18 @@ fn install_registers_with_systemd() {
     );
     let dir = sb.exec(&["stat", "-c", "%U %a", "/var/lib/keeper"]);
     assert_eq!(String::from_utf8_lossy(&dir.stdout).trim(), "keeperd 750");
+    // Its configuration directory: the account reads it, only root changes it.
+    let conf = sb.exec(&["stat", "-c", "%U %G %a", "/etc/keeper"]);
+    assert_eq!(text(&conf).trim(), "root keeperd 750");
+    let reads = sb.exec(&[
+        "setpriv",
+        "--reuid=keeperd",
+        "--regid=keeperd",
+        "--clear-groups",
+        "ls",
+        "/etc/keeper",
+    ]);
+    assert!(reads.status.success(), "{}", text(&reads));
     let un = sb.exec(&[
         stead,
         "uninstall",
@@ -263,6 +275,10 @@ fn install_registers_with_systemd() {
     assert!(
         !sb.exec(&["test", "-e", "/var/lib/keeper"]).status.success(),
         "the state directory is gone"
+    );
+    assert!(
+        !sb.exec(&["test", "-e", "/etc/keeper"]).status.success(),
+        "the configuration directory is gone"
     );
     assert!(
         !sb.exec(&["test", "-e", "/var/lib/stead/installs/keeper.json"])

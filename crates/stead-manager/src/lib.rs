@@ -25,6 +25,12 @@
 // Renderers build text piece by piece; `format!` into `push_str` reads best there.
 #![allow(clippy::format_push_string)]
 
+#[cfg(target_os = "macos")]
+mod apply_launchd;
+#[cfg(target_os = "linux")]
+mod apply_openrc;
+#[cfg(target_os = "linux")]
+mod apply_systemd;
 pub mod backend;
 #[cfg(target_os = "linux")]
 #[path = "native_linux.rs"]
@@ -32,11 +38,18 @@ mod native;
 #[cfg(windows)]
 #[path = "native_windows.rs"]
 mod native;
-#[cfg(not(any(target_os = "linux", windows)))]
+#[cfg(target_os = "macos")]
+#[path = "native_macos.rs"]
+mod native;
+#[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
 #[path = "native_other.rs"]
 mod native;
 pub mod path_safety;
+#[cfg(target_os = "linux")]
+mod provision_linux;
 mod spec;
+#[cfg(unix)]
+mod unix_apply;
 
 use std::path::{Path, PathBuf};
 
@@ -112,16 +125,52 @@ pub struct PlannedFile {
     pub text: String,
 }
 
-/// An account made for the service and its directories.
+/// The account a system service runs as, and the directories made for it. `uninstall
+/// --purge` removes what this records as made by the install, and nothing else.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Provision {
-    /// The system account (no login shell, no home).
+    /// The account.
     pub user: String,
+    /// Whether the account may be created when it is missing (`--create-user`): a system
+    /// account, no login shell, no home.
+    #[serde(default)]
+    pub create_user: bool,
     /// Whether this install created it (set when applied; only then does `--purge` delete it).
     pub user_created: bool,
-    /// State, log and configuration directories (systemd makes them, owned by the account,
-    /// mode 0750).
+    /// State and log directories, owned by the account, mode 0750 (made by systemd at start,
+    /// or by the `OpenRC` script's `start_pre`).
     pub directories: Vec<PathBuf>,
+    /// The configuration directory, made at install as `root:GROUP` 0750 (the account reads,
+    /// only root changes) unless it exists already.
+    #[serde(default)]
+    pub config_dir: Option<PathBuf>,
+    /// Whether this install made `config_dir` (set when applied).
+    #[serde(default)]
+    pub config_dir_created: bool,
+}
+
+impl Provision {
+    /// What a system-wide install for `spec` provisions: something only when it runs as a
+    /// named account.
+    fn for_spec(spec: &ServiceSpec) -> Option<Provision> {
+        let Account::User(user) = &spec.account else {
+            return None;
+        };
+        if spec.user_mode {
+            return None;
+        }
+        Some(Provision {
+            user: user.clone(),
+            create_user: spec.create_user.is_some(),
+            user_created: false,
+            directories: ["/var/lib", "/var/log"]
+                .iter()
+                .map(|d| Path::new(d).join(&spec.name))
+                .collect(),
+            config_dir: Some(Path::new("/etc").join(&spec.name)),
+            config_dir_created: false,
+        })
+    }
 }
 
 /// What an install does: files to write, commands to run, SCM calls to make, and warnings.
@@ -191,18 +240,7 @@ pub fn plan(spec: &ServiceSpec, backend: Backend, home: &Path) -> Result<Plan, S
             if user {
                 warnings.push("user units run while you are logged in; `loginctl enable-linger` keeps them running after logout".into());
             }
-            let provision = spec
-                .create_user
-                .clone()
-                .filter(|_| !user)
-                .map(|u| Provision {
-                    user: u,
-                    user_created: false,
-                    directories: ["/var/lib", "/var/log", "/etc"]
-                        .iter()
-                        .map(|d| Path::new(d).join(&spec.name))
-                        .collect(),
-                });
+            let provision = Provision::for_spec(&spec).filter(|_| !user);
             Plan {
                 backend,
                 files: vec![file(
@@ -269,7 +307,7 @@ pub fn plan(spec: &ServiceSpec, backend: Backend, home: &Path) -> Result<Plan, S
                 )],
                 commands,
                 scm: None,
-                provision: None,
+                provision: Provision::for_spec(&spec),
                 warnings,
             }
         }

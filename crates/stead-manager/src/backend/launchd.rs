@@ -118,3 +118,88 @@ pub fn plist_path(spec: &ServiceSpec, home: &Path) -> PathBuf {
     };
     dir.join(format!("{}.plist", label(spec)))
 }
+
+/// A job as `launchctl print DOMAIN/LABEL` describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrintedJob {
+    /// launchd's word: `running`, `not running`, `spawn scheduled`, `waiting`…
+    pub state: String,
+    /// The pid while it runs.
+    pub pid: Option<u32>,
+    /// The last exit code (`None` while it never exited).
+    pub last_exit: Option<i32>,
+}
+
+impl PrintedJob {
+    /// Reads the job's own top-level lines (one tab deep) of `launchctl print`; nested
+    /// dictionaries (endpoints, event triggers) have states of their own and are skipped.
+    ///
+    /// ```
+    /// let text = "system/stead.web = {\n\tactive count = 1\n\tstate = running\n\tpid = 812\n\tendpoints = {\n\t\tstate = active\n\t}\n\tlast exit code = 1\n}\n";
+    /// let job = stead_manager::backend::launchd::PrintedJob::parse(text);
+    /// assert_eq!(job.state, "running");
+    /// assert_eq!(job.pid, Some(812));
+    /// assert_eq!(job.last_exit, Some(1));
+    /// assert_eq!(job.service_state(), "running");
+    /// ```
+    pub fn parse(text: &str) -> PrintedJob {
+        let mut job = PrintedJob {
+            state: String::new(),
+            pid: None,
+            last_exit: None,
+        };
+        for line in text.lines() {
+            let Some(rest) = line.strip_prefix('\t') else {
+                continue;
+            };
+            if rest.starts_with(char::is_whitespace) {
+                continue;
+            }
+            let Some((k, v)) = rest.split_once(" = ") else {
+                continue;
+            };
+            match k {
+                "state" => job.state = v.trim().to_string(),
+                "pid" => job.pid = v.trim().parse().ok(),
+                // `1`, or `78: EX_CONFIG` on newer macOS.
+                "last exit code" => {
+                    job.last_exit = v.split(':').next().and_then(|n| n.trim().parse().ok());
+                }
+                _ => {}
+            }
+        }
+        job
+    }
+
+    /// The state `stead service status` reports: `running`, `starting`, `failed` (not
+    /// running after a failed exit) or `stopped`.
+    pub fn service_state(&self) -> &'static str {
+        match self.state.as_str() {
+            "running" => "running",
+            "spawn scheduled" | "spawning" | "xpcproxy" => "starting",
+            _ if self.last_exit.is_some_and(|c| c != 0) => "failed",
+            _ => "stopped",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PrintedJob;
+
+    #[test]
+    fn a_crashed_job_waiting_to_respawn_reads_as_failed_or_starting() {
+        let waiting =
+            "gui/501/stead.x = {\n\tstate = not running\n\tlast exit code = 78: EX_CONFIG\n}\n";
+        let job = PrintedJob::parse(waiting);
+        assert_eq!((job.last_exit, job.service_state()), (Some(78), "failed"));
+        let waiting = "gui/501/stead.x = {\n\tstate = not running\n\tlast exit code = 3\n}\n";
+        assert_eq!(PrintedJob::parse(waiting).service_state(), "failed");
+        let spawn = "system/stead.x = {\n\tstate = spawn scheduled\n\tlast exit code = 1\n}\n";
+        assert_eq!(PrintedJob::parse(spawn).service_state(), "starting");
+        let never =
+            "system/stead.x = {\n\tstate = not running\n\tlast exit code = (never exited)\n}\n";
+        let job = PrintedJob::parse(never);
+        assert_eq!((job.service_state(), job.last_exit), ("stopped", None));
+    }
+}

@@ -58,10 +58,11 @@ pub fn script(spec: &ServiceSpec) -> String {
     if spec.restart == Restart::Never {
         o.push_str("respawn_max=0\n");
     } else {
+        // Whole seconds, rounded up: a delay asked for is never dropped to none.
         let delay = spec
             .restart_delays
             .first()
-            .map_or(5, std::time::Duration::as_secs);
+            .map_or(5, |d| d.as_secs() + u64::from(d.subsec_nanos() > 0));
         o.push_str(&format!(
             "respawn_delay={delay}\nrespawn_max=5\nrespawn_period=600\n"
         ));
@@ -70,7 +71,21 @@ pub fn script(spec: &ServiceSpec) -> String {
         "retry=\"TERM/{}/KILL/5\"\n",
         spec.stop_timeout.as_secs().max(1)
     ));
-    o.push_str("\ndepend() {\n\tneed net\n");
+    // `use`, not `need`: where no service provides `net` (Debian's OpenRC, containers), a
+    // `need` refuses to start at all.
+    // Like systemd's StateDirectory=/LogsDirectory=: made (or corrected) at every start,
+    // owned by the service's account, closed to others.
+    let owner = match &spec.account {
+        Account::User(u) => u.as_str(),
+        _ => "root",
+    };
+    o.push_str(&format!(
+        "\nstart_pre() {{\n\tcheckpath --directory --mode 0750 --owner {} {} {}\n}}\n",
+        sh_quote(owner),
+        sh_quote(&format!("/var/lib/{}", spec.name)),
+        sh_quote(&format!("/var/log/{}", spec.name)),
+    ));
+    o.push_str("\ndepend() {\n\tuse net\n");
     for d in &spec.dependencies {
         o.push_str(&format!("\tneed {d}\n"));
     }

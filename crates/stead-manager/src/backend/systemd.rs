@@ -104,8 +104,20 @@ pub fn unit(spec: &ServiceSpec) -> Unit {
         u.set("Service", "StateDirectoryMode", "0750");
         u.set("Service", "LogsDirectory", &spec.name);
         u.set("Service", "LogsDirectoryMode", "0750");
-        u.set("Service", "ConfigurationDirectory", &spec.name);
-        u.set("Service", "ConfigurationDirectoryMode", "0750");
+        // systemd leaves a configuration directory owned by root: 0750 would lock a named
+        // account out of its own configuration, so for one stead makes `/etc/NAME` itself
+        // at install, `root:GROUP` 0750. A dynamic user has no group to give it to.
+        match spec.account {
+            Account::User(_) => {}
+            Account::Dynamic => {
+                u.set("Service", "ConfigurationDirectory", &spec.name);
+                u.set("Service", "ConfigurationDirectoryMode", "0755");
+            }
+            _ => {
+                u.set("Service", "ConfigurationDirectory", &spec.name);
+                u.set("Service", "ConfigurationDirectoryMode", "0750");
+            }
+        }
     }
     if spec.start != StartMode::Manual {
         u.set(

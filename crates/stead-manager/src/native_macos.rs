@@ -1,0 +1,38 @@
+//! Applying plans on macOS: launchd. The other backends can only be previewed here.
+
+use std::path::Path;
+
+use crate::{Backend, ManagerError, NativeStatus, Plan, ServiceSpec, apply_launchd};
+
+pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<(), ManagerError> {
+    match plan.backend {
+        Backend::Launchd => apply_launchd::install(plan, spec, force),
+        b => Err(ManagerError::NotHere(b.as_str())),
+    }
+}
+
+pub(crate) fn uninstall(
+    name: &str,
+    backend: Backend,
+    home: &Path,
+    _purge: bool,
+) -> Result<(), ManagerError> {
+    match backend {
+        Backend::Launchd => apply_launchd::uninstall(name, home),
+        b => Err(ManagerError::NotHere(b.as_str())),
+    }
+}
+
+pub(crate) fn status(name: &str, backend: Backend) -> Result<NativeStatus, ManagerError> {
+    match backend {
+        Backend::Launchd => Ok(apply_launchd::status(name)),
+        b => Err(ManagerError::NotHere(b.as_str())),
+    }
+}
+
+pub(crate) fn control(name: &str, backend: Backend, verb: &str) -> Result<(), ManagerError> {
+    match backend {
+        Backend::Launchd => apply_launchd::control(name, verb),
+        b => Err(ManagerError::NotHere(b.as_str())),
+    }
+}

@@ -1,0 +1,124 @@
+//! The account and directories of a system service on Linux, and their removal by
+//! `uninstall --purge`. What an install made is recorded in
+//! `/var/lib/stead/installs/NAME.json` (0600), so a purge removes that and only that.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::unix_apply::{remove_file, run, write_atomically};
+use crate::{ManagerError, PlannedFile, Provision};
+
+fn record_path(name: &str) -> PathBuf {
+    Path::new("/var/lib/stead/installs").join(format!("{name}.json"))
+}
+
+/// The numeric ids of `user` and its primary group, or `None` when there is no such account.
+fn ids(user: &str) -> Option<(u32, u32)> {
+    let id = |flag: &str| {
+        Command::new("id")
+            .arg(flag)
+            .arg(user)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+    };
+    Some((id("-u")?, id("-g")?))
+}
+
+/// Makes what `p` asks for (the account when allowed and missing, the configuration
+/// directory) and records what was made. A named account that does not exist is an error
+/// that says how to make it.
+pub(crate) fn provision(name: &str, p: &Provision) -> Result<(), ManagerError> {
+    let mut p = p.clone();
+    if ids(&p.user).is_none() {
+        if !p.create_user {
+            return Err(ManagerError::Command {
+                command: format!("id {}", p.user),
+                output: format!(
+                    "there is no account named {}; create it, or pass --create-user {} to have stead make a system account",
+                    p.user, p.user
+                ),
+            });
+        }
+        run(&[
+            "useradd".into(),
+            "--system".into(),
+            "--user-group".into(),
+            "--no-create-home".into(),
+            "--home-dir".into(),
+            "/nonexistent".into(),
+            "--shell".into(),
+            "/usr/sbin/nologin".into(),
+            p.user.clone(),
+        ])?;
+        p.user_created = true;
+    }
+    let previous = read_record(name).ok().flatten();
+    if let Some(dir) = p.config_dir.clone() {
+        if dir.exists() {
+            // Someone's configuration: left as it is, and never purged, unless an earlier
+            // install of this name made it.
+            p.config_dir_created = previous.as_ref().is_some_and(|r| r.config_dir_created);
+        } else {
+            let (_, gid) = ids(&p.user).unwrap_or((0, 0));
+            let io = |source| ManagerError::Io {
+                path: dir.clone(),
+                source,
+            };
+            std::fs::create_dir_all(&dir).map_err(io)?;
+            std::os::unix::fs::chown(&dir, Some(0), Some(gid)).map_err(io)?;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o750)).map_err(io)?;
+            p.config_dir_created = true;
+        }
+    }
+    if let Some(r) = previous {
+        p.user_created |= r.user_created && r.user == p.user;
+    }
+    write_atomically(&PlannedFile {
+        path: record_path(name),
+        mode: 0o600,
+        text: serde_json::to_string_pretty(&p).unwrap_or_default(),
+    })
+}
+
+fn read_record(name: &str) -> Result<Option<Provision>, ManagerError> {
+    let path = record_path(name);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(None);
+    };
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| ManagerError::Command {
+            command: format!("reading {}", path.display()),
+            output: format!(
+                "{e}; the record is damaged: remove what it names by hand, then the file"
+            ),
+        })
+}
+
+/// Removes what the install of `name` provisioned: its directories, its configuration
+/// directory if it made it, and its account if it created it. Nothing else.
+pub(crate) fn purge(name: &str) -> Result<(), ManagerError> {
+    let Some(p) = read_record(name)? else {
+        return Ok(());
+    };
+    let made_config = p.config_dir.iter().filter(|_| p.config_dir_created);
+    for d in p.directories.iter().chain(made_config) {
+        match std::fs::remove_dir_all(d) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(ManagerError::Io {
+                    path: d.clone(),
+                    source,
+                });
+            }
+        }
+    }
+    if p.user_created {
+        run(&["userdel".into(), p.user.clone()])?;
+    }
+    remove_file(&record_path(name))
+}
