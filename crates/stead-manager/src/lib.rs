@@ -47,6 +47,8 @@ mod native;
 pub mod path_safety;
 #[cfg(target_os = "linux")]
 mod provision_linux;
+#[cfg(any(windows, test))]
+mod scm_apply;
 mod spec;
 #[cfg(unix)]
 mod unix_apply;

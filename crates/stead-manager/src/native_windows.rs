@@ -3,7 +3,8 @@
 //! through `sc.exe`, and not re-escaped by a helper); the optional settings follow with
 //! `ChangeServiceConfig2W` (through `windows-service`). Afterwards the registration is read
 //! back: an image path or account that differs from the plan is an error, and the service is
-//! removed again.
+//! removed again. The order and the checks are in `scm_apply.rs`, tested against a fake SCM;
+//! this file is the real SCM behind its `Scm` trait.
 
 use std::ffi::OsStr;
 use std::os::windows::ffi::OsStrExt;
@@ -21,6 +22,7 @@ use windows_sys::Win32::System::Services::{
 };
 
 use crate::backend::windows::{EventSource, ScmParams};
+use crate::scm_apply::{self, ScmError, Setting};
 
 #[path = "task_windows.rs"]
 mod task;
@@ -46,18 +48,6 @@ fn os_code(e: &windows_service::Error) -> Option<i32> {
     match e {
         windows_service::Error::Winapi(io) => io.raw_os_error(),
         _ => None,
-    }
-}
-
-/// An optional setting: a refusal by an SCM that does not know it is a warning.
-fn optional(what: &str, r: windows_service::Result<()>) -> Result<(), ManagerError> {
-    match r {
-        Ok(()) => Ok(()),
-        Err(e) if os_code(&e) == Some(NOT_SUPPORTED_HERE) => {
-            eprintln!("stead: warning: this service manager does not support {what}; skipped");
-            Ok(())
-        }
-        Err(e) => Err(api(what, e)),
     }
 }
 
@@ -129,17 +119,6 @@ pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<()
     let Some(p) = &plan.scm else {
         return Err(ManagerError::NotHere(plan.backend.as_str()));
     };
-    let m = manager()?;
-    if let Ok(existing) = m.open_service(&p.name, ServiceAccess::QUERY_STATUS) {
-        drop(existing);
-        if !force {
-            return Err(ManagerError::Exists(
-                p.name.clone(),
-                "the Service Control Manager".into(),
-            ));
-        }
-        uninstall(&p.name, Backend::Windows, Path::new(""), false)?;
-    }
     let password = if p.needs_password {
         Some(std::env::var("STEAD_SERVICE_PASSWORD").map_err(|_| {
             api(
@@ -150,88 +129,123 @@ pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<()
     } else {
         None
     };
-    create(p, password.as_deref())?;
-    let result = configure(&m, p).and_then(|()| register_event_source(&p.event_source));
-    if result.is_err() {
-        let _ = uninstall(&p.name, Backend::Windows, Path::new(""), false);
+    let mut scm = WindowsScm { m: manager()? };
+    for what in scm_apply::install(&mut scm, p, force, password.as_deref())? {
+        eprintln!("stead: warning: this service manager does not support {what}; skipped");
     }
-    result?;
     Ok(())
 }
 
-fn configure(m: &ServiceManager, p: &ScmParams) -> Result<(), ManagerError> {
-    let svc = m
-        .open_service(
-            &p.name,
-            ServiceAccess::QUERY_CONFIG | ServiceAccess::CHANGE_CONFIG | ServiceAccess::START,
-        )
-        .map_err(|e| api("OpenServiceW", e))?;
-    // Read back what the SCM stored: the exact image path, the account asked for.
-    let cfg = svc
-        .query_config()
-        .map_err(|e| api("QueryServiceConfigW", e))?;
-    let stored = cfg.executable_path.to_string_lossy().into_owned();
-    if stored != p.image_path {
-        return Err(api(
-            "checking the registration",
-            format!(
-                "the stored image path is {stored:?}, not {:?}",
-                p.image_path
-            ),
-        ));
+/// The real Service Control Manager behind [`scm_apply::Scm`].
+struct WindowsScm {
+    m: ServiceManager,
+}
+
+impl WindowsScm {
+    fn open(
+        &self,
+        name: &str,
+        access: ServiceAccess,
+    ) -> Result<windows_service::service::Service, ManagerError> {
+        self.m
+            .open_service(name, access)
+            .map_err(|e| api("OpenServiceW", e))
     }
-    let account = cfg
-        .account_name
-        .map(|a| a.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    if !account.eq_ignore_ascii_case(&p.account) {
-        return Err(api(
-            "checking the registration",
-            format!(
-                "the service would run as {account:?}, not {:?} as asked",
-                p.account
-            ),
-        ));
+}
+
+impl scm_apply::Scm for WindowsScm {
+    fn exists(&mut self, name: &str) -> Result<bool, ManagerError> {
+        match self.m.open_service(name, ServiceAccess::QUERY_STATUS) {
+            Ok(_) => Ok(true),
+            Err(e) if os_code(&e) == Some(NO_SUCH_SERVICE) => Ok(false),
+            Err(e) => Err(api("OpenServiceW", e)),
+        }
     }
-    svc.set_description(&p.description)
-        .map_err(|e| api("description", e))?;
-    if let Some(fa) = &p.failure_actions {
-        let actions = fa
-            .restart_after_ms
-            .iter()
-            .map(|ms| ServiceAction {
-                action_type: ServiceActionType::Restart,
-                delay: Duration::from_millis(*ms),
-            })
-            .collect();
-        optional(
-            "failure actions",
-            svc.update_failure_actions(ServiceFailureActions {
+
+    fn create(&mut self, p: &ScmParams, password: Option<&str>) -> Result<(), ManagerError> {
+        create(p, password)
+    }
+
+    fn stored(&mut self, name: &str) -> Result<(String, String), ManagerError> {
+        let cfg = self
+            .open(name, ServiceAccess::QUERY_CONFIG)?
+            .query_config()
+            .map_err(|e| api("QueryServiceConfigW", e))?;
+        Ok((
+            cfg.executable_path.to_string_lossy().into_owned(),
+            cfg.account_name
+                .map(|a| a.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        ))
+    }
+
+    fn set(&mut self, name: &str, setting: &Setting) -> Result<(), ScmError> {
+        let svc = self
+            .open(name, ServiceAccess::CHANGE_CONFIG | ServiceAccess::START)
+            .map_err(|e| ScmError::Failed(e.to_string()))?;
+        let r = match setting {
+            Setting::Description(d) => svc.set_description(d),
+            Setting::FailureActions {
+                restart_after_ms,
+                reset_period_secs,
+            } => svc.update_failure_actions(ServiceFailureActions {
                 reset_period: ServiceFailureResetPeriod::After(Duration::from_secs(
-                    fa.reset_period_secs,
+                    *reset_period_secs,
                 )),
                 reboot_msg: None,
                 command: None,
-                actions: Some(actions),
+                actions: Some(
+                    restart_after_ms
+                        .iter()
+                        .map(|ms| ServiceAction {
+                            action_type: ServiceActionType::Restart,
+                            delay: Duration::from_millis(*ms),
+                        })
+                        .collect(),
+                ),
             }),
-        )?;
-        optional(
-            "failure actions on non-crash failures",
-            svc.set_failure_actions_on_non_crash_failures(fa.on_non_crash_failures),
-        )?;
+            Setting::FailureActionsOnNonCrashFailures(on) => {
+                svc.set_failure_actions_on_non_crash_failures(*on)
+            }
+            Setting::DelayedAutoStart(on) => svc.set_delayed_auto_start(*on),
+            Setting::PreshutdownTimeoutMs(ms) => {
+                svc.set_preshutdown_timeout(Duration::from_millis(*ms))
+            }
+            Setting::SidTypeUnrestricted => {
+                svc.set_config_service_sid_info(ServiceSidType::Unrestricted)
+            }
+        };
+        match r {
+            Ok(()) => Ok(()),
+            Err(e) if os_code(&e) == Some(NOT_SUPPORTED_HERE) => Err(ScmError::NotSupported),
+            Err(e) => Err(ScmError::Failed(e.to_string())),
+        }
     }
-    if p.delayed_auto_start {
-        optional("delayed auto-start", svc.set_delayed_auto_start(true))?;
+
+    fn stop(&mut self, name: &str) -> Result<(), ManagerError> {
+        let svc = self.open(name, ServiceAccess::QUERY_STATUS | ServiceAccess::STOP)?;
+        if let Ok(st) = svc.query_status()
+            && st.current_state != ServiceState::Stopped
+        {
+            let _ = svc.stop();
+            wait_for(&svc, &[ServiceState::Stopped], Duration::from_secs(120))?;
+        }
+        Ok(())
     }
-    optional(
-        "the pre-shutdown timeout",
-        svc.set_preshutdown_timeout(Duration::from_millis(p.preshutdown_timeout_ms)),
-    )?;
-    optional(
-        "the service SID type",
-        svc.set_config_service_sid_info(ServiceSidType::Unrestricted),
-    )?;
-    Ok(())
+
+    fn delete(&mut self, name: &str) -> Result<(), ManagerError> {
+        self.open(name, ServiceAccess::DELETE)?
+            .delete()
+            .map_err(|e| api("DeleteService", e))
+    }
+
+    fn register_event_source(&mut self, s: &EventSource) -> Result<(), ManagerError> {
+        register_event_source(s)
+    }
+
+    fn remove_event_source(&mut self, s: &EventSource) -> Result<(), ManagerError> {
+        remove_event_source(s)
+    }
 }
 
 fn wait_for(
@@ -274,28 +288,8 @@ pub(crate) fn uninstall(
     if backend != Backend::Windows {
         return Err(ManagerError::NotHere(backend.as_str()));
     }
-    let m = manager()?;
-    let svc = match m.open_service(
-        name,
-        ServiceAccess::QUERY_STATUS | ServiceAccess::STOP | ServiceAccess::DELETE,
-    ) {
-        Ok(s) => s,
-        Err(e) if os_code(&e) == Some(NO_SUCH_SERVICE) => {
-            return Err(ManagerError::NotInstalled(
-                name.to_string(),
-                "the Service Control Manager".into(),
-            ));
-        }
-        Err(e) => return Err(api("OpenServiceW", e)),
-    };
-    if let Ok(st) = svc.query_status()
-        && st.current_state != ServiceState::Stopped
-    {
-        let _ = svc.stop();
-        wait_for(&svc, &[ServiceState::Stopped], Duration::from_secs(120))?;
-    }
-    svc.delete().map_err(|e| api("DeleteService", e))?;
-    remove_event_source(&crate::backend::windows::event_source(name))
+    let mut scm = WindowsScm { m: manager()? };
+    scm_apply::uninstall(&mut scm, name, &crate::backend::windows::event_source(name))
 }
 
 /// Writes the Event Log source's key (`EventMessageFile`, `TypesSupported`).

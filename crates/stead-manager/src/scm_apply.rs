@@ -1,0 +1,461 @@
+//! The order and the checks of a Windows service registration, apart from the SCM calls
+//! themselves: [`Scm`] is the seam, implemented by the real Service Control Manager in
+//! `native_windows.rs` and by a recording fake in this module's tests. So the whole sequence
+//! — refusal of a duplicate, creation, the read-back, every `ChangeServiceConfig2W` setting
+//! with its exact values, what an older SCM may refuse, the roll-back of a half-made
+//! service, the Event Log source, and the uninstall — is tested on every OS, including what
+//! Wine's SCM cannot do (failure actions, delayed auto-start, pre-shutdown, SID type).
+
+use crate::ManagerError;
+use crate::backend::windows::{EventSource, ScmParams};
+
+/// One `ChangeServiceConfig2W` setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Setting {
+    /// `SERVICE_CONFIG_DESCRIPTION`.
+    Description(String),
+    /// `SERVICE_CONFIG_FAILURE_ACTIONS`: restart after each delay; the count resets after
+    /// `reset_period_secs` without failure.
+    FailureActions {
+        restart_after_ms: Vec<u64>,
+        reset_period_secs: u64,
+    },
+    /// `SERVICE_CONFIG_FAILURE_ACTIONS_FLAG`.
+    FailureActionsOnNonCrashFailures(bool),
+    /// `SERVICE_CONFIG_DELAYED_AUTO_START_INFO`.
+    DelayedAutoStart(bool),
+    /// `SERVICE_CONFIG_PRESHUTDOWN_INFO`.
+    PreshutdownTimeoutMs(u64),
+    /// `SERVICE_CONFIG_SERVICE_SID_INFO` = `SERVICE_SID_TYPE_UNRESTRICTED`.
+    SidTypeUnrestricted,
+}
+
+impl Setting {
+    /// Its name in messages.
+    pub(crate) fn what(&self) -> &'static str {
+        match self {
+            Setting::Description(_) => "the description",
+            Setting::FailureActions { .. } => "failure actions",
+            Setting::FailureActionsOnNonCrashFailures(_) => "failure actions on non-crash failures",
+            Setting::DelayedAutoStart(_) => "delayed auto-start",
+            Setting::PreshutdownTimeoutMs(_) => "the pre-shutdown timeout",
+            Setting::SidTypeUnrestricted => "the service SID type",
+        }
+    }
+
+    /// Whether an SCM that does not know it (`ERROR_INVALID_LEVEL`) may skip it: everything
+    /// but the description, which every SCM has.
+    fn optional(&self) -> bool {
+        !matches!(self, Setting::Description(_))
+    }
+}
+
+/// Why an SCM call failed.
+#[derive(Debug)]
+pub(crate) enum ScmError {
+    /// `ERROR_INVALID_LEVEL`: this SCM does not know that configuration.
+    NotSupported,
+    /// Anything else, said as the OS said it.
+    Failed(String),
+}
+
+/// The Service Control Manager, as much as registration needs.
+pub(crate) trait Scm {
+    /// Whether a service of that name is registered.
+    fn exists(&mut self, name: &str) -> Result<bool, ManagerError>;
+    /// `CreateServiceW` with exactly these parameters.
+    fn create(&mut self, p: &ScmParams, password: Option<&str>) -> Result<(), ManagerError>;
+    /// The image path and account the SCM stored (`QueryServiceConfigW`).
+    fn stored(&mut self, name: &str) -> Result<(String, String), ManagerError>;
+    /// One `ChangeServiceConfig2W`.
+    fn set(&mut self, name: &str, setting: &Setting) -> Result<(), ScmError>;
+    /// Stops the service unless it is stopped, and waits until it is.
+    fn stop(&mut self, name: &str) -> Result<(), ManagerError>;
+    /// `DeleteService`.
+    fn delete(&mut self, name: &str) -> Result<(), ManagerError>;
+    /// Writes the Event Log source's key.
+    fn register_event_source(&mut self, s: &EventSource) -> Result<(), ManagerError>;
+    /// Removes the Event Log source's key if stead made it.
+    fn remove_event_source(&mut self, s: &EventSource) -> Result<(), ManagerError>;
+}
+
+fn failed(what: &str, output: impl Into<String>) -> ManagerError {
+    ManagerError::Command {
+        command: what.to_string(),
+        output: output.into(),
+    }
+}
+
+/// The settings for `p`, in the order they are applied.
+pub(crate) fn settings(p: &ScmParams) -> Vec<Setting> {
+    let mut s = vec![Setting::Description(p.description.clone())];
+    if let Some(fa) = &p.failure_actions {
+        s.push(Setting::FailureActions {
+            restart_after_ms: fa.restart_after_ms.clone(),
+            reset_period_secs: fa.reset_period_secs,
+        });
+        s.push(Setting::FailureActionsOnNonCrashFailures(
+            fa.on_non_crash_failures,
+        ));
+    }
+    if p.delayed_auto_start {
+        s.push(Setting::DelayedAutoStart(true));
+    }
+    s.push(Setting::PreshutdownTimeoutMs(p.preshutdown_timeout_ms));
+    s.push(Setting::SidTypeUnrestricted);
+    s
+}
+
+/// Registers `p`: refuses an existing service unless `force` (then removes it first),
+/// creates, reads back and compares the image path and account, applies every setting,
+/// registers the Event Log source. Anything failing after the creation removes the service
+/// again. Returns the settings this SCM does not know and skipped.
+pub(crate) fn install(
+    scm: &mut impl Scm,
+    p: &ScmParams,
+    force: bool,
+    password: Option<&str>,
+) -> Result<Vec<&'static str>, ManagerError> {
+    if scm.exists(&p.name)? {
+        if !force {
+            return Err(ManagerError::Exists(
+                p.name.clone(),
+                "the Service Control Manager".into(),
+            ));
+        }
+        uninstall(scm, &p.name, &p.event_source)?;
+    }
+    scm.create(p, password)?;
+    let result = finish(scm, p);
+    if result.is_err() {
+        let _ = uninstall(scm, &p.name, &p.event_source);
+    }
+    result
+}
+
+fn finish(scm: &mut impl Scm, p: &ScmParams) -> Result<Vec<&'static str>, ManagerError> {
+    let (image, account) = scm.stored(&p.name)?;
+    if image != p.image_path {
+        return Err(failed(
+            "checking the registration",
+            format!("the stored image path is {image:?}, not {:?}", p.image_path),
+        ));
+    }
+    if !account.eq_ignore_ascii_case(&p.account) {
+        return Err(failed(
+            "checking the registration",
+            format!(
+                "the service would run as {account:?}, not {:?} as asked",
+                p.account
+            ),
+        ));
+    }
+    let mut skipped = Vec::new();
+    for s in settings(p) {
+        match scm.set(&p.name, &s) {
+            Ok(()) => {}
+            Err(ScmError::NotSupported) if s.optional() => skipped.push(s.what()),
+            Err(ScmError::NotSupported) => {
+                return Err(failed(s.what(), "not supported by this service manager"));
+            }
+            Err(ScmError::Failed(e)) => return Err(failed(s.what(), e)),
+        }
+    }
+    scm.register_event_source(&p.event_source)?;
+    Ok(skipped)
+}
+
+/// Stops `name` (waiting until it has stopped), deletes it, and removes its Event Log
+/// source if stead made it.
+pub(crate) fn uninstall(
+    scm: &mut impl Scm,
+    name: &str,
+    source: &EventSource,
+) -> Result<(), ManagerError> {
+    if !scm.exists(name)? {
+        return Err(ManagerError::NotInstalled(
+            name.to_string(),
+            "the Service Control Manager".into(),
+        ));
+    }
+    scm.stop(name)?;
+    scm.delete(name)?;
+    scm.remove_event_source(source)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::backend::windows::scm_params;
+    use crate::{Account, Restart, ServiceSpec, StartMode};
+
+    /// A service as the fake SCM holds it.
+    #[derive(Debug, Clone)]
+    struct Registered {
+        params: ScmParams,
+        password: Option<String>,
+        settings: Vec<Setting>,
+        running: bool,
+    }
+
+    /// Records every call; can be told which settings it does not know (like Wine's), to
+    /// store a different image path, or to fail one setting.
+    #[derive(Default)]
+    struct FakeScm {
+        services: BTreeMap<String, Registered>,
+        sources: Vec<String>,
+        unsupported: Vec<&'static str>,
+        tamper_image: Option<String>,
+        fail: Option<&'static str>,
+        calls: Vec<String>,
+    }
+
+    impl Scm for FakeScm {
+        fn exists(&mut self, name: &str) -> Result<bool, ManagerError> {
+            Ok(self.services.contains_key(name))
+        }
+        fn create(&mut self, p: &ScmParams, password: Option<&str>) -> Result<(), ManagerError> {
+            self.calls.push(format!("create {}", p.name));
+            let mut params = p.clone();
+            if let Some(t) = &self.tamper_image {
+                params.image_path.clone_from(t);
+            }
+            self.services.insert(
+                p.name.clone(),
+                Registered {
+                    params,
+                    password: password.map(str::to_string),
+                    settings: Vec::new(),
+                    running: false,
+                },
+            );
+            Ok(())
+        }
+        fn stored(&mut self, name: &str) -> Result<(String, String), ManagerError> {
+            let r = &self.services[name];
+            Ok((r.params.image_path.clone(), r.params.account.clone()))
+        }
+        fn set(&mut self, name: &str, setting: &Setting) -> Result<(), ScmError> {
+            self.calls.push(format!("set {}", setting.what()));
+            if self.unsupported.contains(&setting.what()) {
+                return Err(ScmError::NotSupported);
+            }
+            if self.fail == Some(setting.what()) {
+                return Err(ScmError::Failed("Access is denied. (os error 5)".into()));
+            }
+            self.services
+                .get_mut(name)
+                .unwrap()
+                .settings
+                .push(setting.clone());
+            Ok(())
+        }
+        fn stop(&mut self, name: &str) -> Result<(), ManagerError> {
+            let r = self.services.get_mut(name).unwrap();
+            if r.running {
+                self.calls.push(format!("stop {name}"));
+                r.running = false;
+            }
+            Ok(())
+        }
+        fn delete(&mut self, name: &str) -> Result<(), ManagerError> {
+            self.calls.push(format!("delete {name}"));
+            self.services.remove(name);
+            Ok(())
+        }
+        fn register_event_source(&mut self, s: &EventSource) -> Result<(), ManagerError> {
+            self.calls.push("register event source".into());
+            self.sources.push(s.key.clone());
+            Ok(())
+        }
+        fn remove_event_source(&mut self, s: &EventSource) -> Result<(), ManagerError> {
+            self.calls.push("remove event source".into());
+            self.sources.retain(|k| *k != s.key);
+            Ok(())
+        }
+    }
+
+    fn spec() -> ServiceSpec {
+        let mut s = ServiceSpec::new("web", r"C:\Program Files\Web\web.exe", &["--port", "80"]);
+        s.start = StartMode::DelayedAuto;
+        s.stop_timeout = Duration::from_secs(45);
+        s
+    }
+
+    #[test]
+    fn every_setting_reaches_the_scm_with_its_exact_values() {
+        let mut scm = FakeScm::default();
+        let p = scm_params(&spec());
+        let skipped = install(&mut scm, &p, false, None).unwrap();
+        assert!(skipped.is_empty());
+        let r = &scm.services["web"];
+        assert_eq!(
+            r.params.image_path,
+            r#""C:\Program Files\Web\web.exe" --port 80"#
+        );
+        assert_eq!(r.params.account, r"NT SERVICE\web");
+        assert_eq!(r.params.start_type, "SERVICE_AUTO_START");
+        assert_eq!(r.password, None);
+        assert_eq!(
+            r.settings,
+            [
+                Setting::Description(p.description.clone()),
+                Setting::FailureActions {
+                    restart_after_ms: vec![5_000, 10_000, 60_000],
+                    reset_period_secs: 86_400,
+                },
+                Setting::FailureActionsOnNonCrashFailures(true),
+                Setting::DelayedAutoStart(true),
+                Setting::PreshutdownTimeoutMs(45_000),
+                Setting::SidTypeUnrestricted,
+            ]
+        );
+        assert_eq!(scm.sources, std::slice::from_ref(&p.event_source.key));
+    }
+
+    #[test]
+    fn no_restart_and_manual_start_leave_their_settings_out() {
+        let mut s = spec();
+        s.restart = Restart::Never;
+        s.start = StartMode::Manual;
+        let mut scm = FakeScm::default();
+        let p = scm_params(&s);
+        install(&mut scm, &p, false, None).unwrap();
+        let r = &scm.services["web"];
+        assert_eq!(r.params.start_type, "SERVICE_DEMAND_START");
+        assert!(
+            !r.settings.iter().any(|s| matches!(
+                s,
+                Setting::FailureActions { .. }
+                    | Setting::FailureActionsOnNonCrashFailures(_)
+                    | Setting::DelayedAutoStart(_)
+            )),
+            "{:?}",
+            r.settings
+        );
+    }
+
+    #[test]
+    fn accounts_are_passed_as_the_scm_spells_them_and_only_users_get_a_password() {
+        for (account, want) in [
+            (Account::Default, r"NT SERVICE\web"),
+            (Account::LocalService, r"NT AUTHORITY\LocalService"),
+            (Account::NetworkService, r"NT AUTHORITY\NetworkService"),
+            (Account::LocalSystem, "LocalSystem"),
+            (Account::User(r".\svc-web".into()), r".\svc-web"),
+        ] {
+            let mut s = spec();
+            let user = matches!(account, Account::User(_));
+            s.account = account;
+            let p = scm_params(&s);
+            assert_eq!(p.needs_password, user);
+            let mut scm = FakeScm::default();
+            install(&mut scm, &p, false, user.then_some("s3cret")).unwrap();
+            let r = &scm.services["web"];
+            assert_eq!(r.params.account, want);
+            assert_eq!(r.password.as_deref(), user.then_some("s3cret"));
+            assert!(
+                !r.params.image_path.contains("s3cret"),
+                "a password never reaches the command line"
+            );
+        }
+    }
+
+    #[test]
+    fn settings_an_older_scm_does_not_know_are_skipped_and_named() {
+        // What Wine's SCM answers with ERROR_INVALID_LEVEL.
+        let mut scm = FakeScm {
+            unsupported: vec![
+                "failure actions",
+                "failure actions on non-crash failures",
+                "delayed auto-start",
+                "the pre-shutdown timeout",
+                "the service SID type",
+            ],
+            ..FakeScm::default()
+        };
+        let p = scm_params(&spec());
+        let skipped = install(&mut scm, &p, false, None).unwrap();
+        assert_eq!(skipped, scm.unsupported);
+        assert!(scm.services.contains_key("web"));
+        // The description is not optional.
+        let mut scm = FakeScm {
+            unsupported: vec!["the description"],
+            ..FakeScm::default()
+        };
+        let e = install(&mut scm, &p, false, None).unwrap_err();
+        assert!(e.to_string().contains("the description"), "{e}");
+        assert!(scm.services.is_empty(), "the half-made service is removed");
+    }
+
+    #[test]
+    fn a_different_stored_image_path_removes_the_service_again() {
+        let mut scm = FakeScm {
+            tamper_image: Some(r"C:\Program Files\Web\web.exe --port 80".into()),
+            ..FakeScm::default()
+        };
+        let p = scm_params(&spec());
+        let e = install(&mut scm, &p, false, None).unwrap_err();
+        assert!(e.to_string().contains("stored image path"), "{e}");
+        assert!(scm.services.is_empty());
+        assert!(scm.sources.is_empty());
+        assert_eq!(scm.calls.last().unwrap(), "remove event source");
+    }
+
+    #[test]
+    fn a_failing_setting_rolls_back() {
+        let mut scm = FakeScm {
+            fail: Some("the pre-shutdown timeout"),
+            ..FakeScm::default()
+        };
+        let p = scm_params(&spec());
+        let e = install(&mut scm, &p, false, None).unwrap_err();
+        assert!(
+            e.to_string().contains("pre-shutdown") && e.to_string().contains("denied"),
+            "{e}"
+        );
+        assert!(scm.services.is_empty());
+    }
+
+    #[test]
+    fn an_existing_service_is_refused_unless_forced_then_replaced_after_a_stop() {
+        let mut scm = FakeScm::default();
+        let p = scm_params(&spec());
+        install(&mut scm, &p, false, None).unwrap();
+        scm.services.get_mut("web").unwrap().running = true;
+        scm.calls.clear();
+        let e = install(&mut scm, &p, false, None).unwrap_err();
+        assert!(matches!(e, ManagerError::Exists(..)), "{e}");
+        assert!(scm.calls.is_empty(), "nothing touched: {:?}", scm.calls);
+        assert!(scm.services["web"].running);
+
+        install(&mut scm, &p, true, None).unwrap();
+        assert_eq!(
+            &scm.calls[..4],
+            [
+                "stop web",
+                "delete web",
+                "remove event source",
+                "create web"
+            ]
+        );
+        assert!(!scm.services["web"].running);
+    }
+
+    #[test]
+    fn uninstall_stops_deletes_and_removes_the_source() {
+        let mut scm = FakeScm::default();
+        let p = scm_params(&spec());
+        let e = uninstall(&mut scm, "web", &p.event_source).unwrap_err();
+        assert!(matches!(e, ManagerError::NotInstalled(..)), "{e}");
+        install(&mut scm, &p, false, None).unwrap();
+        scm.services.get_mut("web").unwrap().running = true;
+        scm.calls.clear();
+        uninstall(&mut scm, "web", &p.event_source).unwrap();
+        assert_eq!(scm.calls, ["stop web", "delete web", "remove event source"]);
+        assert!(scm.services.is_empty() && scm.sources.is_empty());
+    }
+}
