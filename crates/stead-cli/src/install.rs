@@ -185,7 +185,7 @@ fn spec(args: &InstallArgs) -> Result<ServiceSpec, Failure> {
         let state = if args.target.user {
             home().join(".local/state").join(&name)
         } else if cfg!(windows) {
-            PathBuf::from(format!("C:\\ProgramData\\stead\\{name}"))
+            PathBuf::from(format!("C:\\ProgramData\\{name}"))
         } else {
             PathBuf::from("/var/lib").join(&name)
         };

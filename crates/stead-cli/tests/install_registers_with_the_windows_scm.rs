@@ -3,7 +3,12 @@
 //! quoted image path and the virtual account, read back, started (the start waits through
 //! `START_PENDING`), shown by `stead service status`, stopped, refused a second time without
 //! `--force`, and deleted by `stead uninstall` — its Event Log source registered with it and
-//! removed with it. With `--user` the program becomes a logon task in the Task Scheduler
+//! removed with it. The install makes `C:\ProgramData\NAME` (and `logs`, `config`) and the
+//! service's parameters key, each with a protected DACL that gives the virtual account only
+//! its access (read back: the key's SDDL names the account's derived SID; a folder's ACL,
+//! which Wine keeps as Unix permissions, leaves everyone else out); `uninstall` keeps the
+//! folders, `uninstall --purge` removes them. A program that Everyone may change is refused
+//! before anything is registered. With `--user` the program becomes a logon task in the Task Scheduler
 //! (`schtasks /Create /XML`), refused a second time without `--force`, and deleted again. What Wine's SCM does not keep (failure
 //! actions, delayed start, SID type) is reported as skipped there; the exact parameters are
 //! tested in `crates/stead-manager/tests/golden/windows.txt`.
@@ -43,6 +48,37 @@ fn install_registers_with_the_windows_scm() {
         wine.run(&all, T)
     };
 
+    // A program others may change is refused before anything is registered: Wine keeps a
+    // file's ACL as its Unix mode, so a world-writable file is one Everyone may write.
+    let open_dir = wine.drive_c.join("open");
+    std::fs::create_dir_all(&open_dir).unwrap();
+    std::fs::copy(
+        target.join("examples/lifecycle.exe"),
+        open_dir.join("app.exe"),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        open_dir.join("app.exe"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let (code, out) = stead(&[
+        "install",
+        "--backend",
+        "windows",
+        "--name",
+        "steadopen",
+        "--",
+        "C:\\open\\app.exe",
+    ]);
+    assert_ne!(code, Some(0), "{out}");
+    assert!(
+        out.contains("refusing to install") && out.contains("Everyone"),
+        "{out}"
+    );
+    let (code, out) = stead(&["service", "status", "steadopen", "--backend", "windows"]);
+    assert_eq!(code, Some(4), "nothing was registered: {out}");
+
     let (code, out) = stead(&[
         "install",
         "--backend",
@@ -60,6 +96,32 @@ fn install_registers_with_the_windows_scm() {
     let (code, out) = wine.run(&["reg", "query", source_key, "/v", "EventMessageFile"], T);
     assert_eq!(code, Some(0), "no Event Log source: {out}");
     assert!(out.contains("EventLogMessages.dll"), "{out}");
+    // Its folders and parameters key: the virtual account gets exactly its access (the
+    // DACLs are read back below, once the control of an ordinary folder is at hand).
+    for sub in ["", "/logs", "/config"] {
+        assert!(
+            wine.drive_c
+                .join(format!("ProgramData/steadinst{sub}"))
+                .is_dir(),
+            "C:\\ProgramData\\steadinst{sub} was not made"
+        );
+    }
+    let sid = stead_manager::backend::windows::virtual_account_sid("steadinst");
+    let (code, key) = wine.run(
+        &[
+            "./stead-testchild.exe",
+            "--key-sddl",
+            r"SYSTEM\CurrentControlSet\Services\steadinst\Parameters",
+        ],
+        T,
+    );
+    assert_eq!(code, Some(0), "{key}");
+    assert!(
+        key.contains(&format!("(A;CI;KR;;;{sid})"))
+            && key.contains("(A;CI;KA;;;SY)")
+            && key.contains("D:P"),
+        "the parameters key's DACL: {key}"
+    );
     let (code, out) = stead(&["service", "start", "steadinst", "--backend", "windows"]);
     assert_eq!(code, Some(0), "{out}");
     assert!(
@@ -110,6 +172,10 @@ fn install_registers_with_the_windows_scm() {
     let (code, out) = stead(&["service", "status", "steadinst", "--backend", "windows"]);
     assert_eq!(code, Some(4), "{out}");
     assert!(out.contains("not-installed"), "{out}");
+    assert!(
+        wine.drive_c.join("ProgramData/steadinst").is_dir(),
+        "without --purge the service's data stays"
+    );
 
     // The wrap mode: stead itself is the service, around a plain console program.
     std::fs::write(
@@ -129,7 +195,7 @@ fn install_registers_with_the_windows_scm() {
     assert_eq!(code, Some(0), "{out}");
     let (code, out) = stead(&["service", "start", "wrapped", "--backend", "windows"]);
     assert_eq!(code, Some(0), "the SCM saw the supervisor start: {out}");
-    let logs = wine.drive_c.join("ProgramData/stead/wrapped/logs");
+    let logs = wine.drive_c.join("ProgramData/wrapped/logs");
     let inner_log = logs.join("inner.out.log");
     let start = std::time::Instant::now();
     while !std::fs::read_to_string(&inner_log).is_ok_and(|s| s.contains("line 0000000003")) {
@@ -143,7 +209,7 @@ fn install_registers_with_the_windows_scm() {
     let (code, out) = stead(&[
         "status",
         "--state-dir",
-        "C:\\ProgramData\\stead\\wrapped",
+        "C:\\ProgramData\\wrapped",
         "--json",
     ]);
     assert_eq!(code, Some(0), "{out}");
@@ -162,7 +228,17 @@ fn install_registers_with_the_windows_scm() {
     };
     let ordinary = sddl_of("C:\\marks");
     assert!(ordinary.contains(";;;WD)"), "the control: {ordinary}");
-    let state = sddl_of("C:\\ProgramData\\stead\\wrapped");
+    for folder in [
+        "C:\\ProgramData\\steadinst",
+        "C:\\ProgramData\\steadinst\\config",
+    ] {
+        let dacl = sddl_of(folder);
+        assert!(
+            !dacl.contains(";;;WD)") && !dacl.contains(";;;BU)"),
+            "{folder}: {dacl}"
+        );
+    }
+    let state = sddl_of("C:\\ProgramData\\wrapped");
     assert!(
         state.contains("(A;OICI;FA;;;SY)")
             && !state.contains(";;;WD)")
@@ -189,8 +265,12 @@ fn install_registers_with_the_windows_scm() {
         own_log.contains("the service manager's stop"),
         "the stop came from the SCM: {own_log}"
     );
-    let (code, out) = stead(&["uninstall", "wrapped", "--backend", "windows"]);
+    let (code, out) = stead(&["uninstall", "wrapped", "--backend", "windows", "--purge"]);
     assert_eq!(code, Some(0), "{out}");
+    assert!(
+        !wine.drive_c.join("ProgramData/wrapped").exists(),
+        "--purge removes the folders the install made"
+    );
 
     // --user: a logon task in the Task Scheduler, registered from its UTF-16 XML.
     let task_file = wine.drive_c.join("windows/system32/tasks/stead/tasky");

@@ -212,6 +212,12 @@ pub fn plan(spec: &ServiceSpec, backend: Backend, home: &Path) -> Result<Plan, S
         return Err(SpecError(format!(
             "{}: a per-user service runs as the user who installs it; drop --account/--create-user, or install it system-wide (without --user)",
             spec.name
+        if matches!(backend, Backend::Windows | Backend::TaskScheduler) {
+            return Err(SpecError(format!(
+                "{}: --create-user makes Unix system accounts; on Windows the service runs as the virtual account NT SERVICE\\{} by default, which needs no creation (or pass --account)",
+                spec.name, spec.name
+            )));
+        }
         )));
     }
     let unix_root = !spec.user_mode && matches!(spec.account, Account::Default);
@@ -397,8 +403,8 @@ pub enum ManagerError {
         /// What it said.
         output: String,
     },
-    /// This backend cannot be applied on this OS (only rendered with --dry-run).
-    /// A system service would run or read a file that users other than root can change.
+    /// A system service would run or read a file that users other than an administrator
+    /// can change.
     #[error("refusing to install: {0}")]
     UnsafePath(String),
     #[error("the {0} backend can only be previewed here (--dry-run); install on its own OS")]
@@ -412,6 +418,7 @@ pub struct NativeStatus {
     pub name: String,
     /// The backend asked.
     pub backend: Backend,
+    /// This backend cannot be applied on this OS (only rendered with --dry-run).
     /// `not-installed`, `stopped`, `starting`, `running`, `stopping`, `failed`.
     pub state: String,
     /// The main pid while running.

@@ -21,9 +21,11 @@ use windows_sys::Win32::System::Services::{
     SERVICE_AUTO_START, SERVICE_DEMAND_START, SERVICE_ERROR_NORMAL, SERVICE_WIN32_OWN_PROCESS,
 };
 
-use crate::backend::windows::{EventSource, ScmParams};
+use crate::backend::windows::{EventSource, ScmParams, Secured};
 use crate::scm_apply::{self, ScmError, Setting};
 
+#[path = "secure_windows.rs"]
+mod secure;
 #[path = "task_windows.rs"]
 mod task;
 use crate::{Backend, ManagerError, NativeStatus, Plan, ServiceSpec};
@@ -119,6 +121,7 @@ pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<()
     let Some(p) = &plan.scm else {
         return Err(ManagerError::NotHere(plan.backend.as_str()));
     };
+    crate::path_safety::check(spec).map_err(ManagerError::UnsafePath)?;
     let password = if p.needs_password {
         Some(std::env::var("STEAD_SERVICE_PASSWORD").map_err(|_| {
             api(
@@ -130,8 +133,15 @@ pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<()
         None
     };
     let mut scm = WindowsScm { m: manager()? };
-    for what in scm_apply::install(&mut scm, p, force, password.as_deref())? {
+    let done = scm_apply::install(&mut scm, p, force, password.as_deref())?;
+    for what in done.skipped {
         eprintln!("stead: warning: this service manager does not support {what}; skipped");
+    }
+    for folder in done.kept {
+        eprintln!(
+            "stead: warning: {folder} existed already and keeps its own ACL; make sure {} may use it",
+            p.account
+        );
     }
     Ok(())
 }
@@ -246,6 +256,26 @@ impl scm_apply::Scm for WindowsScm {
     fn remove_event_source(&mut self, s: &EventSource) -> Result<(), ManagerError> {
         remove_event_source(s)
     }
+
+    fn sid_of(&mut self, account: &str) -> Result<String, ManagerError> {
+        secure::sid_of(account)
+    }
+
+    fn secure(&mut self, s: &Secured, sddl: &str) -> Result<bool, ManagerError> {
+        secure::secure(s, sddl)
+    }
+
+    fn record(&mut self, name: &str, made: &[String]) -> Result<(), ManagerError> {
+        secure::record(name, made)
+    }
+
+    fn recorded(&mut self, name: &str) -> Result<Vec<String>, ManagerError> {
+        Ok(secure::recorded(name))
+    }
+
+    fn remove_folder(&mut self, path: &str) -> Result<(), ManagerError> {
+        secure::remove_folder(path)
+    }
 }
 
 fn wait_for(
@@ -275,12 +305,12 @@ fn wait_for(
     }
 }
 
-/// `purge` has nothing to remove on Windows: no account or directory is provisioned there.
+/// With `purge`, the folders the install made go too (a logon task has none).
 pub(crate) fn uninstall(
     name: &str,
     backend: Backend,
     home: &Path,
-    _purge: bool,
+    purge: bool,
 ) -> Result<(), ManagerError> {
     if backend == Backend::TaskScheduler {
         return task::uninstall(name, home);
@@ -289,7 +319,12 @@ pub(crate) fn uninstall(
         return Err(ManagerError::NotHere(backend.as_str()));
     }
     let mut scm = WindowsScm { m: manager()? };
-    scm_apply::uninstall(&mut scm, name, &crate::backend::windows::event_source(name))
+    scm_apply::uninstall(
+        &mut scm,
+        name,
+        &crate::backend::windows::event_source(name),
+        purge,
+    )
 }
 
 /// Writes the Event Log source's key (`EventMessageFile`, `TypesSupported`).

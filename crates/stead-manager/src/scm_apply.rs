@@ -3,11 +3,12 @@
 //! `native_windows.rs` and by a recording fake in this module's tests. So the whole sequence
 //! — refusal of a duplicate, creation, the read-back, every `ChangeServiceConfig2W` setting
 //! with its exact values, what an older SCM may refuse, the roll-back of a half-made
-//! service, the Event Log source, and the uninstall — is tested on every OS, including what
-//! Wine's SCM cannot do (failure actions, delayed auto-start, pre-shutdown, SID type).
+//! service, the Event Log source, the service's folders and parameters key with their
+//! DACLs, and the uninstall — is tested on every OS, including what Wine's SCM cannot do
+//! (failure actions, delayed auto-start, pre-shutdown, SID type, accounts).
 
 use crate::ManagerError;
-use crate::backend::windows::{EventSource, ScmParams};
+use crate::backend::windows::{ACCOUNT_PLACEHOLDER, EventSource, ScmParams, Secured};
 
 /// One `ChangeServiceConfig2W` setting.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +78,26 @@ pub(crate) trait Scm {
     fn register_event_source(&mut self, s: &EventSource) -> Result<(), ManagerError>;
     /// Removes the Event Log source's key if stead made it.
     fn remove_event_source(&mut self, s: &EventSource) -> Result<(), ManagerError>;
+    /// The SID of a named account (`LookupAccountNameW`).
+    fn sid_of(&mut self, account: &str) -> Result<String, ManagerError>;
+    /// Makes the folder or registry key of `s` with `sddl` as its protected DACL, unless it
+    /// exists: then it is left as it is. Returns whether it was made now.
+    fn secure(&mut self, s: &Secured, sddl: &str) -> Result<bool, ManagerError>;
+    /// Keeps, with the service, the folders its install made (for `uninstall --purge`).
+    fn record(&mut self, name: &str, made: &[String]) -> Result<(), ManagerError>;
+    /// The folders the install of `name` recorded as its own.
+    fn recorded(&mut self, name: &str) -> Result<Vec<String>, ManagerError>;
+    /// Removes a folder the install made, with everything in it.
+    fn remove_folder(&mut self, path: &str) -> Result<(), ManagerError>;
+}
+
+/// What an install did besides the registration.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Installed {
+    /// Settings this SCM does not know, skipped.
+    pub skipped: Vec<&'static str>,
+    /// Folders that existed already and were left with their own ACL.
+    pub kept: Vec<String>,
 }
 
 fn failed(what: &str, output: impl Into<String>) -> ManagerError {
@@ -108,32 +129,47 @@ pub(crate) fn settings(p: &ScmParams) -> Vec<Setting> {
 
 /// Registers `p`: refuses an existing service unless `force` (then removes it first),
 /// creates, reads back and compares the image path and account, applies every setting,
-/// registers the Event Log source. Anything failing after the creation removes the service
-/// again. Returns the settings this SCM does not know and skipped.
+/// registers the Event Log source, makes the service's folders and parameters key with
+/// their DACLs and records the folders it made. Anything failing after the creation removes
+/// the service again, and the folders made so far.
 pub(crate) fn install(
     scm: &mut impl Scm,
     p: &ScmParams,
     force: bool,
     password: Option<&str>,
-) -> Result<Vec<&'static str>, ManagerError> {
-    if scm.exists(&p.name)? {
-        if !force {
-            return Err(ManagerError::Exists(
-                p.name.clone(),
-                "the Service Control Manager".into(),
-            ));
-        }
-        uninstall(scm, &p.name, &p.event_source)?;
+) -> Result<Installed, ManagerError> {
+    if !force && scm.exists(&p.name)? {
+        return Err(ManagerError::Exists(
+            p.name.clone(),
+            "the Service Control Manager".into(),
+        ));
     }
+    // A replaced service's folders stay (with their data) and stay its install's own.
+    let previous = if scm.exists(&p.name)? {
+        let previous = scm.recorded(&p.name)?;
+        uninstall(scm, &p.name, &p.event_source, false)?;
+        previous
+    } else {
+        Vec::new()
+    };
     scm.create(p, password)?;
-    let result = finish(scm, p);
+    let mut made = Vec::new();
+    let result = finish(scm, p, &previous, &mut made);
     if result.is_err() {
-        let _ = uninstall(scm, &p.name, &p.event_source);
+        let _ = uninstall(scm, &p.name, &p.event_source, false);
+        for f in made.iter().rev() {
+            let _ = scm.remove_folder(f);
+        }
     }
     result
 }
 
-fn finish(scm: &mut impl Scm, p: &ScmParams) -> Result<Vec<&'static str>, ManagerError> {
+fn finish(
+    scm: &mut impl Scm,
+    p: &ScmParams,
+    previous: &[String],
+    made: &mut Vec<String>,
+) -> Result<Installed, ManagerError> {
     let (image, account) = scm.stored(&p.name)?;
     if image != p.image_path {
         return Err(failed(
@@ -162,15 +198,38 @@ fn finish(scm: &mut impl Scm, p: &ScmParams) -> Result<Vec<&'static str>, Manage
         }
     }
     scm.register_event_source(&p.event_source)?;
-    Ok(skipped)
+    let sid = match &p.account_sid {
+        Some(sid) => sid.clone(),
+        None => scm.sid_of(&p.account)?,
+    };
+    let mut kept = Vec::new();
+    let mut ours = Vec::new();
+    for s in &p.secured {
+        let sddl = s.sddl.replace(ACCOUNT_PLACEHOLDER, &sid);
+        let now = scm.secure(s, &sddl)?;
+        if s.kind != "folder" {
+            continue;
+        }
+        if now {
+            made.push(s.path.clone());
+        } else if !previous.contains(&s.path) {
+            kept.push(s.path.clone());
+            continue;
+        }
+        ours.push(s.path.clone());
+    }
+    scm.record(&p.name, &ours)?;
+    Ok(Installed { skipped, kept })
 }
 
 /// Stops `name` (waiting until it has stopped), deletes it, and removes its Event Log
-/// source if stead made it.
+/// source if stead made it; with `purge`, also the folders its install made (state, logs,
+/// config), and nothing else.
 pub(crate) fn uninstall(
     scm: &mut impl Scm,
     name: &str,
     source: &EventSource,
+    purge: bool,
 ) -> Result<(), ManagerError> {
     if !scm.exists(name)? {
         return Err(ManagerError::NotInstalled(
@@ -178,9 +237,20 @@ pub(crate) fn uninstall(
             "the Service Control Manager".into(),
         ));
     }
+    // The record lives in the service's own key, which the deletion removes.
+    let made = if purge {
+        scm.recorded(name)?
+    } else {
+        Vec::new()
+    };
     scm.stop(name)?;
     scm.delete(name)?;
-    scm.remove_event_source(source)
+    scm.remove_event_source(source)?;
+    // Innermost first: config and logs sit inside the state folder.
+    for f in made.iter().rev() {
+        scm.remove_folder(f)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -199,6 +269,9 @@ mod tests {
         password: Option<String>,
         settings: Vec<Setting>,
         running: bool,
+        /// What the install recorded as made by it (the real one keeps it in the
+        /// service's key, deleted with the service).
+        made: Vec<String>,
     }
 
     /// Records every call; can be told which settings it does not know (like Wine's), to
@@ -210,6 +283,12 @@ mod tests {
         unsupported: Vec<&'static str>,
         tamper_image: Option<String>,
         fail: Option<&'static str>,
+        /// A purpose whose folder or key cannot be secured.
+        fail_secure: Option<&'static str>,
+        /// Folders that exist, and the DACL stead gave those it made.
+        folders: BTreeMap<String, Option<String>>,
+        /// Registry keys stead made, with their DACL.
+        keys: BTreeMap<String, String>,
         calls: Vec<String>,
     }
 
@@ -230,6 +309,7 @@ mod tests {
                     password: password.map(str::to_string),
                     settings: Vec::new(),
                     running: false,
+                    made: Vec::new(),
                 },
             );
             Ok(())
@@ -276,7 +356,44 @@ mod tests {
             self.sources.retain(|k| *k != s.key);
             Ok(())
         }
+        fn sid_of(&mut self, account: &str) -> Result<String, ManagerError> {
+            self.calls.push(format!("look up {account}"));
+            Ok(USER_SID.into())
+        }
+        fn secure(&mut self, s: &Secured, sddl: &str) -> Result<bool, ManagerError> {
+            if self.fail_secure == Some(s.purpose) {
+                return Err(failed("SetSecurityInfo", "Access is denied. (os error 5)"));
+            }
+            self.calls.push(format!("secure {}", s.purpose));
+            if s.kind == "registry" {
+                self.keys.insert(s.path.clone(), sddl.to_string());
+                return Ok(true);
+            }
+            if self.folders.contains_key(&s.path) {
+                return Ok(false);
+            }
+            self.folders.insert(s.path.clone(), Some(sddl.to_string()));
+            Ok(true)
+        }
+        fn record(&mut self, name: &str, made: &[String]) -> Result<(), ManagerError> {
+            self.services.get_mut(name).unwrap().made = made.to_vec();
+            Ok(())
+        }
+        fn recorded(&mut self, name: &str) -> Result<Vec<String>, ManagerError> {
+            Ok(self.services[name].made.clone())
+        }
+        fn remove_folder(&mut self, path: &str) -> Result<(), ManagerError> {
+            self.calls.push(format!("remove {path}"));
+            self.folders.remove(path);
+            Ok(())
+        }
     }
+
+    const USER_SID: &str = "S-1-5-21-1-2-3-1001";
+    const STATE: &str = r"C:\ProgramData\web";
+    const LOGS: &str = r"C:\ProgramData\web\logs";
+    const CONFIG: &str = r"C:\ProgramData\web\config";
+    const PARAMETERS: &str = r"SYSTEM\CurrentControlSet\Services\web\Parameters";
 
     fn spec() -> ServiceSpec {
         let mut s = ServiceSpec::new("web", r"C:\Program Files\Web\web.exe", &["--port", "80"]);
@@ -289,8 +406,8 @@ mod tests {
     fn every_setting_reaches_the_scm_with_its_exact_values() {
         let mut scm = FakeScm::default();
         let p = scm_params(&spec());
-        let skipped = install(&mut scm, &p, false, None).unwrap();
-        assert!(skipped.is_empty());
+        let done = install(&mut scm, &p, false, None).unwrap();
+        assert_eq!(done, Installed::default());
         let r = &scm.services["web"];
         assert_eq!(
             r.params.image_path,
@@ -378,8 +495,8 @@ mod tests {
             ..FakeScm::default()
         };
         let p = scm_params(&spec());
-        let skipped = install(&mut scm, &p, false, None).unwrap();
-        assert_eq!(skipped, scm.unsupported);
+        let done = install(&mut scm, &p, false, None).unwrap();
+        assert_eq!(done.skipped, scm.unsupported);
         assert!(scm.services.contains_key("web"));
         // The description is not optional.
         let mut scm = FakeScm {
@@ -449,13 +566,124 @@ mod tests {
     fn uninstall_stops_deletes_and_removes_the_source() {
         let mut scm = FakeScm::default();
         let p = scm_params(&spec());
-        let e = uninstall(&mut scm, "web", &p.event_source).unwrap_err();
+        let e = uninstall(&mut scm, "web", &p.event_source, false).unwrap_err();
         assert!(matches!(e, ManagerError::NotInstalled(..)), "{e}");
         install(&mut scm, &p, false, None).unwrap();
         scm.services.get_mut("web").unwrap().running = true;
         scm.calls.clear();
-        uninstall(&mut scm, "web", &p.event_source).unwrap();
+        uninstall(&mut scm, "web", &p.event_source, false).unwrap();
         assert_eq!(scm.calls, ["stop web", "delete web", "remove event source"]);
         assert!(scm.services.is_empty() && scm.sources.is_empty());
+        assert_eq!(
+            scm.folders.keys().collect::<Vec<_>>(),
+            [STATE, CONFIG, LOGS],
+            "without --purge the service's data stays"
+        );
+    }
+
+    #[test]
+    fn the_account_gets_exactly_its_access_to_its_folders_and_parameters_key() {
+        let mut scm = FakeScm::default();
+        let p = scm_params(&spec());
+        install(&mut scm, &p, false, None).unwrap();
+        let sid = crate::backend::windows::virtual_account_sid("web");
+        let base = "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)";
+        let modify = format!("{base}(A;OICI;0x1301bf;;;{sid})");
+        let read = format!("{base}(A;OICI;0x1200a9;;;{sid})");
+        assert_eq!(scm.folders[STATE].as_deref(), Some(modify.as_str()));
+        assert_eq!(scm.folders[LOGS].as_deref(), Some(modify.as_str()));
+        assert_eq!(scm.folders[CONFIG].as_deref(), Some(read.as_str()));
+        assert_eq!(
+            scm.keys[PARAMETERS],
+            format!("D:P(A;CI;KA;;;SY)(A;CI;KA;;;BA)(A;CI;KR;;;{sid})")
+        );
+        assert_eq!(scm.services["web"].made, [STATE, LOGS, CONFIG]);
+        assert!(
+            !scm.calls.iter().any(|c| c.starts_with("look up")),
+            "a virtual account's SID is derived, not looked up"
+        );
+    }
+
+    #[test]
+    fn a_named_user_is_looked_up_and_local_system_needs_no_entry() {
+        let mut s = spec();
+        s.account = Account::User(r".\svc-web".into());
+        let p = scm_params(&s);
+        assert_eq!(p.account_sid, None);
+        let mut scm = FakeScm::default();
+        install(&mut scm, &p, false, Some("pw")).unwrap();
+        assert!(scm.calls.contains(&r"look up .\svc-web".to_string()));
+        assert!(scm.keys[PARAMETERS].ends_with(&format!("(A;CI;KR;;;{USER_SID})")));
+        assert!(scm.folders[STATE].as_ref().unwrap().contains(USER_SID));
+
+        s.account = Account::LocalSystem;
+        let mut scm = FakeScm::default();
+        install(&mut scm, &scm_params(&s), false, None).unwrap();
+        assert_eq!(
+            scm.folders[STATE].as_deref(),
+            Some("D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)")
+        );
+        for (account, sid) in [
+            (Account::LocalService, "S-1-5-19"),
+            (Account::NetworkService, "S-1-5-20"),
+        ] {
+            s.account = account;
+            let p = scm_params(&s);
+            assert_eq!(p.account_sid.as_deref(), Some(sid));
+            assert!(
+                p.secured
+                    .iter()
+                    .all(|x| x.sddl.ends_with(&format!(";;;{sid})")))
+            );
+        }
+    }
+
+    #[test]
+    fn purge_removes_only_the_folders_the_install_made() {
+        let mut scm = FakeScm::default();
+        // The logs folder was there before: it is the user's, kept and never removed.
+        scm.folders.insert(LOGS.into(), None);
+        let p = scm_params(&spec());
+        let done = install(&mut scm, &p, false, None).unwrap();
+        assert_eq!(done.kept, [LOGS]);
+        assert_eq!(scm.folders[LOGS], None, "its ACL is left alone");
+        scm.calls.clear();
+        uninstall(&mut scm, "web", &p.event_source, true).unwrap();
+        assert_eq!(
+            scm.calls,
+            [
+                "delete web",
+                "remove event source",
+                &format!("remove {CONFIG}"),
+                &format!("remove {STATE}")
+            ]
+        );
+        assert!(scm.folders.contains_key(LOGS));
+    }
+
+    #[test]
+    fn a_replaced_service_keeps_its_folders_and_their_record() {
+        let mut scm = FakeScm::default();
+        let p = scm_params(&spec());
+        install(&mut scm, &p, false, None).unwrap();
+        let done = install(&mut scm, &p, true, None).unwrap();
+        assert!(done.kept.is_empty(), "{done:?}");
+        assert_eq!(scm.services["web"].made, [STATE, LOGS, CONFIG]);
+        uninstall(&mut scm, "web", &p.event_source, true).unwrap();
+        assert!(scm.folders.is_empty());
+    }
+
+    #[test]
+    fn a_failure_to_secure_removes_what_was_made() {
+        let mut scm = FakeScm {
+            fail_secure: Some("parameters"),
+            ..FakeScm::default()
+        };
+        let p = scm_params(&spec());
+        let e = install(&mut scm, &p, false, None).unwrap_err();
+        assert!(e.to_string().contains("denied"), "{e}");
+        assert!(scm.services.is_empty());
+        assert!(scm.folders.is_empty(), "{:?}", scm.folders);
+        assert!(scm.sources.is_empty());
     }
 }

@@ -128,6 +128,9 @@ fn main() {
         if args.first().map(String::as_str) == Some("--sddl") {
             scm::print_sddl(args.get(1).map_or("", String::as_str));
         }
+        if args.first().map(String::as_str) == Some("--key-sddl") {
+            scm::print_key_sddl(args.get(1).map_or("", String::as_str));
+        }
     }
     let plan = parse();
     if let Some(path) = &plan.list_fds {

@@ -5,7 +5,8 @@
 //! state until RUNNING or STOPPED), `pause NAME`, `continue NAME` (each waits for the new state), `control NAME CODE`,
 //! `paramchange NAME`, `stop-watch NAME MS`, `query NAME`, `delete NAME`. A state prints as
 //! `STATE checkpoint=N wait_hint_ms=N win32=N specific=N accepts=0xN`.
-//! `--sddl PATH` (no `--scm`) prints a file's DACL in SDDL.
+//! `--sddl PATH` (no `--scm`) prints a file's DACL in SDDL; `--key-sddl KEY` the DACL of
+//! `HKEY_LOCAL_MACHINE\KEY`.
 
 use std::ffi::OsString;
 use std::time::{Duration, Instant};
@@ -173,29 +174,84 @@ fn param_change(svc: &windows_service::service::Service) {
 /// `stead-testchild --sddl PATH`: prints the DACL of a file or directory in SDDL, as Windows
 /// (or Wine) stored it, for tests of the ACLs stead sets.
 pub(crate) fn print_sddl(path: &str) -> ! {
-    use windows_sys::Win32::Foundation::LocalFree;
-    use windows_sys::Win32::Security::Authorization::{
-        ConvertSecurityDescriptorToStringSecurityDescriptorW, SDDL_REVISION_1,
-    };
     use windows_sys::Win32::Security::{DACL_SECURITY_INFORMATION, GetFileSecurityW};
     let wide: Vec<u16> = path.encode_utf16().chain(Some(0)).collect();
     let mut buf = vec![0u64; 1024];
     let mut needed = 0u32;
-    // SAFETY: live buffers with their sizes; the string the conversion allocates is freed.
-    unsafe {
-        if GetFileSecurityW(
+    // SAFETY: live buffers with their sizes.
+    let ok = unsafe {
+        GetFileSecurityW(
             wide.as_ptr(),
             DACL_SECURITY_INFORMATION,
             buf.as_mut_ptr().cast(),
             (buf.len() * 8) as u32,
             &raw mut needed,
-        ) == 0
-        {
+        )
+    };
+    if ok == 0 {
+        fail(&format!(
+            "GetFileSecurityW {path}: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    print_dacl(&mut buf)
+}
+
+/// `stead-testchild --key-sddl KEY`: prints the DACL of the registry key
+/// `HKEY_LOCAL_MACHINE\KEY` in SDDL.
+pub(crate) fn print_key_sddl(key: &str) -> ! {
+    use windows_sys::Win32::Security::DACL_SECURITY_INFORMATION;
+    use windows_sys::Win32::System::Registry::{
+        HKEY, HKEY_LOCAL_MACHINE, RegCloseKey, RegGetKeySecurity, RegOpenKeyExW,
+    };
+    /// `READ_CONTROL`.
+    const READ_CONTROL: u32 = 0x0002_0000;
+    let wide: Vec<u16> = key.encode_utf16().chain(Some(0)).collect();
+    let mut buf = vec![0u64; 1024];
+    let mut h: HKEY = std::ptr::null_mut();
+    // SAFETY: a NUL-terminated key name, live buffers with their sizes; the handle is ours.
+    unsafe {
+        let rc = RegOpenKeyExW(
+            HKEY_LOCAL_MACHINE,
+            wide.as_ptr(),
+            0,
+            READ_CONTROL,
+            &raw mut h,
+        );
+        if rc != 0 {
             fail(&format!(
-                "GetFileSecurityW {path}: {}",
-                std::io::Error::last_os_error()
+                "RegOpenKeyExW {key}: {}",
+                std::io::Error::from_raw_os_error(rc as i32)
             ));
         }
+        let mut len = (buf.len() * 8) as u32;
+        let rc = RegGetKeySecurity(
+            h,
+            DACL_SECURITY_INFORMATION,
+            buf.as_mut_ptr().cast(),
+            &raw mut len,
+        );
+        RegCloseKey(h);
+        if rc != 0 {
+            fail(&format!(
+                "RegGetKeySecurity {key}: {}",
+                std::io::Error::from_raw_os_error(rc as i32)
+            ));
+        }
+    }
+    print_dacl(&mut buf)
+}
+
+/// Prints the DACL of the security descriptor in `buf` as SDDL, and exits.
+fn print_dacl(buf: &mut [u64]) -> ! {
+    use windows_sys::Win32::Foundation::LocalFree;
+    use windows_sys::Win32::Security::Authorization::{
+        ConvertSecurityDescriptorToStringSecurityDescriptorW, SDDL_REVISION_1,
+    };
+    use windows_sys::Win32::Security::DACL_SECURITY_INFORMATION;
+    // SAFETY: `buf` holds a self-relative security descriptor; the string the conversion
+    // allocates is freed.
+    unsafe {
         let mut text: *mut u16 = std::ptr::null_mut();
         if ConvertSecurityDescriptorToStringSecurityDescriptorW(
             buf.as_mut_ptr().cast(),

@@ -104,6 +104,114 @@ pub struct ScmParams {
     /// The Event Log source registered for the service, so that its records (the `stead`
     /// library's Event Log sink, stead's own log as a service) show their text.
     pub event_source: EventSource,
+    /// The SID of `account` (`S-1-5-80-…` for the virtual account, derived from the name;
+    /// well-known for the built-in ones); `None` for a named user, whose SID is looked up
+    /// when the plan is applied.
+    pub account_sid: Option<String>,
+    /// The folders made for the service and its parameters key, each with the protected
+    /// DACL that gives the account exactly what it needs.
+    pub secured: Vec<Secured>,
+}
+
+/// A folder or registry key stead makes for a service, with the DACL it sets on it: full
+/// control for `SYSTEM` and Administrators, the service's account only the access it
+/// needs, nothing inherited from above (`C:\ProgramData` lets every user read and create).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Secured {
+    /// What it is for: `state`, `logs`, `config`, `parameters`.
+    pub purpose: &'static str,
+    /// `registry` (under `HKEY_LOCAL_MACHINE`) or `folder`.
+    pub kind: &'static str,
+    /// The folder, or the key under `HKEY_LOCAL_MACHINE`.
+    pub path: String,
+    /// The DACL in SDDL; for a named user account `{account}` stands for its SID until the
+    /// plan is applied.
+    pub sddl: String,
+}
+
+/// Where a named user's SID goes in [`Secured::sddl`] until it is looked up.
+pub const ACCOUNT_PLACEHOLDER: &str = "{account}";
+
+/// The SID of the virtual account `NT SERVICE\NAME`: `S-1-5-80-` followed by the SHA-1 of
+/// the service name in upper case (UTF-16LE) read as five little-endian 32-bit numbers —
+/// how Windows derives it, so a plan can name it before the service exists (and on any OS).
+///
+/// ```
+/// use stead_manager::backend::windows::virtual_account_sid;
+/// assert_eq!(
+///     virtual_account_sid("TrustedInstaller"),
+///     "S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464"
+/// );
+/// ```
+pub fn virtual_account_sid(name: &str) -> String {
+    use sha1::Digest;
+    let upper: Vec<u8> = name
+        .to_uppercase()
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let digest = sha1::Sha1::digest(&upper);
+    let mut sid = String::from("S-1-5-80");
+    for chunk in digest.chunks_exact(4) {
+        let n = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        sid.push_str(&format!("-{n}"));
+    }
+    sid
+}
+
+/// `FILE_GENERIC_READ | FILE_GENERIC_WRITE | FILE_GENERIC_EXECUTE | DELETE` ("Modify"):
+/// everything but changing the DACL or the owner.
+const MODIFY: &str = "0x1301bf";
+/// `FILE_GENERIC_READ | FILE_GENERIC_EXECUTE` ("Read & execute").
+const READ_EXECUTE: &str = "0x1200a9";
+
+/// The folders and the parameters key made for a system service running as the account
+/// with `sid` (`None`: a named user, looked up later): `C:\ProgramData\NAME` for its
+/// state and `…\logs` (the account may change them), `…\config` (it may only read), and
+/// `SYSTEM\CurrentControlSet\Services\NAME\Parameters` (read). `LocalSystem` needs no
+/// entry of its own: `SYSTEM` has full control of all of them.
+pub fn secured(name: &str, sid: Option<&str>) -> Vec<Secured> {
+    let account = sid.unwrap_or(ACCOUNT_PLACEHOLDER);
+    let grant = |access: &str, inherit: &str| {
+        if account == "S-1-5-18" {
+            String::new()
+        } else {
+            format!("(A;{inherit};{access};;;{account})")
+        }
+    };
+    let folder = |access: &str| {
+        format!(
+            "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA){}",
+            grant(access, "OICI")
+        )
+    };
+    let state = format!(r"C:\ProgramData\{name}");
+    vec![
+        Secured {
+            purpose: "state",
+            kind: "folder",
+            sddl: folder(MODIFY),
+            path: state.clone(),
+        },
+        Secured {
+            purpose: "logs",
+            kind: "folder",
+            sddl: folder(MODIFY),
+            path: format!(r"{state}\logs"),
+        },
+        Secured {
+            purpose: "config",
+            kind: "folder",
+            sddl: folder(READ_EXECUTE),
+            path: format!(r"{state}\config"),
+        },
+        Secured {
+            purpose: "parameters",
+            kind: "registry",
+            sddl: format!("D:P(A;CI;KA;;;SY)(A;CI;KA;;;BA){}", grant("KR", "CI")),
+            path: format!(r"SYSTEM\CurrentControlSet\Services\{name}\Parameters"),
+        },
+    ]
 }
 
 /// An Event Log source: `HKLM\SYSTEM\CurrentControlSet\Services\EventLog\Application\NAME`.
@@ -154,6 +262,13 @@ pub fn scm_params(spec: &ServiceSpec) -> ScmParams {
         Account::NetworkService => ("NT AUTHORITY\\NetworkService".to_string(), false),
         Account::User(u) => (u.clone(), true),
     };
+    let account_sid = match &spec.account {
+        Account::Default | Account::Dynamic => Some(virtual_account_sid(&spec.name)),
+        Account::LocalSystem => Some("S-1-5-18".to_string()),
+        Account::LocalService => Some("S-1-5-19".to_string()),
+        Account::NetworkService => Some("S-1-5-20".to_string()),
+        Account::User(_) => None,
+    };
     let failure_actions = (spec.restart != Restart::Never).then(|| FailureActions {
         restart_after_ms: spec
             .restart_delays
@@ -183,6 +298,8 @@ pub fn scm_params(spec: &ServiceSpec) -> ScmParams {
         preshutdown_timeout_ms: spec.stop_timeout.as_millis() as u64,
         sid_type: "SERVICE_SID_TYPE_UNRESTRICTED",
         event_source: event_source(&spec.name),
+        secured: secured(&spec.name, account_sid.as_deref()),
+        account_sid,
     }
 }
 

@@ -7,53 +7,29 @@
 //! others, except a sticky directory (like `/tmp`) whose entry is owned by root, which
 //! others cannot rename or remove. Symlinks are resolved first, so the real file is judged.
 //!
-//! On Windows the same question is a matter of ACLs; it is not checked yet (docs/security.md).
+//! On Windows the same question is asked of owners and DACLs (`acl.rs`, `windows.rs`):
+//! only SYSTEM, Administrators, `TrustedInstaller` and the administrator installing may own
+//! or change the file, the program's directory (where a planted DLL would load) and each
+//! directory above.
 
-use std::path::{Path, PathBuf};
+#[cfg(not(any(unix, windows)))]
+use std::path::Path;
+use std::path::PathBuf;
 
-/// Why `path` is not safe for a system service to run or read, if it is not.
+pub mod acl;
 #[cfg(unix)]
-pub fn unsafe_reason(path: &Path) -> Option<String> {
-    use std::os::unix::fs::MetadataExt;
-    let real = match std::fs::canonicalize(path) {
-        Ok(p) => p,
-        Err(e) => return Some(format!("{}: {e}", path.display())),
-    };
-    let mut child_owner_is_root = true;
-    let mut at: Option<&Path> = Some(&real);
-    let mut first = true;
-    while let Some(p) = at {
-        let meta = match std::fs::metadata(p) {
-            Ok(m) => m,
-            Err(e) => return Some(format!("{}: {e}", p.display())),
-        };
-        let mode = meta.mode() & 0o7777;
-        let sticky = mode & 0o1000 != 0;
-        let writable_by_others = mode & 0o022 != 0;
-        let what = if first { "" } else { " (a directory above it)" };
-        if meta.uid() != 0 {
-            return Some(format!(
-                "{}{what} is owned by uid {}, who could change what the service runs",
-                p.display(),
-                meta.uid()
-            ));
-        }
-        if writable_by_others && !(meta.is_dir() && sticky && child_owner_is_root) {
-            return Some(format!(
-                "{}{what} (mode {mode:o}) can be written by users other than root",
-                p.display()
-            ));
-        }
-        child_owner_is_root = meta.uid() == 0;
-        first = false;
-        at = p.parent();
-    }
-    None
-}
+mod unix;
+#[cfg(windows)]
+mod windows;
 
-/// Windows: not checked here (ACLs; see docs/security.md).
-#[cfg(not(unix))]
-pub fn unsafe_reason(_path: &Path) -> Option<String> {
+#[cfg(unix)]
+pub use unix::unsafe_reason;
+#[cfg(windows)]
+pub use windows::unsafe_reason;
+
+/// Elsewhere: nothing to judge by.
+#[cfg(not(any(unix, windows)))]
+pub fn unsafe_reason(_path: &Path, _is_program: bool) -> Option<String> {
     None
 }
 
@@ -73,11 +49,14 @@ pub fn files_of(spec: &crate::ServiceSpec) -> Vec<PathBuf> {
 /// The first reason a system service made from `spec` would run or read a file that users
 /// other than root can change, with the fix.
 pub fn check(spec: &crate::ServiceSpec) -> Result<(), String> {
-    for f in files_of(spec) {
-        if let Some(why) = unsafe_reason(&f) {
-            return Err(format!(
-                "{why}; fix it (`chown root:root` and `chmod go-w` the file and the directories above it, or install it under /usr/local) and run the install again"
-            ));
+    let fix = if cfg!(windows) {
+        r"remove other users' write access to the file and the folders above it, or install it under C:\Program Files"
+    } else {
+        "`chown root:root` and `chmod go-w` the file and the directories above it, or install it under /usr/local"
+    };
+    for (i, f) in files_of(spec).iter().enumerate() {
+        if let Some(why) = unsafe_reason(f, i == 0) {
+            return Err(format!("{why}; fix it ({fix}) and run the install again"));
         }
     }
     Ok(())
@@ -105,26 +84,26 @@ mod tests {
         std::fs::write(&bin, "#!/bin/sh\n").unwrap();
         std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
         // Under the sticky, world-writable temp dir, root's own entries are safe.
-        assert_eq!(unsafe_reason(&bin), None);
+        assert_eq!(unsafe_reason(&bin, true), None);
 
         std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let why = unsafe_reason(&bin).expect("a world-writable binary");
+        let why = unsafe_reason(&bin, true).expect("a world-writable binary");
         assert!(why.contains("mode 777"), "{why}");
         std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
 
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o775)).unwrap();
-        let why = unsafe_reason(&bin).expect("a group-writable directory");
+        let why = unsafe_reason(&bin, true).expect("a group-writable directory");
         assert!(why.contains("a directory above it"), "{why}");
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
 
         std::os::unix::fs::chown(&bin, Some(65534), None).unwrap();
-        let why = unsafe_reason(&bin).expect("a binary owned by nobody");
+        let why = unsafe_reason(&bin, true).expect("a binary owned by nobody");
         assert!(why.contains("owned by uid 65534"), "{why}");
 
         // A symlink is judged by what it points to.
         let link = base.join("link");
         std::os::unix::fs::symlink(&bin, &link).unwrap();
-        assert!(unsafe_reason(&link).is_some());
+        assert!(unsafe_reason(&link, true).is_some());
         std::fs::remove_dir_all(&base).unwrap();
     }
 }
