@@ -49,7 +49,8 @@ pub(crate) struct InstallArgs {
     #[arg(long)]
     pub account: Option<String>,
     /// Create this system account (no login shell, no home) if it does not exist, run the
-    /// service as it; `uninstall --purge` deletes it again if this install created it.
+    /// service as it (systemd, `OpenRC`, launchd); `uninstall --purge` deletes it again if
+    /// this install created it.
     #[arg(long, conflicts_with = "account")]
     pub create_user: Option<String>,
     /// `auto`, `delayed` (Windows delayed auto-start) or `manual`.

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::backend::launchd::PrintedJob;
+use crate::provision_unix::{provision, purge};
 use crate::unix_apply::{remove_file, run, run_words, write_atomically};
 use crate::{Backend, ManagerError, NativeStatus, Plan, ServiceSpec};
 
@@ -75,6 +76,9 @@ pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<()
             .arg(format!("{domain}/stead.{}", spec.name))
             .output();
     }
+    if let Some(p) = &plan.provision {
+        provision(&spec.name, p)?;
+    }
     for f in &plan.files {
         write_atomically(f)?;
     }
@@ -85,7 +89,9 @@ pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<()
     Ok(())
 }
 
-pub(crate) fn uninstall(name: &str, home: &Path) -> Result<(), ManagerError> {
+/// With `purge`, what the install provisioned goes too (the account it made, the
+/// directories it made).
+pub(crate) fn uninstall(name: &str, home: &Path, purge_too: bool) -> Result<(), ManagerError> {
     let (path, domain) = locate(name, home);
     if !path.exists() {
         return Err(ManagerError::NotInstalled(
@@ -96,7 +102,11 @@ pub(crate) fn uninstall(name: &str, home: &Path) -> Result<(), ManagerError> {
     if print(&domain, name).is_some() {
         run_words(&["launchctl", "bootout", &format!("{domain}/stead.{name}")])?;
     }
-    remove_file(&path)
+    remove_file(&path)?;
+    if purge_too && domain == "system" {
+        purge(name)?;
+    }
+    Ok(())
 }
 
 pub(crate) fn status(name: &str) -> NativeStatus {

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::provision_linux::{provision, purge};
+use crate::provision_unix::{provision, purge};
 use crate::unix_apply::{remove_file, run, run_words, write_atomically};
 use crate::{Backend, ManagerError, NativeStatus, Plan, ServiceSpec};
 

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::provision_linux::{provision, purge};
+use crate::provision_unix::{provision, purge};
 use crate::unix_apply::{run, write_atomically};
 use crate::{Backend, ManagerError, NativeStatus, Plan, ServiceSpec};
 

@@ -45,8 +45,8 @@ mod native;
 #[path = "native_other.rs"]
 mod native;
 pub mod path_safety;
-#[cfg(target_os = "linux")]
-mod provision_linux;
+#[cfg(any(target_os = "linux", target_os = "macos"))]
+mod provision_unix;
 #[cfg(any(windows, test))]
 mod scm_apply;
 mod spec;
@@ -140,7 +140,8 @@ pub struct Provision {
     /// Whether this install created it (set when applied; only then does `--purge` delete it).
     pub user_created: bool,
     /// State and log directories, owned by the account, mode 0750 (made by systemd at start,
-    /// or by the `OpenRC` script's `start_pre`).
+    /// by the `OpenRC` script's `start_pre`, or for launchd by the install, which records only
+    /// those it made).
     pub directories: Vec<PathBuf>,
     /// The configuration directory, made at install as `root:GROUP` 0750 (the account reads,
     /// only root changes) unless it exists already.
@@ -153,8 +154,9 @@ pub struct Provision {
 
 impl Provision {
     /// What a system-wide install for `spec` provisions: something only when it runs as a
-    /// named account.
-    fn for_spec(spec: &ServiceSpec) -> Option<Provision> {
+    /// named account. The state directory is `/var/lib/NAME` on Linux, `/var/db/NAME` on
+    /// macOS (launchd), where system daemons keep theirs.
+    fn for_spec(spec: &ServiceSpec, backend: Backend) -> Option<Provision> {
         let Account::User(user) = &spec.account else {
             return None;
         };
@@ -165,13 +167,22 @@ impl Provision {
             user: user.clone(),
             create_user: spec.create_user.is_some(),
             user_created: false,
-            directories: ["/var/lib", "/var/log"]
+            directories: [state_root(backend), "/var/log"]
                 .iter()
                 .map(|d| Path::new(d).join(&spec.name))
                 .collect(),
             config_dir: Some(Path::new("/etc").join(&spec.name)),
             config_dir_created: false,
         })
+    }
+}
+
+/// Where system services keep their state with `backend`.
+fn state_root(backend: Backend) -> &'static str {
+    if backend == Backend::Launchd {
+        "/var/db"
+    } else {
+        "/var/lib"
     }
 }
 
@@ -201,6 +212,12 @@ pub fn plan(spec: &ServiceSpec, backend: Backend, home: &Path) -> Result<Plan, S
         matches!(backend, Backend::SystemdUser | Backend::TaskScheduler) || spec.user_mode;
     let mut warnings = Vec::new();
     if let Some(u) = &spec.create_user {
+        if matches!(backend, Backend::Windows | Backend::TaskScheduler) {
+            return Err(SpecError(format!(
+                "{}: --create-user makes Unix system accounts; on Windows the service runs as the virtual account NT SERVICE\\{} by default, which needs no creation (or pass --account)",
+                spec.name, spec.name
+            )));
+        }
         spec.account = Account::User(u.clone());
     }
     // A systemd user manager cannot switch to another account, and launchd ignores
@@ -212,12 +229,6 @@ pub fn plan(spec: &ServiceSpec, backend: Backend, home: &Path) -> Result<Plan, S
         return Err(SpecError(format!(
             "{}: a per-user service runs as the user who installs it; drop --account/--create-user, or install it system-wide (without --user)",
             spec.name
-        if matches!(backend, Backend::Windows | Backend::TaskScheduler) {
-            return Err(SpecError(format!(
-                "{}: --create-user makes Unix system accounts; on Windows the service runs as the virtual account NT SERVICE\\{} by default, which needs no creation (or pass --account)",
-                spec.name, spec.name
-            )));
-        }
         )));
     }
     let unix_root = !spec.user_mode && matches!(spec.account, Account::Default);
@@ -248,7 +259,7 @@ pub fn plan(spec: &ServiceSpec, backend: Backend, home: &Path) -> Result<Plan, S
             if user {
                 warnings.push("user units run while you are logged in; `loginctl enable-linger` keeps them running after logout".into());
             }
-            let provision = Provision::for_spec(&spec).filter(|_| !user);
+            let provision = Provision::for_spec(&spec, backend).filter(|_| !user);
             Plan {
                 backend,
                 files: vec![file(
@@ -285,7 +296,7 @@ pub fn plan(spec: &ServiceSpec, backend: Backend, home: &Path) -> Result<Plan, S
                     path.display().to_string(),
                 ]],
                 scm: None,
-                provision: None,
+                provision: Provision::for_spec(&spec, backend),
                 warnings,
             }
         }
@@ -315,7 +326,7 @@ pub fn plan(spec: &ServiceSpec, backend: Backend, home: &Path) -> Result<Plan, S
                 )],
                 commands,
                 scm: None,
-                provision: Provision::for_spec(&spec),
+                provision: Provision::for_spec(&spec, backend),
                 warnings,
             }
         }
@@ -407,6 +418,7 @@ pub enum ManagerError {
     /// can change.
     #[error("refusing to install: {0}")]
     UnsafePath(String),
+    /// This backend cannot be applied on this OS (only rendered with --dry-run).
     #[error("the {0} backend can only be previewed here (--dry-run); install on its own OS")]
     NotHere(&'static str),
 }
@@ -418,7 +430,6 @@ pub struct NativeStatus {
     pub name: String,
     /// The backend asked.
     pub backend: Backend,
-    /// This backend cannot be applied on this OS (only rendered with --dry-run).
     /// `not-installed`, `stopped`, `starting`, `running`, `stopping`, `failed`.
     pub state: String,
     /// The main pid while running.

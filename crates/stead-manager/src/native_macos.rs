@@ -15,10 +15,10 @@ pub(crate) fn uninstall(
     name: &str,
     backend: Backend,
     home: &Path,
-    _purge: bool,
+    purge: bool,
 ) -> Result<(), ManagerError> {
     match backend {
-        Backend::Launchd => apply_launchd::uninstall(name, home),
+        Backend::Launchd => apply_launchd::uninstall(name, home, purge),
         b => Err(ManagerError::NotHere(b.as_str())),
     }
 }

@@ -119,3 +119,24 @@ fn windows() {
 fn task_scheduler() {
     check(Backend::TaskScheduler);
 }
+
+#[test]
+fn create_user_provisions_on_unix_and_is_refused_on_windows() {
+    let mut s = spec();
+    s.create_user = Some("_billing".into());
+    let p = plan(&s, Backend::Launchd, Path::new("/home/alice")).unwrap();
+    let prov = p.provision.expect("launchd provisions the account");
+    assert!(prov.create_user && prov.user == "_billing");
+    assert_eq!(
+        prov.directories,
+        [
+            PathBuf::from("/var/db/billing-api"),
+            PathBuf::from("/var/log/billing-api")
+        ]
+    );
+    assert!(p.files[0].text.contains("<string>_billing</string>"));
+    for backend in [Backend::Windows, Backend::TaskScheduler] {
+        let e = plan(&s, backend, Path::new("/home/alice")).unwrap_err();
+        assert!(e.to_string().contains(r"NT SERVICE\billing-api"), "{e}");
+    }
+}

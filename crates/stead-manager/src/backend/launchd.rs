@@ -183,9 +183,114 @@ impl PrintedJob {
     }
 }
 
+/// The ids macOS leaves to system accounts that are not Apple's own (Apple's daemons sit
+/// below 200; user accounts start at 501).
+pub const SYSTEM_IDS: std::ops::Range<u32> = 200..400;
+
+/// The numbers in the second column of `dscl . -list /Users UniqueID` (or `/Groups
+/// PrimaryGroupID`) output: `_www   70`.
+pub fn listed_ids(dscl_output: &str) -> Vec<u32> {
+    dscl_output
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .collect()
+}
+
+/// The lowest id in [`SYSTEM_IDS`] that is neither a user's nor a group's, so the account and
+/// its group can share it.
+///
+/// ```
+/// use stead_manager::backend::launchd::free_system_id;
+/// assert_eq!(free_system_id("_www 70\nroot 0\n_svc 200\n", "_svc 201\n"), Some(202));
+/// ```
+pub fn free_system_id(users: &str, groups: &str) -> Option<u32> {
+    let taken: std::collections::BTreeSet<u32> = listed_ids(users)
+        .into_iter()
+        .chain(listed_ids(groups))
+        .collect();
+    SYSTEM_IDS.clone().find(|id| !taken.contains(id))
+}
+
+/// The `dscl` commands that make a hidden system account `user` with its own group, both
+/// with `id`: no login shell, no password, `/var/empty` as home — what `useradd --system`
+/// makes on Linux.
+pub fn create_account_commands(user: &str, id: u32) -> Vec<Vec<String>> {
+    let id = id.to_string();
+    let group = format!("/Groups/{user}");
+    let account = format!("/Users/{user}");
+    let real_name = format!("{user} (service account made by stead)");
+    let dscl = |args: &[&str]| {
+        let mut v = vec!["dscl".to_string(), ".".into(), "-create".into()];
+        v.extend(args.iter().map(|a| (*a).to_string()));
+        v
+    };
+    vec![
+        dscl(&[&group]),
+        dscl(&[&group, "PrimaryGroupID", &id]),
+        dscl(&[&group, "RealName", &real_name]),
+        dscl(&[&group, "Password", "*"]),
+        dscl(&[&account]),
+        dscl(&[&account, "UniqueID", &id]),
+        dscl(&[&account, "PrimaryGroupID", &id]),
+        dscl(&[&account, "UserShell", "/usr/bin/false"]),
+        dscl(&[&account, "NFSHomeDirectory", "/var/empty"]),
+        dscl(&[&account, "RealName", &real_name]),
+        dscl(&[&account, "Password", "*"]),
+        dscl(&[&account, "IsHidden", "1"]),
+    ]
+}
+
+/// The `dscl` commands that remove an account [`create_account_commands`] made, and its group.
+pub fn delete_account_commands(user: &str) -> Vec<Vec<String>> {
+    ["Users", "Groups"]
+        .iter()
+        .map(|kind| {
+            vec![
+                "dscl".to_string(),
+                ".".into(),
+                "-delete".into(),
+                format!("/{kind}/{user}"),
+            ]
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::PrintedJob;
+
+    #[test]
+    fn a_system_account_gets_a_free_id_no_shell_and_its_own_group() {
+        let users = "_amavisd                 83\n_www  70\nroot 0\nme 501\n_a 200\n_b 201\n";
+        let groups = "_www 70\n_c 202\nstaff 20\n";
+        assert_eq!(super::listed_ids(groups), [70, 202, 20]);
+        let id = super::free_system_id(users, groups).unwrap();
+        assert_eq!(id, 203);
+        let cmds = super::create_account_commands("_web", id);
+        let has = |want: &[&str]| cmds.iter().any(|c| c[3..] == *want);
+        assert!(has(&["/Users/_web", "UniqueID", "203"]));
+        assert!(has(&["/Users/_web", "PrimaryGroupID", "203"]));
+        assert!(has(&["/Groups/_web", "PrimaryGroupID", "203"]));
+        assert!(has(&["/Users/_web", "UserShell", "/usr/bin/false"]));
+        assert!(has(&["/Users/_web", "Password", "*"]));
+        assert!(has(&["/Users/_web", "IsHidden", "1"]));
+        assert!(cmds.iter().all(|c| c[..3] == ["dscl", ".", "-create"]));
+        // The group exists before the account names it.
+        let pos = |want: &[&str]| cmds.iter().position(|c| c[3..] == *want).unwrap();
+        assert!(pos(&["/Groups/_web"]) < pos(&["/Users/_web", "PrimaryGroupID", "203"]));
+        assert_eq!(
+            super::delete_account_commands("_web"),
+            [
+                ["dscl", ".", "-delete", "/Users/_web"],
+                ["dscl", ".", "-delete", "/Groups/_web"]
+            ]
+        );
+        let full = (200..400).fold(String::new(), |mut s, i| {
+            s.push_str(&format!("_x{i} {i}\n"));
+            s
+        });
+        assert_eq!(super::free_system_id(&full, ""), None);
+    }
 
     #[test]
     fn a_crashed_job_waiting_to_respawn_reads_as_failed_or_starting() {

@@ -1,16 +1,25 @@
-//! The account and directories of a system service on Linux, and their removal by
-//! `uninstall --purge`. What an install made is recorded in
-//! `/var/lib/stead/installs/NAME.json` (0600), so a purge removes that and only that.
+//! The account and directories of a system service on Linux and macOS, and their removal by
+//! `uninstall --purge`. What an install made is recorded in `RECORD_DIR/NAME.json` (0600:
+//! `/var/lib/stead/installs` on Linux, `/var/db/stead/installs` on macOS), so a purge
+//! removes that and only that. How an account is made and removed is the OS's seam
+//! (`accounts_linux.rs`: `useradd`/`userdel`; `accounts_macos.rs`: `dscl`).
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::unix_apply::{remove_file, run, write_atomically};
+#[cfg(target_os = "linux")]
+#[path = "accounts_linux.rs"]
+mod accounts;
+#[cfg(target_os = "macos")]
+#[path = "accounts_macos.rs"]
+mod accounts;
+
+use crate::unix_apply::{remove_file, write_atomically};
 use crate::{ManagerError, PlannedFile, Provision};
 
 fn record_path(name: &str) -> PathBuf {
-    Path::new("/var/lib/stead/installs").join(format!("{name}.json"))
+    Path::new(accounts::RECORD_DIR).join(format!("{name}.json"))
 }
 
 /// The numeric ids of `user` and its primary group, or `None` when there is no such account.
@@ -42,20 +51,37 @@ pub(crate) fn provision(name: &str, p: &Provision) -> Result<(), ManagerError> {
                 ),
             });
         }
-        run(&[
-            "useradd".into(),
-            "--system".into(),
-            "--user-group".into(),
-            "--no-create-home".into(),
-            "--home-dir".into(),
-            "/nonexistent".into(),
-            "--shell".into(),
-            "/usr/sbin/nologin".into(),
-            p.user.clone(),
-        ])?;
+        accounts::create(&p.user)?;
         p.user_created = true;
     }
     let previous = read_record(name).ok().flatten();
+    if accounts::INSTALLER_MAKES_DIRECTORIES {
+        // No manager makes them at start (launchd): made here, owned by the account, 0750.
+        // One that exists is someone's, unless an earlier install of this name made it: left
+        // as it is, and not recorded, so never purged.
+        let (uid, gid) = ids(&p.user).unwrap_or((0, 0));
+        let mut ours = Vec::new();
+        for dir in &p.directories {
+            if dir.exists() {
+                if previous
+                    .as_ref()
+                    .is_some_and(|r| r.directories.contains(dir))
+                {
+                    ours.push(dir.clone());
+                }
+                continue;
+            }
+            let io = |source| ManagerError::Io {
+                path: dir.clone(),
+                source,
+            };
+            std::fs::create_dir_all(dir).map_err(io)?;
+            std::os::unix::fs::chown(dir, Some(uid), Some(gid)).map_err(io)?;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o750)).map_err(io)?;
+            ours.push(dir.clone());
+        }
+        p.directories = ours;
+    }
     if let Some(dir) = p.config_dir.clone() {
         if dir.exists() {
             // Someone's configuration: left as it is, and never purged, unless an earlier
@@ -118,7 +144,7 @@ pub(crate) fn purge(name: &str) -> Result<(), ManagerError> {
         }
     }
     if p.user_created {
-        run(&["userdel".into(), p.user.clone()])?;
+        accounts::delete(&p.user)?;
     }
     remove_file(&record_path(name))
 }
