@@ -1,7 +1,9 @@
 //! The Windows build (`x86_64-pc-windows-gnu`), run under Wine: programs start in a Job
 //! Object, exit codes pass through `stead run`, a crash loop ends it with 100, and `stead up`
-//! answers `status` and `shutdown` over its named pipe. Wine cannot deliver Ctrl-Break to
-//! another process group, so a stop there goes straight to the Job Object kill.
+//! answers `status` and `shutdown` over its named pipe, with the memory and threads of a
+//! program that holds 64 MiB and spins a thread (Wine keeps no CPU time or handle count of
+//! another process, so those are right on Windows only). Wine cannot deliver
+//! Ctrl-Break to another process group, so a stop there goes straight to the Job Object kill.
 #![cfg(target_os = "linux")]
 mod support;
 use std::process::Stdio;
@@ -59,7 +61,7 @@ fn windows_build_runs_under_wine() {
 
     std::fs::write(
         wine.drive_c.join("stead.toml"),
-        "[program.a]\ncommand = [\"./stead-testchild.exe\", \"--sleep\", \"forever\"]\nstop_timeout = \"5s\"\n\
+        "[program.a]\ncommand = [\"./stead-testchild.exe\", \"--hold-mb\", \"64\", \"--spin\", \"--sleep\", \"forever\"]\nstop_timeout = \"5s\"\n\
          [program.b]\ncommand = [\"./stead-testchild.exe\", \"--exit\", \"3\"]\nrestart = \"never\"\n",
     )
     .unwrap();
@@ -104,6 +106,34 @@ fn windows_build_runs_under_wine() {
         std::fs::read_to_string(h.dir.join("up.out")).unwrap_or_default()
     );
     assert_eq!(status["programs"][1]["last_exit"]["code"], 3, "{status}");
+
+    // Resources, sampled while someone looks: the held memory and the spinning thread, in a
+    // tree of one process. Wine does not keep another process's CPU time or handle count
+    // (it reports well under a second of CPU after a minute of spinning, and no handles), so
+    // those two figures are checked for presence here and are right on Windows only.
+    let mut resources = serde_json::Value::Null;
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(60) {
+        let (_, out) = wine.run(
+            &["./stead.exe", "status", "--json"],
+            Duration::from_secs(30),
+        );
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(out.trim()) {
+            resources = v["programs"][0]["resources"].clone();
+            if resources["rss_bytes"].as_u64().unwrap_or(0) > 64 << 20 {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(
+        resources["rss_bytes"].as_u64().unwrap_or(0) > 64 << 20
+            && resources["threads"].as_u64().unwrap_or(0) >= 2
+            && resources["processes"] == 1
+            && resources["cpu_seconds"].is_f64()
+            && resources["fds"].is_u64(),
+        "{resources}"
+    );
 
     // A stop cannot deliver Ctrl-Break under Wine: stead kills the Job at once, well within
     // the 5 s stop timeout.

@@ -4,14 +4,17 @@
 //! stead-testchild [--print N] [--pace DURATION] [--stdout TEXT] [--stderr TEXT]
 //!                 [--partial TEXT] [--ignore-term]
 //!                 [--spawn-grandchild N] [--double-fork] [--write-pids FILE]
-//!                 [--list-fds FILE] [--sleep DURATION|forever] [--exit CODE]
+//!                 [--list-fds FILE] [--hold-mb N] [--spin] [--sleep DURATION|forever]
+//!                 [--exit CODE]
 //! ```
 //!
 //! `--print N` writes `line 0000000001` … `line N` (16 bytes each), as fast as it can, or one
 //! every `--pace`; `--partial` writes text without a newline (a line cut short).
 //! `--list-fds FILE` writes the open file descriptors (Linux, `/proc/self/fd`), one per line
 //! as `FD -> TARGET`, before anything else. Actions run in this order: fd list, output,
-//! signal disposition, grandchildren, pid file, sleep, exit. Durations are `250ms`, `2s`, or `forever`. Grandchildren inherit `--ignore-term`
+//! signal disposition, grandchildren, pid file, memory and spinning, sleep, exit.
+//! `--hold-mb N` allocates N MiB and touches every page (resident memory); `--spin` keeps a
+//! thread busy (a core's CPU time). Durations are `250ms`, `2s`, or `forever`. Grandchildren inherit `--ignore-term`
 //! and sleep forever; `--double-fork` makes one that forks again, calls `setsid`, and so
 //! leaves the process group (a daemon escaping its supervisor).
 
@@ -41,6 +44,8 @@ struct Plan {
     double_fork: bool,
     write_pids: Option<String>,
     list_fds: Option<String>,
+    hold_mb: usize,
+    spin: bool,
     sleep: Sleep,
     exit: i32,
 }
@@ -48,7 +53,7 @@ struct Plan {
 fn usage(msg: &str) -> ! {
     eprintln!("stead-testchild: {msg}");
     eprintln!(
-        "usage: stead-testchild [--print N] [--pace D] [--partial T] [--stdout T] [--stderr T] [--ignore-term] [--spawn-grandchild N] [--double-fork] [--write-pids FILE] [--sleep D|forever] [--exit CODE]"
+        "usage: stead-testchild [--print N] [--pace D] [--partial T] [--stdout T] [--stderr T] [--ignore-term] [--spawn-grandchild N] [--double-fork] [--write-pids FILE] [--list-fds FILE] [--hold-mb N] [--spin] [--sleep D|forever] [--exit CODE]"
     );
     std::process::exit(64);
 }
@@ -101,6 +106,12 @@ fn parse() -> Plan {
             "--write-pids" => plan.write_pids = Some(value()),
             "--list-fds" => plan.list_fds = Some(value()),
             "--sleep" => plan.sleep = duration(&value()),
+            "--hold-mb" => {
+                plan.hold_mb = value()
+                    .parse()
+                    .unwrap_or_else(|_| usage("--hold-mb takes a count"));
+            }
+            "--spin" => plan.spin = true,
             "--exit" => {
                 plan.exit = value()
                     .parse()
@@ -168,11 +179,22 @@ fn main() {
             .and_then(|()| std::fs::rename(&tmp, path))
             .expect("write pids");
     }
+    // After any fork: a second thread would make forking unsafe.
+    let held = vec![1u8; plan.hold_mb << 20];
+    if plan.spin {
+        std::thread::spawn(|| {
+            let mut n = 0u64;
+            loop {
+                n = std::hint::black_box(n.wrapping_add(1));
+            }
+        });
+    }
     match plan.sleep {
         Sleep::For(d) => std::thread::sleep(d),
         Sleep::Forever => sleep_forever(),
         Sleep::No => {}
     }
+    drop(std::hint::black_box(held));
     std::process::exit(plan.exit);
 }
 

@@ -1,10 +1,19 @@
-//! What a program's process tree uses: CPU time, resident memory, open fds, threads. With
-//! cgroup v2 accounting (`spawn::cgroup`) the tree is the instance's cgroup, and its CPU time
-//! and memory come from there; else it is the processes in the program's process group plus
-//! every descendant of its main process. Per-process figures come from `/proc` through the
-//! `procfs` crate. Elsewhere than Linux nothing is sampled yet.
+//! What a program's process tree uses: CPU time, resident memory, open fds (handles on
+//! Windows), threads. One sampler per OS: `resources_linux.rs` (cgroup v2 or `/proc`),
+//! `resources_windows.rs` (the process snapshot and each process's counters); elsewhere
+//! (macOS) nothing is sampled yet.
 
-use std::collections::HashMap;
+#[cfg(target_os = "linux")]
+#[path = "resources_linux.rs"]
+mod sampler;
+#[cfg(not(any(target_os = "linux", windows)))]
+#[path = "resources_none.rs"]
+mod sampler;
+#[cfg(windows)]
+#[path = "resources_windows.rs"]
+mod sampler;
+
+pub(crate) use sampler::{SUPPORTED, sample};
 
 /// Totals of one tree.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -18,111 +27,78 @@ pub(crate) struct Tree {
     pub(crate) cgroup: bool,
 }
 
-#[cfg(target_os = "linux")]
-pub(crate) const SUPPORTED: bool = true;
-#[cfg(not(target_os = "linux"))]
-pub(crate) const SUPPORTED: bool = false;
-
-/// Samples the trees of `targets` (instance id, main pid) in one pass over `/proc`.
-#[cfg(target_os = "linux")]
-pub(crate) fn sample(targets: &[(String, u32)]) -> HashMap<String, Tree> {
-    struct P {
-        ppid: i32,
-        pgrp: i32,
-        cpu: u64,
-        rss: u64,
-        threads: i64,
-        fds: u64,
+/// `main` and its descendants among `table` (pid, parent pid) by parent links.
+/// Windows does not re-parent orphans and reuses ids, so a process counts as a child only if
+/// `created` (asked only for the processes the walk reaches) says it was created no earlier
+/// than its parent; one `created` cannot tell is left out (it has gone). A descendant whose
+/// parent has died is not found (the Job Object still ends it).
+#[cfg_attr(not(windows), allow(dead_code))]
+pub(crate) fn descendants(
+    main: u32,
+    table: &[(u32, u32)],
+    created: &mut dyn FnMut(u32) -> Option<u64>,
+) -> Vec<u32> {
+    if !table.iter().any(|&(p, _)| p == main) {
+        return Vec::new();
     }
-    let mut out = HashMap::new();
-    if targets.is_empty() {
-        return out;
-    }
-    let Ok(all) = procfs::process::all_processes() else {
-        return out;
+    let Some(root) = created(main) else {
+        return Vec::new();
     };
-    let mut procs: HashMap<i32, P> = HashMap::new();
-    for p in all.flatten() {
-        let Ok(stat) = p.stat() else { continue };
-        let fds = p.fd_count().map_or(0, |n| n as u64);
-        procs.insert(
-            stat.pid,
-            P {
-                ppid: stat.ppid,
-                pgrp: stat.pgrp,
-                cpu: stat.utime + stat.stime,
-                rss: stat.rss,
-                threads: stat.num_threads,
-                fds,
-            },
-        );
-    }
-    let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
-    for (pid, p) in &procs {
-        children.entry(p.ppid).or_default().push(*pid);
-    }
-    let ticks = procfs::ticks_per_second() as f64;
-    let page = procfs::page_size();
-    let live: Vec<&str> = targets.iter().map(|(i, _)| i.as_str()).collect();
-    crate::spawn::cgroup::tidy(&live);
-    for (instance, main) in targets {
-        let main = *main as i32;
-        if let Some(pids) = crate::spawn::cgroup::members(instance).filter(|m| !m.is_empty()) {
-            let mut t = Tree {
-                cgroup: true,
-                ..Tree::default()
-            };
-            for pid in pids {
-                let Some(p) = procs.get(&(pid as i32)) else {
-                    continue;
-                };
-                t.rss_bytes += p.rss * page;
-                t.threads += p.threads.max(0) as u64;
-                t.fds += p.fds;
-                t.processes += 1;
-                t.cpu_seconds += p.cpu as f64 / ticks;
+    let mut out = vec![main];
+    let mut stack = vec![(main, root)];
+    while let Some((parent, born)) = stack.pop() {
+        for &(pid, pp) in table {
+            if pp != parent || pid == parent || out.contains(&pid) {
+                continue;
             }
-            if let Some(cpu) = crate::spawn::cgroup::cpu_seconds(instance) {
-                t.cpu_seconds = cpu;
+            if let Some(c) = created(pid)
+                && c >= born
+            {
+                out.push(pid);
+                stack.push((pid, c));
             }
-            if let Some(mem) = crate::spawn::cgroup::memory(instance) {
-                t.rss_bytes = mem;
-            }
-            out.insert(instance.clone(), t);
-            continue;
-        }
-        let mut members: Vec<i32> = procs
-            .iter()
-            .filter(|(_, p)| p.pgrp == main)
-            .map(|(pid, _)| *pid)
-            .collect();
-        let mut stack = vec![main];
-        while let Some(pid) = stack.pop() {
-            if !members.contains(&pid) && procs.contains_key(&pid) {
-                members.push(pid);
-            }
-            if let Some(kids) = children.get(&pid) {
-                stack.extend(kids.iter().copied().filter(|k| !members.contains(k)));
-            }
-        }
-        let mut t = Tree::default();
-        for pid in members {
-            let p = &procs[&pid];
-            t.cpu_seconds += p.cpu as f64 / ticks;
-            t.rss_bytes += p.rss * page;
-            t.threads += p.threads.max(0) as u64;
-            t.fds += p.fds;
-            t.processes += 1;
-        }
-        if t.processes > 0 {
-            out.insert(instance.clone(), t);
         }
     }
     out
 }
 
-/// Not sampled off Linux yet.
-#[cfg(not(target_os = "linux"))]
-pub(crate) fn sample(_targets: &[(String, u32)]) -> HashMap<String, Tree> {
-    HashMap::new()
+#[cfg(test)]
+mod tests {
+    use super::descendants;
+
+    #[test]
+    fn a_tree_is_found_by_parent_links_and_a_reused_id_is_not_a_child() {
+        // (pid, parent, created)
+        let procs = [
+            (10, 1, 100),
+            (11, 10, 110),
+            (12, 11, 120),
+            // Older than 10: its parent was an earlier process with the id 10.
+            (13, 10, 50),
+            (14, 2, 130),
+        ];
+        let table: Vec<(u32, u32)> = procs.iter().map(|&(p, pp, _)| (p, pp)).collect();
+        let mut asked = Vec::new();
+        let mut created = |pid: u32| {
+            asked.push(pid);
+            procs.iter().find(|p| p.0 == pid).map(|p| p.2)
+        };
+        let mut got = descendants(10, &table, &mut created);
+        got.sort_unstable();
+        assert_eq!(got, [10, 11, 12]);
+        asked.sort_unstable();
+        assert_eq!(
+            asked,
+            [10, 11, 12, 13],
+            "only the walk's processes are read"
+        );
+        assert!(descendants(99, &table, &mut |_| Some(0)).is_empty());
+        // A child that has gone since the snapshot is left out.
+        let mut without_11 = |pid: u32| {
+            (pid != 11)
+                .then(|| procs.iter().find(|p| p.0 == pid).map(|p| p.2))
+                .flatten()
+        };
+        assert_eq!(descendants(10, &table, &mut without_11), [10]);
+    }
 }

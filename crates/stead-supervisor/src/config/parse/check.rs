@@ -352,6 +352,17 @@ impl Walker<'_> {
                 other => self.unknown(key, other, &place, LIMIT_KEYS),
             }
         }
+        if self.host_checks
+            && !crate::health::resources::SUPPORTED
+            && (l.max_memory.is_some() || l.max_cpu.is_some())
+        {
+            // A limit nobody measures would never act: say so rather than look enforced.
+            self.c.error(
+                v.span(),
+                "resource limits need resource sampling, which stead has on Linux and Windows only",
+                Some("remove `limits` here, or enforce the limit another way on this OS".into()),
+            );
+        }
         Some(l)
     }
 
