@@ -44,6 +44,12 @@ pub(crate) struct InstallArgs {
     /// supervision (the NSSM/`WinSW` role), with stead's readiness towards the manager.
     #[arg(short, long, conflicts_with = "command")]
     pub config: Option<PathBuf>,
+    /// Run the program after `--` under stead (the NSSM/`WinSW` role on every manager): a
+    /// generated `stead.toml` with that one program, and `stead up` on it as the service, so
+    /// it gets stead's restarts with backoff, whole-tree stop and log capture with rotation.
+    /// On Windows this is how a program that does not answer the SCM becomes a service.
+    #[arg(long, conflicts_with = "config")]
+    pub wrap: bool,
     /// The account: `dynamic`, a user name, `LocalSystem`, `LocalService`, `NetworkService`
     /// (default: root on Unix, with a warning; the virtual `NT SERVICE\NAME` on Windows).
     #[arg(long)]
@@ -176,20 +182,17 @@ fn duration(s: &str, what: &str) -> Result<Duration, Failure> {
     stead_supervisor::parse_duration(s).map_err(|e| usage(format!("bad {what}: {e}")))
 }
 
-fn spec(args: &InstallArgs) -> Result<ServiceSpec, Failure> {
+fn stead_exe() -> Result<PathBuf, Failure> {
+    std::env::current_exe().map_err(|e| usage(format!("cannot find stead itself: {e}")))
+}
+
+fn spec(args: &InstallArgs, backend: Backend) -> Result<ServiceSpec, Failure> {
     let (program, rest, wrap) = if let Some(config) = &args.config {
         let config = std::path::absolute(config).map_err(|e| usage(e.to_string()))?;
         stead_supervisor::Config::load(&config).map_err(|e| usage(format!("{e}")))?;
-        let exe =
-            std::env::current_exe().map_err(|e| usage(format!("cannot find stead itself: {e}")))?;
+        let exe = stead_exe()?;
         let name = args.name.clone().unwrap_or_else(|| "stead".into());
-        let state = if args.target.user {
-            home().join(".local/state").join(&name)
-        } else if cfg!(windows) {
-            PathBuf::from(format!("C:\\ProgramData\\{name}"))
-        } else {
-            PathBuf::from("/var/lib").join(&name)
-        };
+        let state = stead_manager::wrap::state_dir(&name, backend, args.target.user, &home());
         (
             exe,
             vec![
@@ -251,14 +254,26 @@ fn spec(args: &InstallArgs) -> Result<ServiceSpec, Failure> {
 }
 
 pub(crate) fn install(args: &InstallArgs) -> Result<u8, Failure> {
-    let mut spec = spec(args)?;
     let backend = backend(&args.target)?;
-    if args.config.is_some() && backend == Backend::Windows {
+    let mut spec = spec(args, backend)?;
+    let mut wrapped = None;
+    if args.wrap {
+        let (host, w) = stead_manager::wrap::wrap(&spec, &stead_exe()?, backend, &home());
+        spec = host;
+        wrapped = Some(w);
+    } else if backend == Backend::Windows && args.config.is_none() && !args.notify {
+        eprintln!(
+            "stead: warning: a program that does not answer the Service Control Manager (one not built as a service, as the stead library builds them) fails to start with error 1053; pass --wrap to run it under stead"
+        );
+    }
+    if (args.config.is_some() || args.wrap) && backend == Backend::Windows {
         // The wrap mode under the SCM: `stead up` must answer the service dispatcher.
         spec.args
             .extend(["--service".to_string(), spec.name.clone()]);
     }
-    let plan = stead_manager::plan(&spec, backend, &home()).map_err(|e| usage(e.to_string()))?;
+    let mut plan =
+        stead_manager::plan(&spec, backend, &home()).map_err(|e| usage(e.to_string()))?;
+    plan.wrapped = wrapped;
     for w in &plan.warnings {
         eprintln!("stead: warning: {w}");
     }
@@ -287,6 +302,15 @@ fn print_plan(plan: &stead_manager::Plan) {
             println!();
         }
     }
+    if let Some(w) = &plan.wrapped {
+        println!(
+            "# write {} (mode {:o}): stead runs {}",
+            w.config.path.display(),
+            w.config.mode,
+            w.program.display()
+        );
+        print!("{}", w.config.text);
+    }
     if let Some(scm) = &plan.scm {
         println!("# Service Control Manager: CreateServiceW + ChangeServiceConfig2W");
         println!("{}", serde_json::to_string_pretty(scm).unwrap_or_default());
@@ -299,7 +323,7 @@ fn print_plan(plan: &stead_manager::Plan) {
 fn manager_failure(e: &stead_manager::ManagerError) -> Failure {
     use stead_manager::ManagerError as E;
     let code = match e {
-        E::Spec(_) | E::Exists(..) | E::NotHere(_) => EXIT_USAGE,
+        E::Spec(_) | E::Exists(..) | E::NotHere(_) | E::ConfigExists(_) => EXIT_USAGE,
         E::NotInstalled(..) => EXIT_NOT_FOUND,
         _ => EXIT_FAILED,
     };

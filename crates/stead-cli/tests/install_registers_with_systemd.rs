@@ -3,7 +3,10 @@
 //! a second install of the same name is refused without `--force`, `stead service status`
 //! tells running from not installed, and `stead uninstall` leaves no unit behind. The wrap
 //! mode (`stead install -c stead.toml`) runs `stead up` as a notify service whose programs
-//! answer `stead status`. `--create-user` provisions a system account the service really runs
+//! answer `stead status`. `--wrap` runs a plain shell program under stead from a generated
+//! config: stead restarts it after a kill (the unit's main pid unchanged), its output is
+//! captured, `uninstall` removes the config while unchanged and keeps an edited one, which a
+//! new `--wrap` then refuses to overwrite without `--force`. `--create-user` provisions a system account the service really runs
 //! as, with its state directory owned by it (0750), and `uninstall --purge` removes the
 //! account and the directories again.
 #![cfg(target_os = "linux")]
@@ -215,6 +218,93 @@ fn install_registers_with_systemd() {
         !left.status.success(),
         "the wrapped program stopped with the service"
     );
+
+    // --wrap: a plain shell program under stead, from a generated config. stead (the unit's
+    // main process) restarts the program itself when it dies; systemd sees nothing.
+    let wrap_install = |extra: &[&str]| {
+        let mut args = vec![
+            stead,
+            "install",
+            "--backend",
+            "systemd",
+            "--name",
+            "shwrap",
+            "--wrap",
+        ];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--", "/bin/sh", "-c", "echo started; exec sleep 1000"]);
+        sb.exec(&args)
+    };
+    let w = wrap_install(&[]);
+    assert!(w.status.success(), "{}", text(&w));
+    let inner = || -> serde_json::Value {
+        let o = sb.exec(&[stead, "--state-dir", "/var/lib/shwrap", "status", "--json"]);
+        serde_json::from_slice::<serde_json::Value>(&o.stdout)
+            .map_or(serde_json::Value::Null, |v| v["programs"][0].clone())
+    };
+    wait("the wrapped shell running", Duration::from_secs(20), || {
+        inner()["state"] == "running"
+    });
+    assert_eq!(inner()["name"], "shwrap");
+    let host_pid = status_json("shwrap")["pid"].clone();
+    let first = inner()["pid"].as_u64().unwrap().to_string();
+    assert!(sb.exec(&["kill", "-KILL", &first]).status.success());
+    wait(
+        "stead restarting the program",
+        Duration::from_secs(20),
+        || {
+            let p = inner();
+            p["state"] == "running"
+                && p["pid"].as_u64().map(|x| x.to_string()) != Some(first.clone())
+        },
+    );
+    assert_eq!(
+        status_json("shwrap")["pid"],
+        host_pid,
+        "stead, not systemd, restarted it"
+    );
+    let log = sb.exec(&["cat", "/var/lib/shwrap/logs/shwrap.out.log"]);
+    assert_eq!(
+        String::from_utf8_lossy(&log.stdout)
+            .matches("started")
+            .count(),
+        2,
+        "both runs' output captured: {}",
+        text(&log)
+    );
+    let un = sb.exec(&[stead, "uninstall", "shwrap", "--backend", "systemd"]);
+    assert!(un.status.success(), "{}", text(&un));
+    assert!(
+        !sb.exec(&["test", "-e", "/etc/shwrap/stead.toml"])
+            .status
+            .success(),
+        "the generated config went with the service"
+    );
+    // A config someone edited is kept by uninstall, and a new --wrap does not overwrite it.
+    let w = wrap_install(&[]);
+    assert!(w.status.success(), "{}", text(&w));
+    assert!(
+        sb.exec(&["sh", "-c", "echo '# mine' >> /etc/shwrap/stead.toml"])
+            .status
+            .success()
+    );
+    let un = sb.exec(&[stead, "uninstall", "shwrap", "--backend", "systemd"]);
+    assert!(un.status.success(), "{}", text(&un));
+    assert!(text(&un).contains("edited"), "{}", text(&un));
+    let kept = sb.exec(&["cat", "/etc/shwrap/stead.toml"]);
+    assert!(String::from_utf8_lossy(&kept.stdout).contains("# mine"));
+    let refused = wrap_install(&[]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("exists already"),
+        "{}",
+        text(&refused)
+    );
+    assert_eq!(status_json("shwrap")["state"], "not-installed");
+    let forced = wrap_install(&["--force"]);
+    assert!(forced.status.success(), "{}", text(&forced));
+    let un = sb.exec(&[stead, "uninstall", "shwrap", "--backend", "systemd"]);
+    assert!(un.status.success(), "{}", text(&un));
 
     // A provisioned account and its directories, removed again by --purge.
     let inst = sb.exec(&[

@@ -16,7 +16,8 @@
 //! The wrap mode (the NSSM/WinSW role): `stead install -c stead.toml` registers
 //! `stead up --service NAME`; started by the SCM, the supervisor reaches `RUNNING` once its
 //! control pipe answers, runs the program, and on the SCM's stop ends the program and reports
-//! `STOPPED`; its own log goes to `NAME.log` in the log directory. (Wine cannot deliver
+//! `STOPPED`; its own log goes to `NAME.log` in the log directory. `stead install --wrap --
+//! PROGRAM` does the same from a config it generates in the service's config folder. (Wine cannot deliver
 //! Ctrl-Break to a process group, so the graceful half of a program's stop — through the
 //! console stead makes for itself as a service — ends in the Job Object kill here.)
 #![cfg(target_os = "linux")]
@@ -271,6 +272,47 @@ fn install_registers_with_the_windows_scm() {
         !wine.drive_c.join("ProgramData/wrapped").exists(),
         "--purge removes the folders the install made"
     );
+
+    // --wrap: the same from a generated config, written into the config folder the install
+    // made (so it has that folder's ACL).
+    let (code, out) = stead(&[
+        "install",
+        "--backend",
+        "windows",
+        "--name",
+        "wrapt",
+        "--wrap",
+        "--",
+        "C:\\stead-testchild.exe",
+        "--print",
+        "1000000",
+        "--pace",
+        "50ms",
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    let config = std::fs::read_to_string(wine.drive_c.join("ProgramData/wrapt/config/stead.toml"))
+        .unwrap_or_default();
+    assert!(
+        config.contains("[program.\"wrapt\"]") && config.contains("stead-testchild.exe"),
+        "{config}"
+    );
+    let (code, out) = stead(&["service", "start", "wrapt", "--backend", "windows"]);
+    assert_eq!(code, Some(0), "{out}");
+    let wrapt_log = wine.drive_c.join("ProgramData/wrapt/logs/wrapt.out.log");
+    let start = std::time::Instant::now();
+    while !std::fs::read_to_string(&wrapt_log).is_ok_and(|s| s.contains("line 0000000003")) {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the wrapped program's output never arrived in {}",
+            wrapt_log.display()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (code, out) = stead(&["service", "stop", "wrapt", "--backend", "windows"]);
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = stead(&["uninstall", "wrapt", "--backend", "windows", "--purge"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(!wine.drive_c.join("ProgramData/wrapt").exists());
 
     // --user: a logon task in the Task Scheduler, registered from its UTF-16 XML.
     let task_file = wine.drive_c.join("windows/system32/tasks/stead/tasky");

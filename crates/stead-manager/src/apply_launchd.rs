@@ -55,7 +55,7 @@ fn print(domain: &str, name: &str) -> Option<PrintedJob> {
 
 pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<(), ManagerError> {
     if !spec.user_mode {
-        crate::path_safety::check(spec).map_err(ManagerError::UnsafePath)?;
+        crate::path_safety::check(spec, plan.wrapped.as_ref()).map_err(ManagerError::UnsafePath)?;
     }
     let domain = if spec.user_mode {
         format!("gui/{}", uid())
@@ -76,9 +76,11 @@ pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<()
             .arg(format!("{domain}/stead.{}", spec.name))
             .output();
     }
+    crate::wrap_apply::refuse_existing(plan, force)?;
     if let Some(p) = &plan.provision {
         provision(&spec.name, p)?;
     }
+    crate::wrap_apply::write(plan)?;
     for f in &plan.files {
         write_atomically(f)?;
     }
@@ -103,6 +105,12 @@ pub(crate) fn uninstall(name: &str, home: &Path, purge_too: bool) -> Result<(), 
         run_words(&["launchctl", "bootout", &format!("{domain}/stead.{name}")])?;
     }
     remove_file(&path)?;
+    crate::wrap_apply::remove_generated(&crate::wrap::config_path(
+        name,
+        Backend::Launchd,
+        domain != "system",
+        home,
+    ));
     if purge_too && domain == "system" {
         purge(name)?;
     }

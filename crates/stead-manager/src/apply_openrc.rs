@@ -69,7 +69,7 @@ fn runlevels_of(name: &str) -> Vec<String> {
 }
 
 pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<(), ManagerError> {
-    crate::path_safety::check(spec).map_err(ManagerError::UnsafePath)?;
+    crate::path_safety::check(spec, plan.wrapped.as_ref()).map_err(ManagerError::UnsafePath)?;
     let path = script_path(&spec.name);
     let running = path.exists() && rc_status(&spec.name)?.as_deref() == Some("started");
     if path.exists() && !force {
@@ -78,9 +78,11 @@ pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<()
             path.display().to_string(),
         ));
     }
+    crate::wrap_apply::refuse_existing(plan, force)?;
     if let Some(p) = &plan.provision {
         provision(&spec.name, p)?;
     }
+    crate::wrap_apply::write(plan)?;
     for f in &plan.files {
         write_atomically(f)?;
     }
@@ -119,6 +121,12 @@ pub(crate) fn uninstall(name: &str, purge_too: bool) -> Result<(), ManagerError>
     remove_file(&path)?;
     // What OpenRC kept of a crashed run, so a later install of the name starts clean.
     let _ = Command::new("rc-service").args([name, "zap"]).output();
+    crate::wrap_apply::remove_generated(&crate::wrap::config_path(
+        name,
+        Backend::Openrc,
+        false,
+        Path::new("/"),
+    ));
     if purge_too {
         purge(name)?;
     }

@@ -45,7 +45,7 @@ fn show(
 
 pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<(), ManagerError> {
     if plan.backend == Backend::Systemd {
-        crate::path_safety::check(spec).map_err(ManagerError::UnsafePath)?;
+        crate::path_safety::check(spec, plan.wrapped.as_ref()).map_err(ManagerError::UnsafePath)?;
     }
     let props = show(&spec.name, plan.backend)?;
     let loaded = props.get("LoadState").is_some_and(|s| s != "not-found");
@@ -56,9 +56,11 @@ pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<()
             .map_or(String::new(), |f| f.path.display().to_string());
         return Err(ManagerError::Exists(spec.name.clone(), where_));
     }
+    crate::wrap_apply::refuse_existing(plan, force)?;
     if let Some(p) = &plan.provision {
         provision(&spec.name, p)?;
     }
+    crate::wrap_apply::write(plan)?;
     for f in &plan.files {
         write_atomically(f)?;
     }
@@ -117,6 +119,12 @@ pub(crate) fn uninstall(
         .collect();
     run(&reload)?;
     let _ = systemctl(backend, &["reset-failed", &unit]).output();
+    crate::wrap_apply::remove_generated(&crate::wrap::config_path(
+        name,
+        backend,
+        backend == Backend::SystemdUser,
+        home,
+    ));
     if purge_too {
         purge(name)?;
     }

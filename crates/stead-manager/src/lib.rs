@@ -52,6 +52,9 @@ mod scm_apply;
 mod spec;
 #[cfg(unix)]
 mod unix_apply;
+pub mod wrap;
+#[cfg(any(unix, windows))]
+mod wrap_apply;
 
 use std::path::{Path, PathBuf};
 
@@ -202,6 +205,19 @@ pub struct Plan {
     pub provision: Option<Provision>,
     /// Things worth knowing (root/`LocalSystem` without need, linger for user units…).
     pub warnings: Vec<String>,
+    /// `--wrap`: the generated `stead.toml` the service (stead) runs, written before the
+    /// service starts. An existing file there is refused unless `--force`; `uninstall` removes
+    /// it while it is unchanged ([`wrap::is_unchanged`]).
+    pub wrapped: Option<Wrapped>,
+}
+
+/// What `--wrap` adds to a plan: the program stead runs, and the config that says so.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Wrapped {
+    /// The wrapped program, judged like a service's own binary before a system install.
+    pub program: PathBuf,
+    /// The generated `stead.toml`.
+    pub config: PlannedFile,
 }
 
 /// The plan to install `spec` with `backend`; `home` is the user's home for `--user` paths.
@@ -271,6 +287,7 @@ pub fn plan(spec: &ServiceSpec, backend: Backend, home: &Path) -> Result<Plan, S
                 scm: None,
                 provision,
                 warnings,
+                wrapped: None,
             }
         }
         Backend::Launchd => {
@@ -298,6 +315,7 @@ pub fn plan(spec: &ServiceSpec, backend: Backend, home: &Path) -> Result<Plan, S
                 scm: None,
                 provision: Provision::for_spec(&spec, backend),
                 warnings,
+                wrapped: None,
             }
         }
         Backend::Openrc => {
@@ -328,6 +346,7 @@ pub fn plan(spec: &ServiceSpec, backend: Backend, home: &Path) -> Result<Plan, S
                 scm: None,
                 provision: Provision::for_spec(&spec, backend),
                 warnings,
+                wrapped: None,
             }
         }
         Backend::Windows => {
@@ -344,6 +363,7 @@ pub fn plan(spec: &ServiceSpec, backend: Backend, home: &Path) -> Result<Plan, S
                 scm: Some(backend::windows::scm_params(&spec)),
                 provision: None,
                 warnings,
+                wrapped: None,
             }
         }
         Backend::TaskScheduler => {
@@ -376,6 +396,7 @@ pub fn plan(spec: &ServiceSpec, backend: Backend, home: &Path) -> Result<Plan, S
                 scm: None,
                 provision: None,
                 warnings,
+                wrapped: None,
             }
         }
     };
@@ -418,6 +439,11 @@ pub enum ManagerError {
     /// can change.
     #[error("refusing to install: {0}")]
     UnsafePath(String),
+    /// `--wrap` would replace a file that exists where its config goes.
+    #[error(
+        "{0} exists already; move it away (or run it with `stead install -c {0}`), or pass --force to replace it"
+    )]
+    ConfigExists(PathBuf),
     /// This backend cannot be applied on this OS (only rendered with --dry-run).
     #[error("the {0} backend can only be previewed here (--dry-run); install on its own OS")]
     NotHere(&'static str),

@@ -115,13 +115,15 @@ fn create(p: &ScmParams, password: Option<&str>) -> Result<(), ManagerError> {
 }
 
 pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<(), ManagerError> {
+    crate::wrap_apply::refuse_existing(plan, force)?;
     if plan.backend == Backend::TaskScheduler {
+        crate::wrap_apply::write(plan)?;
         return task::install(plan, &spec.name, force);
     }
     let Some(p) = &plan.scm else {
         return Err(ManagerError::NotHere(plan.backend.as_str()));
     };
-    crate::path_safety::check(spec).map_err(ManagerError::UnsafePath)?;
+    crate::path_safety::check(spec, plan.wrapped.as_ref()).map_err(ManagerError::UnsafePath)?;
     let password = if p.needs_password {
         Some(std::env::var("STEAD_SERVICE_PASSWORD").map_err(|_| {
             api(
@@ -134,6 +136,12 @@ pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<()
     };
     let mut scm = WindowsScm { m: manager()? };
     let done = scm_apply::install(&mut scm, p, force, password.as_deref())?;
+    // The config folder exists now, with its ACL: the generated config goes in it. A
+    // failure leaves nothing behind.
+    if let Err(e) = crate::wrap_apply::write(plan) {
+        let _ = scm_apply::uninstall(&mut scm, &p.name, &p.event_source, true);
+        return Err(e);
+    }
     for what in done.skipped {
         eprintln!("stead: warning: this service manager does not support {what}; skipped");
     }
@@ -313,7 +321,9 @@ pub(crate) fn uninstall(
     purge: bool,
 ) -> Result<(), ManagerError> {
     if backend == Backend::TaskScheduler {
-        return task::uninstall(name, home);
+        task::uninstall(name, home)?;
+        crate::wrap_apply::remove_generated(&crate::wrap::config_path(name, backend, true, home));
+        return Ok(());
     }
     if backend != Backend::Windows {
         return Err(ManagerError::NotHere(backend.as_str()));
@@ -324,7 +334,10 @@ pub(crate) fn uninstall(
         name,
         &crate::backend::windows::event_source(name),
         purge,
-    )
+    )?;
+    // Without --purge the config folder stays; a generated config in it goes while unchanged.
+    crate::wrap_apply::remove_generated(&crate::wrap::config_path(name, backend, false, home));
+    Ok(())
 }
 
 /// Writes the Event Log source's key (`EventMessageFile`, `TypesSupported`).

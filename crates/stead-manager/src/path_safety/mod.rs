@@ -46,16 +46,26 @@ pub fn files_of(spec: &crate::ServiceSpec) -> Vec<PathBuf> {
     out
 }
 
-/// The first reason a system service made from `spec` would run or read a file that users
-/// other than root can change, with the fix.
-pub fn check(spec: &crate::ServiceSpec) -> Result<(), String> {
+/// The first reason a system service made from `spec` (and, with `--wrap`, the program
+/// stead runs for it) would run or read a file that users other than root can change, with
+/// the fix.
+pub fn check(spec: &crate::ServiceSpec, wrapped: Option<&crate::Wrapped>) -> Result<(), String> {
     let fix = if cfg!(windows) {
         r"remove other users' write access to the file and the folders above it, or install it under C:\Program Files"
     } else {
         "`chown root:root` and `chmod go-w` the file and the directories above it, or install it under /usr/local"
     };
-    for (i, f) in files_of(spec).iter().enumerate() {
-        if let Some(why) = unsafe_reason(f, i == 0) {
+    // (file, is a program): the service's binary first, then its absolute-path arguments.
+    let mut files: Vec<(PathBuf, bool)> = files_of(spec)
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| (f, i == 0))
+        .collect();
+    if let Some(w) = wrapped {
+        files.push((w.program.clone(), true));
+    }
+    for (f, is_program) in &files {
+        if let Some(why) = unsafe_reason(f, *is_program) {
             return Err(format!("{why}; fix it ({fix}) and run the install again"));
         }
     }

@@ -1,0 +1,263 @@
+//! `stead install --wrap`: any program as a service with stead as its host (the NSSM / `WinSW`
+//! / shawl role). The program's spec becomes a generated `stead.toml` with one program, and
+//! the service becomes `stead up -c THAT_FILE --state-dir DIR`, so the program gets stead's
+//! restart policy and backoff, whole-tree stop and log capture with rotation under every
+//! manager.
+//!
+//! The generated file starts with a header carrying the SHA-1 of what follows, so that
+//! `stead uninstall` removes the file while it is still as generated, and keeps it (saying
+//! so) once someone has edited it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::spec::{Readiness, Restart, ServiceSpec};
+use crate::{Backend, PlannedFile, Wrapped};
+
+/// Where the generated config of the service `name` goes (`user`: a per-user service).
+///
+/// ```
+/// use stead_manager::{Backend, wrap::config_path};
+/// use std::path::{Path, PathBuf};
+/// assert_eq!(config_path("web", Backend::Systemd, false, Path::new("/root")), PathBuf::from("/etc/web/stead.toml"));
+/// assert_eq!(config_path("web", Backend::Windows, false, Path::new("/")), PathBuf::from(r"C:\ProgramData\web\config\stead.toml"));
+/// ```
+pub fn config_path(name: &str, backend: Backend, user: bool, home: &Path) -> PathBuf {
+    match backend {
+        Backend::Windows => PathBuf::from(format!(r"C:\ProgramData\{name}\config\stead.toml")),
+        Backend::TaskScheduler => PathBuf::from(format!(
+            r"{}\AppData\Roaming\{name}\stead.toml",
+            home.display()
+        )),
+        _ if user => home.join(".config").join(name).join("stead.toml"),
+        _ => Path::new("/etc").join(name).join("stead.toml"),
+    }
+}
+
+/// Where stead, as the service, keeps its state (control socket or pipe, logs): the
+/// service's state directory.
+///
+/// ```
+/// use stead_manager::{Backend, wrap::state_dir};
+/// use std::path::{Path, PathBuf};
+/// assert_eq!(state_dir("web", Backend::Openrc, false, Path::new("/root")), PathBuf::from("/var/lib/web"));
+/// assert_eq!(state_dir("web", Backend::Launchd, false, Path::new("/var/root")), PathBuf::from("/var/db/web"));
+/// ```
+pub fn state_dir(name: &str, backend: Backend, user: bool, home: &Path) -> PathBuf {
+    match backend {
+        Backend::Windows => PathBuf::from(format!(r"C:\ProgramData\{name}")),
+        Backend::TaskScheduler => {
+            PathBuf::from(format!(r"{}\AppData\Local\{name}", home.display()))
+        }
+        _ if user => home.join(".local/state").join(name),
+        Backend::Launchd => Path::new("/var/db").join(name),
+        _ => Path::new("/var/lib").join(name),
+    }
+}
+
+/// A TOML basic string: quotes, backslashes and control characters escaped.
+fn toml_string(s: &str) -> String {
+    let mut o = String::from('"');
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            '\n' => o.push_str("\\n"),
+            '\t' => o.push_str("\\t"),
+            '\r' => o.push_str("\\r"),
+            c if c.is_control() => o.push_str(&format!("\\u{:04X}", c as u32)),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+fn duration(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
+fn sha1_hex(text: &str) -> String {
+    use sha1::Digest;
+    sha1::Sha1::digest(text.as_bytes())
+        .iter()
+        .fold(String::new(), |mut s, b| {
+            s.push_str(&format!("{b:02x}"));
+            s
+        })
+}
+
+const HASH_PREFIX: &str = "# sha1 of the rest: ";
+
+/// The `stead.toml` that runs `program` (the spec of the wrapped program) as the one
+/// program `[program.NAME]`, with its arguments, environment, working directory, restart
+/// policy and stop timeout.
+pub fn config_text(program: &ServiceSpec) -> String {
+    let mut body = format!("[program.{}]\ncommand = [", toml_string(&program.name));
+    let argv = program.argv();
+    body.push_str(
+        &argv
+            .iter()
+            .map(|a| toml_string(a))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    body.push_str("]\n");
+    if let Some(cwd) = &program.cwd {
+        body.push_str(&format!(
+            "cwd = {}\n",
+            toml_string(&cwd.display().to_string())
+        ));
+    }
+    if !program.env.is_empty() {
+        let pairs: Vec<String> = program
+            .env
+            .iter()
+            .map(|(k, v)| format!("{} = {}", toml_string(k), toml_string(v)))
+            .collect();
+        body.push_str(&format!("env = {{ {} }}\n", pairs.join(", ")));
+    }
+    let restart = match program.restart {
+        Restart::Always => "always",
+        Restart::OnFailure => "on-failure",
+        Restart::Never => "never",
+    };
+    body.push_str(&format!("restart = \"{restart}\"\n"));
+    body.push_str(&format!(
+        "stop_timeout = \"{}\"\n",
+        duration(program.stop_timeout)
+    ));
+    format!(
+        "# Generated by `stead install --wrap` for the service {name}: stead runs the program\n\
+         # below, restarts it, stops its whole tree and keeps its output. Edit freely (then\n\
+         # `stead reload`); `stead uninstall {name}` removes this file only while it is unchanged.\n\
+         {HASH_PREFIX}{}\n{body}",
+        sha1_hex(&body),
+        name = program.name,
+    )
+}
+
+/// Whether `text` is a generated config nobody has changed since (its header's hash matches
+/// the rest).
+///
+/// ```
+/// let spec = stead_manager::ServiceSpec::new("web", "/usr/bin/web", &["--port", "80"]);
+/// let text = stead_manager::wrap::config_text(&spec);
+/// assert!(stead_manager::wrap::is_unchanged(&text));
+/// assert!(!stead_manager::wrap::is_unchanged(&text.replace("80", "81")));
+/// ```
+pub fn is_unchanged(text: &str) -> bool {
+    let Some(start) = text.find(HASH_PREFIX) else {
+        return false;
+    };
+    let after = &text[start + HASH_PREFIX.len()..];
+    let Some((hash, body)) = after.split_once('\n') else {
+        return false;
+    };
+    text[..start].lines().all(|l| l.starts_with('#')) && sha1_hex(body) == hash
+}
+
+/// The service that hosts `program` under stead, and the config file it reads: the spec
+/// keeps the name, description, account, start mode, dependencies and restart policy of
+/// `program`; its command becomes `stead_exe up -c CONFIG --state-dir DIR`, with stead's
+/// readiness (notify) towards the manager. `home` places per-user files.
+pub fn wrap(
+    program: &ServiceSpec,
+    stead_exe: &Path,
+    backend: Backend,
+    home: &Path,
+) -> (ServiceSpec, Wrapped) {
+    let user =
+        program.user_mode || matches!(backend, Backend::SystemdUser | Backend::TaskScheduler);
+    let config = config_path(&program.name, backend, user, home);
+    let state = state_dir(&program.name, backend, user, home);
+    let mut host = program.clone();
+    host.program = stead_exe.to_path_buf();
+    host.args = vec![
+        "up".into(),
+        "-c".into(),
+        config.display().to_string(),
+        "--state-dir".into(),
+        state.display().to_string(),
+    ];
+    // The program's environment and directory are its own, in the config; stead needs none.
+    host.env.clear();
+    host.cwd = None;
+    host.readiness = Readiness::Notify;
+    host.watchdog = None;
+    // stead's own stop is the program's, plus time to close its logs.
+    host.stop_timeout = program.stop_timeout + Duration::from_secs(15);
+    let wrapped = Wrapped {
+        program: program.program.clone(),
+        config: PlannedFile {
+            path: config,
+            mode: 0o644,
+            text: config_text(program),
+        },
+    };
+    (host, wrapped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn awkward_values_are_escaped_and_an_edit_is_noticed() {
+        let mut s = ServiceSpec::new(
+            "web",
+            r"C:\Program Files\Web\web.exe",
+            &["say \"hi\"", "back\\slash", "tab\there", "ünï"],
+        );
+        s.env.insert("A B".into(), "x=\"1\"".into());
+        s.cwd = Some(PathBuf::from(r"C:\srv\web data"));
+        s.stop_timeout = Duration::from_millis(2500);
+        let text = config_text(&s);
+        assert!(text.contains(r#"command = ["C:\\Program Files\\Web\\web.exe", "say \"hi\"", "back\\slash", "tab\there", "ünï"]"#), "{text}");
+        assert!(text.contains(r#"env = { "A B" = "x=\"1\"" }"#), "{text}");
+        assert!(text.contains("stop_timeout = \"2500ms\""), "{text}");
+        assert!(is_unchanged(&text));
+        assert!(!is_unchanged(&format!("{text}[program.more]\n")));
+        assert!(!is_unchanged("[program.web]\ncommand = [\"x\"]\n"));
+    }
+
+    #[test]
+    fn the_host_runs_stead_up_on_the_generated_file() {
+        let mut s = ServiceSpec::new("web", "/usr/local/bin/web", &["--port", "80"]);
+        s.env.insert("PORT".into(), "80".into());
+        let (host, w) = wrap(
+            &s,
+            Path::new("/usr/local/bin/stead"),
+            Backend::Systemd,
+            Path::new("/root"),
+        );
+        let file = w.config;
+        assert_eq!(w.program, Path::new("/usr/local/bin/web"));
+        assert_eq!(
+            host.argv(),
+            [
+                "/usr/local/bin/stead",
+                "up",
+                "-c",
+                "/etc/web/stead.toml",
+                "--state-dir",
+                "/var/lib/web"
+            ]
+        );
+        assert!(host.env.is_empty() && host.readiness == Readiness::Notify);
+        assert_eq!(file.path, Path::new("/etc/web/stead.toml"));
+        assert!(file.text.contains("PORT"));
+        let (host, _) = wrap(
+            &s,
+            Path::new("/usr/local/bin/stead"),
+            Backend::SystemdUser,
+            Path::new("/home/al"),
+        );
+        assert_eq!(host.args[2], "/home/al/.config/web/stead.toml");
+        assert_eq!(host.args[4], "/home/al/.local/state/web");
+    }
+}
