@@ -28,6 +28,19 @@ use support::*;
 
 const T: Duration = Duration::from_secs(120);
 
+/// Waits until a wrapped program's third line is in its log.
+fn wait_for_output(log: &std::path::Path) {
+    let start = std::time::Instant::now();
+    while !std::fs::read_to_string(log).is_ok_and(|s| s.contains("line 0000000003")) {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the wrapped program's output never arrived in {}",
+            log.display()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 #[test]
 fn install_registers_with_the_windows_scm() {
     let Some(tool) = shared_tool("wine-sandbox", "installing and running Wine needs root") else {
@@ -198,15 +211,7 @@ fn install_registers_with_the_windows_scm() {
     assert_eq!(code, Some(0), "the SCM saw the supervisor start: {out}");
     let logs = wine.drive_c.join("ProgramData/wrapped/logs");
     let inner_log = logs.join("inner.out.log");
-    let start = std::time::Instant::now();
-    while !std::fs::read_to_string(&inner_log).is_ok_and(|s| s.contains("line 0000000003")) {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "the wrapped program's output never arrived in {}",
-            inner_log.display()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_for_output(&inner_log);
     let (code, out) = stead(&[
         "status",
         "--state-dir",
@@ -299,15 +304,7 @@ fn install_registers_with_the_windows_scm() {
     let (code, out) = stead(&["service", "start", "wrapt", "--backend", "windows"]);
     assert_eq!(code, Some(0), "{out}");
     let wrapt_log = wine.drive_c.join("ProgramData/wrapt/logs/wrapt.out.log");
-    let start = std::time::Instant::now();
-    while !std::fs::read_to_string(&wrapt_log).is_ok_and(|s| s.contains("line 0000000003")) {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "the wrapped program's output never arrived in {}",
-            wrapt_log.display()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_for_output(&wrapt_log);
     let (code, out) = stead(&["service", "stop", "wrapt", "--backend", "windows"]);
     assert_eq!(code, Some(0), "{out}");
     let (code, out) = stead(&["uninstall", "wrapt", "--backend", "windows", "--purge"]);

@@ -343,32 +343,16 @@ pub(crate) fn uninstall(
 /// Writes the Event Log source's key (`EventMessageFile`, `TypesSupported`).
 fn register_event_source(s: &EventSource) -> Result<(), ManagerError> {
     use windows_sys::Win32::System::Registry::{
-        HKEY, HKEY_LOCAL_MACHINE, KEY_SET_VALUE, REG_DWORD, REG_EXPAND_SZ, REG_OPTION_NON_VOLATILE,
-        RegCloseKey, RegCreateKeyExW, RegSetValueExW,
+        KEY_SET_VALUE, REG_DWORD, REG_EXPAND_SZ, RegSetValueExW,
     };
-    let key = wide(&s.key);
-    let mut h: HKEY = std::ptr::null_mut();
-    // SAFETY: a null-terminated key name, an out-pointer to a live handle; no class, no
-    // security attributes (the key inherits the EventLog key's ACL: administrators write).
-    let rc = unsafe {
-        RegCreateKeyExW(
-            HKEY_LOCAL_MACHINE,
-            key.as_ptr(),
-            0,
-            std::ptr::null(),
-            REG_OPTION_NON_VOLATILE,
-            KEY_SET_VALUE,
-            std::ptr::null(),
-            &raw mut h,
-            std::ptr::null_mut(),
-        )
-    };
-    if rc != 0 {
-        return Err(api(
+    // No security attributes: the key inherits the EventLog key's ACL (administrators write).
+    let key = secure::create_key(&s.key, KEY_SET_VALUE, None).map_err(|rc| {
+        api(
             "registering the Event Log source",
             std::io::Error::from_raw_os_error(rc as i32),
-        ));
-    }
+        )
+    })?;
+    let h = key.0;
     let file = wide(&s.message_file);
     let name = wide("EventMessageFile");
     let types = wide("TypesSupported");
@@ -390,7 +374,6 @@ fn register_event_source(s: &EventSource) -> Result<(), ManagerError> {
             (&raw const s.types_supported).cast(),
             4,
         );
-        RegCloseKey(h);
         if a != 0 { a } else { b }
     };
     if rc != 0 {

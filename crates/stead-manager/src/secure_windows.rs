@@ -8,7 +8,7 @@ use std::os::windows::ffi::OsStrExt;
 
 use windows_sys::Win32::Foundation::LocalFree;
 use windows_sys::Win32::Security::Authorization::{
-    ConvertSidToStringSidW, ConvertStringSecurityDescriptorToSecurityDescriptorW, SDDL_REVISION_1,
+    ConvertStringSecurityDescriptorToSecurityDescriptorW, SDDL_REVISION_1,
 };
 use windows_sys::Win32::Security::{
     DACL_SECURITY_INFORMATION, LookupAccountNameW, PROTECTED_DACL_SECURITY_INFORMATION,
@@ -20,14 +20,58 @@ use windows_sys::Win32::System::Registry::{
     RegSetValueExW,
 };
 
+use super::wide;
 use crate::ManagerError;
 use crate::backend::windows::Secured;
 
 /// The value of the parameters key that lists the folders the install made.
 const RECORD: &str = "SteadMadeFolders";
 
-fn wide(s: &str) -> Vec<u16> {
-    OsStr::new(s).encode_wide().chain(Some(0)).collect()
+/// An open registry key, closed when dropped.
+pub(crate) struct Key(pub(crate) HKEY);
+
+impl Drop for Key {
+    fn drop(&mut self) {
+        // SAFETY: a handle RegCreateKeyExW gave us.
+        unsafe { RegCloseKey(self.0) };
+    }
+}
+
+/// Opens `HKEY_LOCAL_MACHINE\key` with `access`, creating it (with `sd` as its security
+/// descriptor, where the registry honours it) if missing. Errs with the Win32 code.
+pub(crate) fn create_key(
+    key: &str,
+    access: u32,
+    sd: Option<PSECURITY_DESCRIPTOR>,
+) -> Result<Key, u32> {
+    let name = wide(key);
+    let attributes = sd.map(|sd| SECURITY_ATTRIBUTES {
+        nLength: std::mem::size_of::<SECURITY_ATTRIBUTES>() as u32,
+        lpSecurityDescriptor: sd,
+        bInheritHandle: 0,
+    });
+    let mut h: HKEY = std::ptr::null_mut();
+    // SAFETY: a NUL-terminated key name, security attributes alive for the call (or none),
+    // and an out-pointer to a local; the handle is owned by the returned `Key`.
+    let rc = unsafe {
+        RegCreateKeyExW(
+            HKEY_LOCAL_MACHINE,
+            name.as_ptr(),
+            0,
+            std::ptr::null(),
+            REG_OPTION_NON_VOLATILE,
+            access,
+            attributes
+                .as_ref()
+                .map_or(std::ptr::null(), std::ptr::from_ref),
+            &raw mut h,
+            std::ptr::null_mut(),
+        )
+    };
+    if rc != 0 {
+        return Err(rc);
+    }
+    Ok(Key(h))
 }
 
 fn os_error(what: &str, target: &str, code: i32) -> ManagerError {
@@ -99,22 +143,14 @@ pub(crate) fn sid_of(account: &str) -> Result<String, ManagerError> {
                 output: format!("{e}; check the account name (DOMAIN\\user or .\\user)"),
             });
         }
-        let mut text: *mut u16 = std::ptr::null_mut();
-        if ConvertSidToStringSidW(sid.as_mut_ptr().cast(), &raw mut text) == 0 {
+        crate::path_safety::windows::sid_string(sid.as_mut_ptr().cast()).ok_or_else(|| {
             let e = std::io::Error::last_os_error();
-            return Err(os_error(
+            os_error(
                 "ConvertSidToStringSidW",
                 account,
                 e.raw_os_error().unwrap_or(0),
-            ));
-        }
-        let mut n = 0;
-        while *text.add(n) != 0 {
-            n += 1;
-        }
-        let s = String::from_utf16_lossy(std::slice::from_raw_parts(text, n));
-        LocalFree(text.cast());
-        Ok(s)
+            )
+        })
     }
 }
 
@@ -162,81 +198,33 @@ pub(crate) fn secure(s: &Secured, sddl: &str) -> Result<bool, ManagerError> {
 }
 
 fn secure_key(key: &str, sd: &Descriptor) -> Result<(), ManagerError> {
-    let name = wide(key);
-    let attributes = SECURITY_ATTRIBUTES {
-        nLength: std::mem::size_of::<SECURITY_ATTRIBUTES>() as u32,
-        lpSecurityDescriptor: sd.0,
-        bInheritHandle: 0,
-    };
-    let mut h: HKEY = std::ptr::null_mut();
-    // SAFETY: a NUL-terminated key name, security attributes alive for the call, and
-    // out-pointers to locals; the handle is closed below.
-    let rc = unsafe {
-        RegCreateKeyExW(
-            HKEY_LOCAL_MACHINE,
-            name.as_ptr(),
-            0,
-            std::ptr::null(),
-            REG_OPTION_NON_VOLATILE,
-            // WRITE_DAC, to set the DACL below.
-            KEY_SET_VALUE | 0x0004_0000,
-            &raw const attributes,
-            &raw mut h,
-            std::ptr::null_mut(),
-        )
-    };
-    if rc != 0 {
-        return Err(os_error("creating the registry key", key, rc as i32));
-    }
+    // WRITE_DAC, to set the DACL below.
+    let h = create_key(key, KEY_SET_VALUE | 0x0004_0000, Some(sd.0))
+        .map_err(|rc| os_error("creating the registry key", key, rc as i32))?;
     // Set again, new key or not: not every registry honours the creation's descriptor
     // (Wine's does not), and where it does this changes nothing.
     // SAFETY: our handle, opened with WRITE_DAC; the descriptor is alive.
     let rc = unsafe {
         RegSetKeySecurity(
-            h,
+            h.0,
             DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
             sd.0,
         )
     };
-    // SAFETY: our handle.
-    unsafe { RegCloseKey(h) };
     if rc != 0 {
         return Err(os_error("setting the ACL of", key, rc as i32));
     }
     Ok(())
 }
 
-fn parameters_key(service: &str) -> Vec<u16> {
-    wide(&format!(
-        r"SYSTEM\CurrentControlSet\Services\{service}\Parameters"
-    ))
+fn parameters_key(service: &str) -> String {
+    format!(r"SYSTEM\CurrentControlSet\Services\{service}\Parameters")
 }
 
 /// Writes the list of folders the install of `service` made.
 pub(crate) fn record(service: &str, made: &[String]) -> Result<(), ManagerError> {
-    let key = parameters_key(service);
-    let mut h: HKEY = std::ptr::null_mut();
-    // SAFETY: a NUL-terminated key name; the handle is closed below.
-    let rc = unsafe {
-        RegCreateKeyExW(
-            HKEY_LOCAL_MACHINE,
-            key.as_ptr(),
-            0,
-            std::ptr::null(),
-            REG_OPTION_NON_VOLATILE,
-            KEY_SET_VALUE,
-            std::ptr::null(),
-            &raw mut h,
-            std::ptr::null_mut(),
-        )
-    };
-    if rc != 0 {
-        return Err(os_error(
-            "opening the parameters key of",
-            service,
-            rc as i32,
-        ));
-    }
+    let h = create_key(&parameters_key(service), KEY_SET_VALUE, None)
+        .map_err(|rc| os_error("opening the parameters key of", service, rc as i32))?;
     // REG_MULTI_SZ: each string NUL-terminated, then one more NUL.
     let mut data: Vec<u16> = Vec::new();
     for m in made {
@@ -247,16 +235,14 @@ pub(crate) fn record(service: &str, made: &[String]) -> Result<(), ManagerError>
     let value = wide(RECORD);
     // SAFETY: our handle; the data buffer with its byte length.
     let rc = unsafe {
-        let rc = RegSetValueExW(
-            h,
+        RegSetValueExW(
+            h.0,
             value.as_ptr(),
             0,
             REG_MULTI_SZ,
             data.as_ptr().cast(),
             (data.len() * 2) as u32,
-        );
-        RegCloseKey(h);
-        rc
+        )
     };
     if rc != 0 {
         return Err(os_error(
@@ -271,7 +257,7 @@ pub(crate) fn record(service: &str, made: &[String]) -> Result<(), ManagerError>
 /// The folders the install of `service` recorded as made by it (none when it has no record:
 /// an install by an older stead, or a service stead did not make).
 pub(crate) fn recorded(service: &str) -> Vec<String> {
-    let key = parameters_key(service);
+    let key = wide(&parameters_key(service));
     let value = wide(RECORD);
     let mut buf = vec![0u16; 4096];
     let mut len = (buf.len() * 2) as u32;

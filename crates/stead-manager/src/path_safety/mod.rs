@@ -20,7 +20,7 @@ pub mod acl;
 #[cfg(unix)]
 mod unix;
 #[cfg(windows)]
-mod windows;
+pub(crate) mod windows;
 
 #[cfg(unix)]
 pub use unix::unsafe_reason;

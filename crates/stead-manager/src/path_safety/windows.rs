@@ -22,7 +22,8 @@ use super::acl::{Ace, Role, judge};
 const ALLOWED: u8 = 0;
 const DENIED: u8 = 1;
 
-fn sid_string(sid: PSID) -> Option<String> {
+/// A SID as a string (`S-1-5-…`).
+pub(crate) fn sid_string(sid: PSID) -> Option<String> {
     let mut out: *mut u16 = std::ptr::null_mut();
     // SAFETY: `sid` points into a live security descriptor or token buffer; the string is
     // LocalAlloc'ed by the call and freed below.
