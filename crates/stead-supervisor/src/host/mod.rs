@@ -156,3 +156,53 @@ impl InstanceLock {
         })
     }
 }
+
+/// Whether a directory's DACL, in SDDL, is already private to stead: protected from
+/// inheritance, and granting access to nobody but `SYSTEM`, Administrators and `own_sid` (the
+/// account stead runs as). Then stead leaves it as it is — a service's account may use its
+/// state folder (`stead install` gives it Modify) without the right to rewrite its ACL.
+#[cfg_attr(not(windows), allow(dead_code))]
+pub(crate) fn is_private_sddl(sddl: &str, own_sid: &str) -> bool {
+    let Some(rest) = sddl.strip_prefix("D:") else {
+        return false;
+    };
+    let (flags, aces) = rest.split_at(rest.find('(').unwrap_or(rest.len()));
+    if !flags.contains('P') || aces.is_empty() {
+        return false;
+    }
+    aces.trim_start_matches('(')
+        .trim_end_matches(')')
+        .split(")(")
+        .all(|ace| {
+            let fields: Vec<&str> = ace.split(';').collect();
+            let [kind, _, _, _, _, sid] = fields[..] else {
+                return false;
+            };
+            kind == "D"
+                || (kind == "A" && matches!(sid, "SY" | "BA" | "S-1-5-18" | "S-1-5-32-544"))
+                || (kind == "A" && sid == own_sid)
+        })
+}
+
+#[cfg(test)]
+mod sddl_tests {
+    use super::is_private_sddl;
+
+    #[test]
+    fn a_dacl_is_private_only_when_protected_and_for_stead_alone() {
+        let me = "S-1-5-80-1-2-3-4-5";
+        let install = format!("D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1301bf;;;{me})");
+        assert!(is_private_sddl(&install, me));
+        assert!(is_private_sddl("D:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)", me));
+        // Inherited from C:\ProgramData: Users may read and create.
+        assert!(!is_private_sddl(
+            "D:AI(A;OICIID;FA;;;SY)(A;OICIID;FA;;;BA)(A;OICIID;0x1200a9;;;BU)",
+            me
+        ));
+        // Protected, but someone else is let in.
+        assert!(!is_private_sddl(&format!("{install}(A;;FR;;;WD)"), me));
+        assert!(!is_private_sddl(&install, "S-1-5-80-9"));
+        assert!(!is_private_sddl("D:P", me));
+        assert!(!is_private_sddl("", me));
+    }
+}

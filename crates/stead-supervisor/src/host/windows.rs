@@ -71,6 +71,11 @@ pub(crate) fn control_endpoint(state_dir: &Path) -> PathBuf {
 pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let sid = current_user_sid()?;
+    // A folder made private already (by `stead install`, or an earlier start) is left alone:
+    // the service's account may lack the right to rewrite its ACL there.
+    if dacl_sddl(dir).is_some_and(|d| super::is_private_sddl(&d, &sid)) {
+        return Ok(());
+    }
     set_dacl(
         dir,
         &format!("D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;{sid})"),
@@ -115,6 +120,55 @@ fn current_user_sid() -> io::Result<String> {
         let sid = String::from_utf16_lossy(std::slice::from_raw_parts(text, n));
         LocalFree(text.cast());
         Ok(sid)
+    }
+}
+
+/// The DACL of `path` in SDDL, if it can be read.
+fn dacl_sddl(path: &Path) -> Option<String> {
+    use std::os::windows::ffi::OsStrExt;
+    use windows_sys::Win32::Foundation::LocalFree;
+    use windows_sys::Win32::Security::Authorization::{
+        ConvertSecurityDescriptorToStringSecurityDescriptorW, GetNamedSecurityInfoW,
+        SDDL_REVISION_1, SE_FILE_OBJECT,
+    };
+    use windows_sys::Win32::Security::{DACL_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR};
+    let wide_path: Vec<u16> = path.as_os_str().encode_wide().chain(Some(0)).collect();
+    // SAFETY: a NUL-terminated path; the descriptor and the string the calls allocate are
+    // freed here.
+    unsafe {
+        let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
+        let rc = GetNamedSecurityInfoW(
+            wide_path.as_ptr(),
+            SE_FILE_OBJECT,
+            DACL_SECURITY_INFORMATION,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            &raw mut sd,
+        );
+        if rc != 0 {
+            return None;
+        }
+        let mut text: *mut u16 = std::ptr::null_mut();
+        let ok = ConvertSecurityDescriptorToStringSecurityDescriptorW(
+            sd,
+            SDDL_REVISION_1,
+            DACL_SECURITY_INFORMATION,
+            &raw mut text,
+            std::ptr::null_mut(),
+        );
+        LocalFree(sd);
+        if ok == 0 {
+            return None;
+        }
+        let mut n = 0;
+        while *text.add(n) != 0 {
+            n += 1;
+        }
+        let s = String::from_utf16_lossy(std::slice::from_raw_parts(text, n));
+        LocalFree(text.cast());
+        Some(s)
     }
 }
 
