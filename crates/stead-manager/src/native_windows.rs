@@ -117,8 +117,14 @@ fn create(p: &ScmParams, password: Option<&str>) -> Result<(), ManagerError> {
 pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<(), ManagerError> {
     crate::wrap_apply::refuse_existing(plan, force)?;
     if plan.backend == Backend::TaskScheduler {
-        crate::wrap_apply::write(plan)?;
-        return task::install(plan, &spec.name, force);
+        // Registered first, so a refused duplicate writes nothing; the task runs at the next
+        // logon, by when its config is there.
+        task::install(plan, &spec.name, force)?;
+        if let Err(e) = crate::wrap_apply::write(plan) {
+            let _ = task::uninstall(&spec.name, &crate::home_dir());
+            return Err(e);
+        }
+        return Ok(());
     }
     let Some(p) = &plan.scm else {
         return Err(ManagerError::NotHere(plan.backend.as_str()));
