@@ -395,31 +395,20 @@ fn register_event_source(s: &EventSource) -> Result<(), ManagerError> {
 /// `EventMessageFile` is ours); a source someone else made is left alone.
 fn remove_event_source(s: &EventSource) -> Result<(), ManagerError> {
     use windows_sys::Win32::System::Registry::{
-        HKEY_LOCAL_MACHINE, RRF_NOEXPAND, RRF_RT_REG_EXPAND_SZ, RegDeleteKeyW, RegGetValueW,
+        HKEY_LOCAL_MACHINE, RRF_NOEXPAND, RRF_RT_REG_EXPAND_SZ, RegDeleteKeyW,
     };
-    let key = wide(&s.key);
-    let value = wide("EventMessageFile");
-    let mut buf = [0u16; 512];
-    let mut len = (buf.len() * 2) as u32;
-    // SAFETY: a live output buffer with its byte length.
-    let rc = unsafe {
-        RegGetValueW(
-            HKEY_LOCAL_MACHINE,
-            key.as_ptr(),
-            value.as_ptr(),
-            RRF_RT_REG_EXPAND_SZ | RRF_NOEXPAND,
-            std::ptr::null_mut(),
-            buf.as_mut_ptr().cast(),
-            &raw mut len,
-        )
+    // No such source (or not ours to judge): nothing to remove.
+    let Some(stored) = secure::read_value(
+        &s.key,
+        "EventMessageFile",
+        RRF_RT_REG_EXPAND_SZ | RRF_NOEXPAND,
+    ) else {
+        return Ok(());
     };
-    if rc != 0 {
-        return Ok(()); // no such source (or not ours to judge): nothing to remove
-    }
-    let stored = String::from_utf16_lossy(&buf[..(len as usize / 2)]);
     if stored.trim_end_matches('\0') != s.message_file {
         return Ok(());
     }
+    let key = wide(&s.key);
     // SAFETY: a null-terminated key name.
     let rc = unsafe { RegDeleteKeyW(HKEY_LOCAL_MACHINE, key.as_ptr()) };
     if rc != 0 {

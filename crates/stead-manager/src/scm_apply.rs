@@ -138,14 +138,15 @@ pub(crate) fn install(
     force: bool,
     password: Option<&str>,
 ) -> Result<Installed, ManagerError> {
-    if !force && scm.exists(&p.name)? {
+    let exists = scm.exists(&p.name)?;
+    if exists && !force {
         return Err(ManagerError::Exists(
             p.name.clone(),
             "the Service Control Manager".into(),
         ));
     }
     // A replaced service's folders stay (with their data) and stay its install's own.
-    let previous = if scm.exists(&p.name)? {
+    let previous = if exists {
         let previous = scm.recorded(&p.name)?;
         uninstall(scm, &p.name, &p.event_source, false)?;
         previous

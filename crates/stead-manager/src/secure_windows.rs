@@ -254,11 +254,11 @@ pub(crate) fn record(service: &str, made: &[String]) -> Result<(), ManagerError>
     Ok(())
 }
 
-/// The folders the install of `service` recorded as made by it (none when it has no record:
-/// an install by an older stead, or a service stead did not make).
-pub(crate) fn recorded(service: &str) -> Vec<String> {
-    let key = wide(&parameters_key(service));
-    let value = wide(RECORD);
+/// The string data of the value `value` of `HKEY_LOCAL_MACHINE\\key`, read as `flags` says
+/// (`RRF_RT_*`), trailing NULs kept; `None` when there is no such value.
+pub(crate) fn read_value(key: &str, value: &str, flags: u32) -> Option<String> {
+    let key = wide(key);
+    let value = wide(value);
     let mut buf = vec![0u16; 4096];
     let mut len = (buf.len() * 2) as u32;
     // SAFETY: a live output buffer with its byte length.
@@ -267,16 +267,20 @@ pub(crate) fn recorded(service: &str) -> Vec<String> {
             HKEY_LOCAL_MACHINE,
             key.as_ptr(),
             value.as_ptr(),
-            RRF_RT_REG_MULTI_SZ,
+            flags,
             std::ptr::null_mut(),
             buf.as_mut_ptr().cast(),
             &raw mut len,
         )
     };
-    if rc != 0 {
-        return Vec::new();
-    }
-    String::from_utf16_lossy(&buf[..len as usize / 2])
+    (rc == 0).then(|| String::from_utf16_lossy(&buf[..len as usize / 2]))
+}
+
+/// The folders the install of `service` recorded as made by it (none when it has no record:
+/// an install by an older stead, or a service stead did not make).
+pub(crate) fn recorded(service: &str) -> Vec<String> {
+    read_value(&parameters_key(service), RECORD, RRF_RT_REG_MULTI_SZ)
+        .unwrap_or_default()
         .split('\0')
         .filter(|s| !s.is_empty())
         .map(str::to_string)

@@ -84,7 +84,7 @@ pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
 
 /// The string SID (`S-1-5-…`) of the account this process runs as.
 fn current_user_sid() -> io::Result<String> {
-    use windows_sys::Win32::Foundation::{CloseHandle, HANDLE, LocalFree};
+    use windows_sys::Win32::Foundation::{CloseHandle, HANDLE};
     use windows_sys::Win32::Security::Authorization::ConvertSidToStringSidW;
     use windows_sys::Win32::Security::{GetTokenInformation, TOKEN_QUERY, TOKEN_USER, TokenUser};
     use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
@@ -113,13 +113,25 @@ fn current_user_sid() -> io::Result<String> {
         if ConvertSidToStringSidW(user.User.Sid, &raw mut text) == 0 {
             return Err(io::Error::last_os_error());
         }
+        Ok(take_local_string(text))
+    }
+}
+
+/// The NUL-terminated UTF-16 string at `text`, which a Win32 call `LocalAlloc`'ed; frees it.
+///
+/// # Safety
+/// `text` must be a live, NUL-terminated string from `LocalAlloc`, not used afterwards.
+unsafe fn take_local_string(text: *mut u16) -> String {
+    use windows_sys::Win32::Foundation::LocalFree;
+    // SAFETY: the caller's promise: readable up to its NUL, ours to free.
+    unsafe {
         let mut n = 0;
         while *text.add(n) != 0 {
             n += 1;
         }
-        let sid = String::from_utf16_lossy(std::slice::from_raw_parts(text, n));
+        let s = String::from_utf16_lossy(std::slice::from_raw_parts(text, n));
         LocalFree(text.cast());
-        Ok(sid)
+        s
     }
 }
 
@@ -162,13 +174,7 @@ fn dacl_sddl(path: &Path) -> Option<String> {
         if ok == 0 {
             return None;
         }
-        let mut n = 0;
-        while *text.add(n) != 0 {
-            n += 1;
-        }
-        let s = String::from_utf16_lossy(std::slice::from_raw_parts(text, n));
-        LocalFree(text.cast());
-        Some(s)
+        Some(take_local_string(text))
     }
 }
 
