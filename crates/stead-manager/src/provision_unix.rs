@@ -55,11 +55,11 @@ pub(crate) fn provision(name: &str, p: &Provision) -> Result<(), ManagerError> {
         p.user_created = true;
     }
     let previous = read_record(name).ok().flatten();
+    let (uid, gid) = ids(&p.user).unwrap_or((0, 0));
     if accounts::INSTALLER_MAKES_DIRECTORIES {
         // No manager makes them at start (launchd): made here, owned by the account, 0750.
         // One that exists is someone's, unless an earlier install of this name made it: left
         // as it is, and not recorded, so never purged.
-        let (uid, gid) = ids(&p.user).unwrap_or((0, 0));
         let mut ours = Vec::new();
         for dir in &p.directories {
             if dir.exists() {
@@ -71,13 +71,7 @@ pub(crate) fn provision(name: &str, p: &Provision) -> Result<(), ManagerError> {
                 }
                 continue;
             }
-            let io = |source| ManagerError::Io {
-                path: dir.clone(),
-                source,
-            };
-            std::fs::create_dir_all(dir).map_err(io)?;
-            std::os::unix::fs::chown(dir, Some(uid), Some(gid)).map_err(io)?;
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o750)).map_err(io)?;
+            make_dir(dir, uid, gid)?;
             ours.push(dir.clone());
         }
         p.directories = ours;
@@ -88,14 +82,8 @@ pub(crate) fn provision(name: &str, p: &Provision) -> Result<(), ManagerError> {
             // install of this name made it.
             p.config_dir_created = previous.as_ref().is_some_and(|r| r.config_dir_created);
         } else {
-            let (_, gid) = ids(&p.user).unwrap_or((0, 0));
-            let io = |source| ManagerError::Io {
-                path: dir.clone(),
-                source,
-            };
-            std::fs::create_dir_all(&dir).map_err(io)?;
-            std::os::unix::fs::chown(&dir, Some(0), Some(gid)).map_err(io)?;
-            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o750)).map_err(io)?;
+            // The account reads its configuration; only root changes it.
+            make_dir(&dir, 0, gid)?;
             p.config_dir_created = true;
         }
     }
@@ -107,6 +95,17 @@ pub(crate) fn provision(name: &str, p: &Provision) -> Result<(), ManagerError> {
         mode: 0o600,
         text: serde_json::to_string_pretty(&p).unwrap_or_default(),
     })
+}
+
+/// Makes `dir` (and its parents), owned by `uid:gid`, mode 0750.
+fn make_dir(dir: &Path, uid: u32, gid: u32) -> Result<(), ManagerError> {
+    let io = |source| ManagerError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    std::os::unix::fs::chown(dir, Some(uid), Some(gid)).map_err(io)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o750)).map_err(io)
 }
 
 fn read_record(name: &str) -> Result<Option<Provision>, ManagerError> {
