@@ -31,6 +31,8 @@ mod apply_launchd;
 mod apply_openrc;
 #[cfg(target_os = "linux")]
 mod apply_systemd;
+#[cfg(any(unix, windows))]
+mod atomic;
 pub mod backend;
 #[cfg(target_os = "linux")]
 #[path = "native_linux.rs"]

@@ -2,7 +2,6 @@
 //! file unless `--force`, written so a reader sees all of it or nothing, removed by
 //! `uninstall` only while it is as generated.
 
-use std::io::Write;
 use std::path::Path;
 
 use crate::{ManagerError, Plan};
@@ -18,34 +17,12 @@ pub(crate) fn refuse_existing(plan: &Plan, force: bool) -> Result<(), ManagerErr
     }
 }
 
-/// Writes the wrapped config (its folder made if missing): a temporary file beside it,
-/// synced, then renamed over.
+/// Writes the wrapped config (its folder made if missing), atomically.
 pub(crate) fn write(plan: &Plan) -> Result<(), ManagerError> {
-    let Some(w) = &plan.wrapped else {
-        return Ok(());
-    };
-    let path = &w.config.path;
-    let io = |source| ManagerError::Io {
-        path: path.clone(),
-        source,
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io)?;
-    let tmp = dir.join(".stead.toml.stead-tmp");
-    let mut f = std::fs::File::create(&tmp).map_err(io)?;
-    f.write_all(w.config.text.as_bytes()).map_err(io)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        f.set_permissions(std::fs::Permissions::from_mode(w.config.mode))
-            .map_err(io)?;
+    match &plan.wrapped {
+        Some(w) => crate::atomic::write_atomically(&w.config),
+        None => Ok(()),
     }
-    f.sync_all().map_err(io)?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io(e)
-    })
 }
 
 /// Removes the generated config at `path` while it is unchanged; one someone edited (or
