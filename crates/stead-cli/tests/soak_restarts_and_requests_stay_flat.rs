@@ -121,6 +121,13 @@ max_restarts = 0
     let pid = h.supervisor_pid();
     let sock = h.state.join("stead.sock");
 
+    // The first child must have run (and listed its descriptors) before it is
+    // stopped: with no backoff, a stop sent at once can win the race with the spawn.
+    h.wait_for(
+        "the first child to list its fds",
+        Duration::from_secs(10),
+        |_| std::fs::read_to_string(&fd_list).is_ok_and(|t| t.ends_with('\n')),
+    );
     // The baseline: the supervisor with the program stopped and no client connected.
     assert!(h.stead(&["stop", "crasher"]).status.success());
     std::thread::sleep(Duration::from_millis(300));
