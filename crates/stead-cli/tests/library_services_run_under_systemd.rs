@@ -193,8 +193,8 @@ fn library_services_run_under_systemd() {
     let install = sb.exec(&[
         bin,
         "install",
-        "--account",
-        "nobody",
+        "--create-user",
+        "lifecycle-svc",
         "--",
         "MARK_DIR=/run/self",
     ]);
@@ -220,7 +220,7 @@ fn library_services_run_under_systemd() {
     let unit = sb.exec(&["cat", "/etc/systemd/system/stead-example-lifecycle.service"]);
     let unit = String::from_utf8_lossy(&unit.stdout).into_owned();
     assert!(
-        unit.contains("Type=notify") && unit.contains("User=nobody"),
+        unit.contains("Type=notify") && unit.contains("User=lifecycle-svc"),
         "{unit}"
     );
     assert!(
@@ -231,7 +231,14 @@ fn library_services_run_under_systemd() {
     let (code, st) = status(&sb);
     assert_eq!(st["state"], "stopped", "{st}");
     assert_eq!(code, Some(1), "a stopped service's status exit code");
-    let un = sb.exec(&[bin, "uninstall"]);
+    // The account was made by the install, as a system account without a login shell.
+    let pw = sb.exec(&["getent", "passwd", "lifecycle-svc"]);
+    let pw = String::from_utf8_lossy(&pw.stdout).into_owned();
+    assert!(
+        pw.trim_end().ends_with(":/usr/sbin/nologin") || pw.trim_end().ends_with(":/bin/false"),
+        "the created account's passwd entry: {pw:?}"
+    );
+    let un = sb.exec(&[bin, "uninstall", "--purge"]);
     assert!(
         un.status.success(),
         "{}",
@@ -240,6 +247,12 @@ fn library_services_run_under_systemd() {
     let (code, st) = status(&sb);
     assert_eq!(code, Some(4), "{st}");
     assert_eq!(st["state"], "not-installed", "{st}");
+    assert!(
+        !sb.exec(&["getent", "passwd", "lifecycle-svc"])
+            .status
+            .success(),
+        "--purge deletes the account the install created"
+    );
     // A wrong flag is a usage error that changes nothing.
     let bad = sb.exec(&[bin, "status", "--purge"]);
     assert_eq!(bad.status.code(), Some(2));

@@ -4,7 +4,7 @@
 //! [`Service::install_commands`](crate::Service::install_commands) (feature `install`).
 //!
 //! ```text
-//! myservice install [--user] [--account A] [--start auto|delayed|manual]
+//! myservice install [--user] [--account A | --create-user U] [--start auto|delayed|manual]
 //!                   [--restart always|on-failure|never] [--env K=V]… [--dry-run] [--force]
 //!                   [-- ARGS…]                      # ARGS: what the service runs with
 //! myservice uninstall [--user] [--purge]
@@ -14,13 +14,15 @@
 //!
 //! The service is registered as this executable, in the `sd_notify` readiness mode (the
 //! library speaks it), restarted on failure, with systemd's hardening defaults, as the least
-//! privileged account the backend has unless `--account` says otherwise.
+//! privileged account the backend has unless `--account` says otherwise. `--create-user U`
+//! makes a system account `U` (no login shell, no home) on Linux and macOS and runs the
+//! service as it; `uninstall --purge` deletes it again if the install created it.
 
 use stead_manager::{Account, Backend, Readiness, ServiceSpec};
 
 use crate::Exit;
 
-const USAGE: &str = "usage: NAME install [--user] [--account A] [--start auto|delayed|manual] \
+const USAGE: &str = "usage: NAME install [--user] [--account A | --create-user U] [--start auto|delayed|manual] \
 [--restart always|on-failure|never] [--env K=V]... [--dry-run] [--force] [-- ARGS...]\n\
        NAME uninstall [--user] [--purge]\n       NAME start|stop|restart [--user]\n       \
 NAME status [--user] [--json]";
@@ -59,6 +61,7 @@ const FAILED: u32 = 1;
 struct Flags {
     user: bool,
     account: Option<String>,
+    create_user: Option<String>,
     start: Option<String>,
     restart: Option<String>,
     env: Vec<String>,
@@ -82,6 +85,7 @@ fn parse(verb: &str, args: &[String]) -> Result<Flags, (u32, String)> {
         match (verb, a.as_str()) {
             (_, "--user") => f.user = true,
             ("install", "--account") => f.account = Some(value("--account")?),
+            ("install", "--create-user") => f.create_user = Some(value("--create-user")?),
             ("install", "--start") => f.start = Some(value("--start")?),
             ("install", "--restart") => f.restart = Some(value("--restart")?),
             ("install", "--env") => f.env.push(value("--env")?),
@@ -110,7 +114,13 @@ fn spec(name: &str, description: Option<&str>, f: &Flags) -> Result<ServiceSpec,
     }
     spec.readiness = Readiness::Notify;
     spec.user_mode = f.user;
+    if f.account.is_some() && f.create_user.is_some() {
+        return Err(usage(
+            "--account and --create-user both name the account: pass one of them".to_string(),
+        ));
+    }
     spec.account = Account::from_arg(f.account.as_deref());
+    spec.create_user.clone_from(&f.create_user);
     if let Some(s) = &f.start {
         spec.start = s
             .parse()
@@ -239,5 +249,24 @@ mod tests {
         assert_eq!(s.description, "Order service");
         let bad = parse("install", &strings(&["--start", "sometimes"])).unwrap();
         assert_eq!(spec("orders", None, &bad).err().unwrap().0, USAGE_ERROR);
+    }
+
+    #[test]
+    fn create_user_names_the_account_and_excludes_account() {
+        let f = parse("install", &strings(&["--create-user", "orders"])).unwrap();
+        let s = spec("orders", None, &f).unwrap();
+        assert_eq!(s.create_user.as_deref(), Some("orders"));
+        let both = parse(
+            "install",
+            &strings(&["--create-user", "orders", "--account", "www"]),
+        )
+        .unwrap();
+        let (code, msg) = spec("orders", None, &both).err().unwrap();
+        assert_eq!(code, USAGE_ERROR);
+        assert!(msg.contains("pass one of them"), "{msg}");
+        let bad = parse("install", &strings(&["--create-user", "Not Valid"])).unwrap();
+        let (code, msg) = spec("orders", None, &bad).err().unwrap();
+        assert_eq!(code, USAGE_ERROR);
+        assert!(msg.contains("bad account name"), "{msg}");
     }
 }
