@@ -1,12 +1,15 @@
 //! What a program's process tree uses: CPU time, resident memory, open fds (handles on
 //! Windows), threads. One sampler per OS: `resources_linux.rs` (cgroup v2 or `/proc`),
-//! `resources_windows.rs` (the process snapshot and each process's counters); elsewhere
-//! (macOS) nothing is sampled yet.
+//! `resources_windows.rs` (the process snapshot and each process's counters),
+//! `resources_macos.rs` (`libproc`); elsewhere (the other BSDs) nothing is sampled yet.
 
 #[cfg(target_os = "linux")]
 #[path = "resources_linux.rs"]
 mod sampler;
-#[cfg(not(any(target_os = "linux", windows)))]
+#[cfg(target_os = "macos")]
+#[path = "resources_macos.rs"]
+mod sampler;
+#[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
 #[path = "resources_none.rs"]
 mod sampler;
 #[cfg(windows)]

@@ -1,4 +1,4 @@
-//! No sampler for this OS yet (macOS): `status` shows no resource figures.
+//! No sampler for this OS yet (the BSDs other than macOS): `status` shows no resource figures.
 
 use std::collections::HashMap;
 

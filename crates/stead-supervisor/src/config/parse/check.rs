@@ -359,7 +359,7 @@ impl Walker<'_> {
             // A limit nobody measures would never act: say so rather than look enforced.
             self.c.error(
                 v.span(),
-                "resource limits need resource sampling, which stead has on Linux and Windows only",
+                "resource limits need resource sampling, which stead has on Linux, Windows and macOS only",
                 Some("remove `limits` here, or enforce the limit another way on this OS".into()),
             );
         }
