@@ -56,14 +56,6 @@ fn prop(sb: &Sandbox, unit: &str, name: &str) -> String {
         .to_string()
 }
 
-fn wait(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn library_services_run_under_systemd() {
     let Some(tool) = shared_tool("systemd-sandbox", "booting systemd in a sandbox needs root")

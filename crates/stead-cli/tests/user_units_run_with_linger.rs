@@ -5,25 +5,9 @@
 //! in `~/.config/systemd/user`.
 #![cfg(target_os = "linux")]
 mod support;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::*;
-
-fn wait(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-fn text(o: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 #[test]
 fn user_units_run_with_linger() {
