@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::backend::launchd::PrintedJob;
-use crate::provision_unix::{provision, purge};
-use crate::unix_apply::{remove_file, run, run_words, write_atomically};
+use crate::provision_unix::purge;
+use crate::unix_apply::{remove_file, run, run_words, write_plan};
 use crate::{Backend, ManagerError, NativeStatus, Plan, ServiceSpec};
 
 fn uid() -> String {
@@ -76,14 +76,7 @@ pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<()
             .arg(format!("{domain}/stead.{}", spec.name))
             .output();
     }
-    crate::wrap_apply::refuse_existing(plan, force)?;
-    if let Some(p) = &plan.provision {
-        provision(&spec.name, p)?;
-    }
-    crate::wrap_apply::write(plan)?;
-    for f in &plan.files {
-        write_atomically(f)?;
-    }
+    write_plan(plan, spec, force)?;
     for c in &plan.commands {
         let c: Vec<String> = c.iter().map(|a| a.replace("$UID", &uid())).collect();
         run(&c)?;

@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::provision_unix::{provision, purge};
-use crate::unix_apply::{remove_file, run, run_words, write_atomically};
+use crate::provision_unix::purge;
+use crate::unix_apply::{remove_file, run, run_words, write_plan};
 use crate::{Backend, ManagerError, NativeStatus, Plan, ServiceSpec};
 
 fn script_path(name: &str) -> PathBuf {
@@ -78,14 +78,7 @@ pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<()
             path.display().to_string(),
         ));
     }
-    crate::wrap_apply::refuse_existing(plan, force)?;
-    if let Some(p) = &plan.provision {
-        provision(&spec.name, p)?;
-    }
-    crate::wrap_apply::write(plan)?;
-    for f in &plan.files {
-        write_atomically(f)?;
-    }
+    write_plan(plan, spec, force)?;
     for c in &plan.commands {
         if running
             && c.first().is_some_and(|p| p == "rc-service")

@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::provision_unix::{provision, purge};
-use crate::unix_apply::{run, write_atomically};
+use crate::provision_unix::purge;
+use crate::unix_apply::{run, write_plan};
 use crate::{Backend, ManagerError, NativeStatus, Plan, ServiceSpec};
 
 fn systemctl(backend: Backend, args: &[&str]) -> Command {
@@ -56,14 +56,7 @@ pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<()
             .map_or(String::new(), |f| f.path.display().to_string());
         return Err(ManagerError::Exists(spec.name.clone(), where_));
     }
-    crate::wrap_apply::refuse_existing(plan, force)?;
-    if let Some(p) = &plan.provision {
-        provision(&spec.name, p)?;
-    }
-    crate::wrap_apply::write(plan)?;
-    for f in &plan.files {
-        write_atomically(f)?;
-    }
+    write_plan(plan, spec, force)?;
     for c in &plan.commands {
         // Replacing a loaded service: `start` would leave the old process running.
         if loaded

@@ -15,7 +15,8 @@ mod accounts;
 #[path = "accounts_macos.rs"]
 mod accounts;
 
-use crate::unix_apply::{remove_file, write_atomically};
+use crate::atomic::write_atomically;
+use crate::unix_apply::remove_file;
 use crate::{ManagerError, PlannedFile, Provision};
 
 fn record_path(name: &str) -> PathBuf {

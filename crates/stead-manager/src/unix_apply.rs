@@ -1,11 +1,27 @@
-//! What applying a plan needs on every Unix: running a manager's command, writing a file
-//! atomically (`atomic.rs`, shared with Windows), removing one.
+//! What applying a plan needs on every Unix: running a manager's command, writing a plan's
+//! files (each atomically, `atomic.rs`, shared with Windows), removing one.
 
 use std::path::Path;
 use std::process::Command;
 
-use crate::ManagerError;
-pub(crate) use crate::atomic::write_atomically;
+use crate::atomic::write_atomically;
+use crate::provision_unix::provision;
+use crate::{ManagerError, Plan, ServiceSpec};
+
+/// Writes what `plan` installs, before its commands run: refuses a wrapped config that would
+/// be overwritten (without `force`), provisions the account and directories, writes the
+/// wrapped config and then every file of the plan, each atomically.
+pub(crate) fn write_plan(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<(), ManagerError> {
+    crate::wrap_apply::refuse_existing(plan, force)?;
+    if let Some(p) = &plan.provision {
+        provision(&spec.name, p)?;
+    }
+    crate::wrap_apply::write(plan)?;
+    for f in &plan.files {
+        write_atomically(f)?;
+    }
+    Ok(())
+}
 
 /// Runs `argv`, returning what it printed; a failure carries the command line and its words.
 pub(crate) fn run(argv: &[String]) -> Result<String, ManagerError> {
