@@ -46,6 +46,26 @@ fn api(what: &str, e: impl std::fmt::Display) -> ManagerError {
     }
 }
 
+/// The password of the named account the service runs as: `STEAD_SERVICE_PASSWORD`, or else
+/// asked for on the console without echo (`rpassword`) when stdin is a terminal. Never an
+/// argument, and never logged.
+fn account_password(account: &str) -> Result<String, ManagerError> {
+    use std::io::IsTerminal;
+    if let Ok(p) = std::env::var("STEAD_SERVICE_PASSWORD") {
+        return Ok(p);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(api(
+            "reading the account password",
+            format!(
+                "{account} needs its password: set STEAD_SERVICE_PASSWORD, or run from a console to be asked (never on the command line)"
+            ),
+        ));
+    }
+    rpassword::prompt_password(format!("Password for {account}: "))
+        .map_err(|e| api("reading the account password from the console", e))
+}
+
 fn os_code(e: &windows_service::Error) -> Option<i32> {
     match e {
         windows_service::Error::Winapi(io) => io.raw_os_error(),
@@ -131,12 +151,7 @@ pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<()
     };
     crate::path_safety::check(spec, plan.wrapped.as_ref()).map_err(ManagerError::UnsafePath)?;
     let password = if p.needs_password {
-        Some(std::env::var("STEAD_SERVICE_PASSWORD").map_err(|_| {
-            api(
-                "reading the account password",
-                "set STEAD_SERVICE_PASSWORD for the account's password (never on the command line)",
-            )
-        })?)
+        Some(account_password(&p.account)?)
     } else {
         None
     };
