@@ -8,7 +8,8 @@
 //! its access (read back: the key's SDDL names the account's derived SID; a folder's ACL,
 //! which Wine keeps as Unix permissions, leaves everyone else out); `uninstall` keeps the
 //! folders, `uninstall --purge` removes them. A program that Everyone may change is refused
-//! before anything is registered. With `--user` the program becomes a logon task in the Task Scheduler
+//! before anything is registered, and so is a named account whose password is not given.
+//! With `--user` the program becomes a logon task in the Task Scheduler
 //! (`schtasks /Create /XML`), refused a second time without `--force`, and deleted again. What Wine's SCM does not keep (failure
 //! actions, delayed start, SID type) is reported as skipped there; the exact parameters are
 //! tested in `crates/stead-manager/tests/golden/windows.txt`.
@@ -91,6 +92,27 @@ fn install_registers_with_the_windows_scm() {
         "{out}"
     );
     let (code, out) = stead(&["service", "status", "steadopen", "--backend", "windows"]);
+    assert_eq!(code, Some(4), "nothing was registered: {out}");
+
+    // A named account needs its password: with none in the environment and no console to
+    // ask on, the install says how to give it and registers nothing.
+    let (code, out) = stead(&[
+        "install",
+        "--backend",
+        "windows",
+        "--name",
+        "steadpass",
+        "--account",
+        ".\\bob",
+        "--",
+        "C:\\lifecycle.exe",
+    ]);
+    assert_ne!(code, Some(0), "{out}");
+    assert!(
+        out.contains("STEAD_SERVICE_PASSWORD") && out.contains("never on the command line"),
+        "{out}"
+    );
+    let (code, out) = stead(&["service", "status", "steadpass", "--backend", "windows"]);
     assert_eq!(code, Some(4), "nothing was registered: {out}");
 
     let (code, out) = stead(&[
