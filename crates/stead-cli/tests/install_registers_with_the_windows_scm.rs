@@ -77,43 +77,28 @@ fn install_registers_with_the_windows_scm() {
         std::os::unix::fs::PermissionsExt::from_mode(0o777),
     )
     .unwrap();
-    let (code, out) = stead(&[
-        "install",
-        "--backend",
-        "windows",
-        "--name",
+    // An install refused with words that say why, after which the SCM has no such service.
+    let refused = |name: &str, rest: &[&str], why: &[&str]| {
+        let mut args = vec!["install", "--backend", "windows", "--name", name];
+        args.extend_from_slice(rest);
+        let (code, out) = stead(&args);
+        assert_ne!(code, Some(0), "{out}");
+        assert!(why.iter().all(|w| out.contains(w)), "{why:?} in {out}");
+        let (code, out) = stead(&["service", "status", name, "--backend", "windows"]);
+        assert_eq!(code, Some(4), "nothing was registered: {out}");
+    };
+    refused(
         "steadopen",
-        "--",
-        "C:\\open\\app.exe",
-    ]);
-    assert_ne!(code, Some(0), "{out}");
-    assert!(
-        out.contains("refusing to install") && out.contains("Everyone"),
-        "{out}"
+        &["--", "C:\\open\\app.exe"],
+        &["refusing to install", "Everyone"],
     );
-    let (code, out) = stead(&["service", "status", "steadopen", "--backend", "windows"]);
-    assert_eq!(code, Some(4), "nothing was registered: {out}");
-
     // A named account needs its password: with none in the environment and no console to
     // ask on, the install says how to give it and registers nothing.
-    let (code, out) = stead(&[
-        "install",
-        "--backend",
-        "windows",
-        "--name",
+    refused(
         "steadpass",
-        "--account",
-        ".\\bob",
-        "--",
-        "C:\\lifecycle.exe",
-    ]);
-    assert_ne!(code, Some(0), "{out}");
-    assert!(
-        out.contains("STEAD_SERVICE_PASSWORD") && out.contains("never on the command line"),
-        "{out}"
+        &["--account", ".\\bob", "--", "C:\\lifecycle.exe"],
+        &["STEAD_SERVICE_PASSWORD", "never on the command line"],
     );
-    let (code, out) = stead(&["service", "status", "steadpass", "--backend", "windows"]);
-    assert_eq!(code, Some(4), "nothing was registered: {out}");
 
     let (code, out) = stead(&[
         "install",
