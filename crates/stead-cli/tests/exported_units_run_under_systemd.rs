@@ -7,6 +7,9 @@ mod support;
 use std::time::Duration;
 use support::*;
 
+/// How long each unit change may take.
+const TEN_S: Duration = Duration::from_secs(10);
+
 #[test]
 fn exported_units_run_under_systemd() {
     let Some(tool) = shared_tool("systemd-sandbox", "booting systemd in a sandbox needs root")
@@ -58,7 +61,7 @@ fn exported_units_run_under_systemd() {
     );
     let active = |u: &str| sb.show(u, "ActiveState").contains("ActiveState=active");
     for u in ["api.service", "pool@0.service", "pool@1.service"] {
-        wait(&format!("{u} active"), || active(u));
+        wait(&format!("{u} active"), TEN_S, || active(u));
     }
     // depends_on: api started only once the one-shot setup had finished.
     let num = |u: &str, p: &str| -> u64 {
@@ -77,7 +80,7 @@ fn exported_units_run_under_systemd() {
         "setup ended at {setup_done}, api started at {api_start}"
     );
     // %i reached the program: each instance printed its own slot.
-    wait("instance output in the journal", || {
+    wait("instance output in the journal", TEN_S, || {
         let j = sb.exec(&[
             "journalctl",
             "-u",
@@ -92,7 +95,7 @@ fn exported_units_run_under_systemd() {
     let pid = sb.show("api.service", "MainPID");
     let pid = pid.trim().trim_start_matches("MainPID=").to_string();
     assert!(sb.exec(&["kill", "-9", &pid]).status.success());
-    wait("api restarted", || {
+    wait("api restarted", TEN_S, || {
         let s = sb.show("api.service", "NRestarts,ActiveState,MainPID");
         s.contains("NRestarts=1")
             && s.contains("ActiveState=active")
@@ -105,16 +108,6 @@ fn exported_units_run_under_systemd() {
             .success()
     );
     for u in ["api.service", "pool@0.service", "pool@1.service"] {
-        wait(&format!("{u} stopped"), || !active(u));
+        wait(&format!("{u} stopped"), TEN_S, || !active(u));
     }
-}
-
-fn wait(what: &str, mut cond: impl FnMut() -> bool) {
-    for _ in 0..100 {
-        if cond() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("timed out waiting for {what}");
 }
