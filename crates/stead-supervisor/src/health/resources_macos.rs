@@ -145,7 +145,7 @@ pub(crate) fn sample(targets: &[(String, u32)]) -> HashMap<String, Tree> {
             stack.extend(
                 list(PROC_PPID_ONLY, pid)
                     .into_iter()
-                    .filter(|k| !members.contains(k) && *k != pid),
+                    .filter(|k| !members.contains(k)),
             );
         }
         let mut t = Tree::default();
