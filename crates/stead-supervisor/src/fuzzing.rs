@@ -13,15 +13,34 @@ pub fn config_bytes(data: &[u8]) {
     }
 }
 
-/// A config file's text: parsed and checked (never against this host); an error must say
-/// where (a line and column inside the text, or the whole file).
+/// A config file's text, through both paths that read one in production: the portable
+/// check (`stead export`, `stead validate --portable`) and the whole load that `stead up`,
+/// `stead reload` and SIGHUP run, with every check against this host (binaries in `PATH`,
+/// users, `cwd`, env files). An error must say where (a line and column inside the text, or
+/// the whole file); a config that loads must give every program a state machine, as the
+/// engine does with it.
 pub fn config(text: &str) {
-    if let Err(e) = crate::Config::parse_portable(Path::new("fuzz.toml"), text) {
-        let shown = e.to_string();
-        assert!(
-            shown.contains("fuzz.toml"),
-            "an error that does not name the file: {shown}"
-        );
+    for host_checks in [false, true] {
+        let loaded = if host_checks {
+            crate::Config::parse(Path::new("fuzz.toml"), text)
+        } else {
+            crate::Config::parse_portable(Path::new("fuzz.toml"), text)
+        };
+        match loaded {
+            Err(e) => {
+                let shown = e.to_string();
+                assert!(
+                    shown.contains("fuzz.toml"),
+                    "an error that does not name the file: {shown}"
+                );
+            }
+            Ok(config) => {
+                for p in &config.programs {
+                    assert!(!p.command.is_empty(), "{} loaded with no command", p.name);
+                    let _ = crate::program::Program::new(p.clone(), 1);
+                }
+            }
+        }
     }
 }
 

@@ -561,6 +561,10 @@ impl Walker<'_> {
             );
             return;
         };
+        if argv.is_empty() {
+            // Already reported (`command` is empty, or none of its items is a string).
+            return;
+        }
         if let Some(span) = cwd_span
             && self.host_checks
             && !p.cwd.is_dir()
