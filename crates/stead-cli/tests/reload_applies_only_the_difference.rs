@@ -102,7 +102,7 @@ command = ["{child}", "--sleep", "forever"]
 #[test]
 fn a_program_put_back_while_it_is_being_removed_runs_again() {
     let mut h = Harness::new("reload-back");
-    let with_x = "[program.x]\ncommand = [\"{child}\", \"--ignore-term\", \"--sleep\", \"forever\"]\nstop_timeout = \"1s\"\n\
+    let with_x = "[program.x]\ncommand = [\"{child}\", \"--ignore-term\", \"--sleep\", \"forever\"]\nstop_timeout = \"4s\"\n\
                   [program.y]\ncommand = [\"{child}\", \"--sleep\", \"forever\"]\n";
     h.write_config(with_x);
     h.up();
@@ -110,6 +110,11 @@ fn a_program_put_back_while_it_is_being_removed_runs_again() {
         h.state_of("x") == "running"
     });
     let old = h.pid_of("x").unwrap();
+    // "running" is reported at the spawn: wait until the child ignores TERM, or the stop
+    // below can reach it first and it would not still be stopping.
+    wait("x to ignore SIGTERM", Duration::from_secs(5), || {
+        ignores_term(old)
+    });
     h.write_config("[program.y]\ncommand = [\"{child}\", \"--sleep\", \"forever\"]\n");
     assert!(h.stead(&["reload"]).status.success());
     assert_eq!(
@@ -119,7 +124,7 @@ fn a_program_put_back_while_it_is_being_removed_runs_again() {
     );
     h.write_config(with_x);
     assert!(h.stead(&["reload"]).status.success());
-    h.wait_for("x to run again", Duration::from_secs(5), |h| {
+    h.wait_for("x to run again", Duration::from_secs(20), |h| {
         h.state_of("x") == "running" && h.pid_of("x") != Some(old)
     });
     assert!(!alive(old));

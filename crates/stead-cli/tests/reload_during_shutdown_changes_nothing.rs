@@ -15,6 +15,10 @@ fn reload_during_shutdown_changes_nothing() {
     h.wait_for("slow running", Duration::from_secs(5), |h| {
         h.state_of("slow") == "running"
     });
+    let slow = h.pid_of("slow").unwrap();
+    wait("slow to ignore SIGTERM", Duration::from_secs(5), || {
+        ignores_term(slow)
+    });
     h.write_config(
         "[program.slow]\ncommand = [\"{child}\", \"--ignore-term\", \"--sleep\", \"forever\"]\nstop_timeout = \"1s\"\n\
          [program.added]\ncommand = [\"{child}\", \"--write-pids\", \"{dir}/added\", \"--sleep\", \"forever\"]\n",

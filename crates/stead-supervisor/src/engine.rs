@@ -457,7 +457,7 @@ impl Engine {
                 continue;
             }
             let tree_left = slot.program.config().kill_tree
-                && (slot.child.as_ref().is_some_and(Child::group_alive)
+                && (slot.child.as_ref().is_some_and(Child::tree_alive)
                     || slot.escapees.iter().any(|p| spawn::alive(*p)));
             if !tree_left {
                 slot.child = None;
@@ -523,7 +523,7 @@ impl Engine {
             }
             let Some(child) = &slot.child else { continue };
             slot.escapees.retain(|p| spawn::alive(*p));
-            if child.group_alive() || !slot.escapees.is_empty() {
+            if child.tree_alive() || !slot.escapees.is_empty() {
                 lingering = true;
                 continue;
             }
@@ -532,7 +532,7 @@ impl Engine {
                 self.feed(idx, Event::TreeGone, now);
             }
         }
-        self.orphans.retain(Child::group_alive);
+        self.orphans.retain(Child::tree_alive);
         lingering |= !self.orphans.is_empty();
         if lingering {
             self.recheck_at.get_or_insert(now + TREE_RECHECK);
@@ -777,6 +777,10 @@ impl Engine {
             resources: self
                 .monitor
                 .of(&self.slots[idx].instance_id, p.pid().is_some()),
+            containment: self.slots[idx]
+                .child
+                .as_ref()
+                .map(|ch| ch.containment().to_string()),
         }
     }
 

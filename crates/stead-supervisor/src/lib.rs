@@ -184,7 +184,11 @@ pub async fn supervise(mut options: Options) -> Result<i32, Error> {
             .to_string()
     });
     if let Some(marker) = &state_marker {
-        let left = spawn::end_leftovers(marker, std::time::Duration::from_secs(2));
+        let left = spawn::end_leftovers(
+            marker,
+            &options.state_dir,
+            std::time::Duration::from_secs(2),
+        );
         if !left.is_empty() {
             tracing::warn!(
                 "ended {} process(es) left running by an earlier stead on {marker} that was killed: {left:?}",
@@ -207,7 +211,8 @@ pub async fn supervise(mut options: Options) -> Result<i32, Error> {
             tracing::warn!("{warning}");
         }
     }
-    spawn::init_supervisor().map_err(Error::Setup)?;
+    spawn::init_supervisor(options.control.then_some(options.state_dir.as_path()))
+        .map_err(Error::Setup)?;
     // Both must exist before the first spawn, so that no exit or signal is missed.
     let exits = spawn::ExitSource::new().map_err(Error::Setup)?;
     let signals = host::HostSignals::new().map_err(Error::Setup)?;

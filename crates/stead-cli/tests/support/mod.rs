@@ -265,6 +265,22 @@ pub fn alive(pid: u32) -> bool {
     }
 }
 
+/// Whether a process has SIGTERM ignored (`SigIgn` in `/proc/PID/status`): a test child
+/// started with `--ignore-term` has got that far.
+pub fn ignores_term(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            let hex = s
+                .lines()
+                .find_map(|l| l.strip_prefix("SigIgn:"))?
+                .trim()
+                .to_string();
+            u64::from_str_radix(&hex, 16).ok()
+        })
+        .is_some_and(|mask| mask & (1 << (libc::SIGTERM - 1)) != 0)
+}
+
 /// Whether a process exists at all, zombie or not.
 pub fn exists(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()

@@ -65,6 +65,11 @@ pub struct ProgramStatus {
     /// CPU, memory, fds and threads of its whole tree (Linux), while it runs.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub resources: Option<Resources>,
+    /// How its process tree is held, while it has one: `cgroup` (Linux: every descendant,
+    /// whatever it does), `process-group` (the group, plus descendants found by the marker
+    /// they inherit) or `job-object` (Windows).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub containment: Option<String>,
 }
 
 /// The last result of a program's checks.

@@ -1,10 +1,14 @@
-//! cgroup v2 accounting on Linux, where the unified hierarchy is mounted and stead may create
-//! cgroups under its own: each program instance gets `<stead's cgroup>/stead-<pid>/<instance>`
-//! and the child moves itself there before `exec` (so nothing it forks escapes the count,
-//! not even a double fork with `setsid`). No controller is enabled: membership
+//! cgroup v2 containment and accounting on Linux, where the unified hierarchy is mounted and
+//! stead may create cgroups under its own: each program instance gets
+//! `<stead's cgroup>/stead-<pid>/<instance>` and the child moves itself there before `exec`,
+//! so nothing it forks leaves it: not a double fork with `setsid`, not a daemon that clears
+//! its environment (`env -i`, nginx). A tree stop signals every member, a kill is
+//! `cgroup.kill` (or freeze, SIGKILL each member, thaw, on kernels before 5.14), and a tree
+//! is gone only when its cgroup is empty. No controller is enabled: membership
 //! (`cgroup.procs`) and CPU time (`cpu.stat`) need none; memory is `memory.current` when the
 //! memory controller is there, else the members' resident sizes. Where none of this works
-//! (no cgroup2 mount, read-only, no permission) everything falls back to `/proc`.
+//! (no cgroup2 mount, read-only, no permission) the process group and the instance marker
+//! are the containment, and resources come from `/proc`.
 
 use std::fs::File;
 use std::io;
@@ -84,6 +88,164 @@ fn remove_stale(dir: &Path) {
 
 fn base() -> Option<&'static Path> {
     BASE.get().and_then(Option::as_deref)
+}
+
+/// Where stead's own cgroup directory is, to be recorded in the state directory for the
+/// sweep after a killed supervisor (`None`: no cgroup containment here).
+pub(crate) fn base_dir() -> Option<&'static Path> {
+    base()
+}
+
+/// Whether `pid` sits in the instance's cgroup (read from `/proc/PID/cgroup`): proof that
+/// the child joined it before `exec`.
+pub(crate) fn contains(instance: &str, pid: u32) -> bool {
+    let Some(base) = base() else { return false };
+    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/cgroup")) else {
+        return false;
+    };
+    let Some(rel) = text.lines().find_map(|l| l.strip_prefix("0::")) else {
+        return false;
+    };
+    let want = base.join(instance);
+    want.ends_with(rel.trim_start_matches('/')) && !rel.trim_start_matches('/').is_empty()
+}
+
+/// Whether any process is left in the instance's cgroup or below it (`cgroup.events`:
+/// exited processes leave at once, before they are reaped).
+pub(crate) fn populated(instance: &str) -> bool {
+    base().is_some_and(|b| dir_populated(&b.join(instance)))
+}
+
+fn dir_populated(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("cgroup.events"))
+        .is_ok_and(|t| t.lines().any(|l| l.trim() == "populated 1"))
+}
+
+/// Sends `sig` to every process in the instance's cgroup and the cgroups below it.
+pub(crate) fn signal(instance: &str, sig: libc::c_int) {
+    if let Some(base) = base() {
+        signal_dir(&base.join(instance), sig);
+    }
+}
+
+fn signal_dir(dir: &Path, sig: libc::c_int) {
+    for pid in members_below(dir) {
+        // SAFETY: kill(2) with a pid read from the cgroup; a process that went is ESRCH.
+        unsafe { libc::kill(pid as libc::pid_t, sig) };
+    }
+}
+
+/// The processes of `dir` and of every cgroup below it (a program running as root may make
+/// sub-cgroups and move into them).
+fn members_below(dir: &Path) -> Vec<u32> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        if let Ok(text) = std::fs::read_to_string(d.join("cgroup.procs")) {
+            out.extend(text.lines().filter_map(|l| l.trim().parse::<u32>().ok()));
+        }
+        if let Ok(entries) = std::fs::read_dir(&d) {
+            todo.extend(
+                entries
+                    .flatten()
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    .map(|e| e.path()),
+            );
+        }
+    }
+    out
+}
+
+/// SIGKILL to everything in the instance's cgroup, atomically where the kernel can.
+pub(crate) fn kill(instance: &str) {
+    if let Some(base) = base() {
+        kill_dir(&base.join(instance));
+    }
+}
+
+/// `cgroup.kill` (Linux 5.14+) kills every process of the cgroup and its descendants,
+/// including those forked while it runs. Before that: freeze the cgroup so that nothing can
+/// fork, SIGKILL each member (fatal signals reach frozen tasks), thaw.
+fn kill_dir(dir: &Path) {
+    if let Err(e) = std::fs::write(dir.join("cgroup.kill"), b"1")
+        && e.kind() == io::ErrorKind::NotFound
+        && dir.is_dir()
+    {
+        {
+            let frozen = std::fs::write(dir.join("cgroup.freeze"), b"1").is_ok();
+            // Without a freezer, a member may fork between the read and the kill: go round
+            // until nothing is left to signal (bounded).
+            for _ in 0..if frozen { 1 } else { 8 } {
+                let pids = members_below(dir);
+                if pids.is_empty() {
+                    break;
+                }
+                for pid in pids {
+                    // SAFETY: kill(2) with a pid read from the cgroup.
+                    unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+                }
+            }
+            if frozen {
+                let _ = std::fs::write(dir.join("cgroup.freeze"), b"0");
+            }
+        }
+    }
+}
+
+/// What a supervisor that was killed left in its cgroup (`recorded`: the directory it wrote
+/// into its state directory): every process there gets SIGTERM, and SIGKILL after `grace`;
+/// then the directories go. Only a directory named `stead-PID` under a cgroup2 mount whose
+/// supervisor is gone is touched. Returns the pids found.
+pub(crate) fn end_leftovers(recorded: &Path, grace: std::time::Duration) -> Vec<u32> {
+    if !is_stale_supervisor_dir(recorded) {
+        return Vec::new();
+    }
+    let found = members_below(recorded);
+    if !found.is_empty() {
+        signal_dir(recorded, libc::SIGTERM);
+        let deadline = std::time::Instant::now() + grace;
+        while std::time::Instant::now() < deadline && dir_populated(recorded) {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        if dir_populated(recorded) {
+            kill_dir(recorded);
+            let deadline = std::time::Instant::now() + grace;
+            while std::time::Instant::now() < deadline && dir_populated(recorded) {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        }
+    }
+    remove_tree(recorded);
+    found
+}
+
+/// A `stead-PID` directory of a cgroup2 file system whose PID is not running.
+fn is_stale_supervisor_dir(dir: &Path) -> bool {
+    let Some(pid) = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_prefix("stead-"))
+        .and_then(|p| p.parse::<u32>().ok())
+    else {
+        return false;
+    };
+    if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
+        return false;
+    }
+    nix::sys::statfs::statfs(dir)
+        .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
+}
+
+/// Removes `dir` and the (empty) cgroups below it, deepest first.
+fn remove_tree(dir: &Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                remove_tree(&e.path());
+            }
+        }
+    }
+    let _ = std::fs::remove_dir(dir);
 }
 
 /// Makes the instance's cgroup and opens its `cgroup.procs` for the child to write itself

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -36,12 +37,16 @@ pub(crate) const INSTANCE_VAR: &str = "STEAD_INSTANCE_ID";
 /// [`end_leftovers`] looks for after a supervisor was killed.
 pub(crate) const STATE_VAR: &str = "STEAD_SUPERVISED_BY";
 
-/// A spawned program instance: the leader of its own process group.
+/// A spawned program instance: the leader of its own process group and, where stead can
+/// make one, the first member of its own cgroup.
 #[derive(Debug)]
 pub(crate) struct Child {
     pid: u32,
     /// Read end of the exec-error pipe, until the exit is examined.
     exec_err: Option<OwnedFd>,
+    /// The instance's cgroup (its name under stead's), while the child may be in it: made
+    /// before the fork; dropped if the exec'd child turns out not to have joined it.
+    cgroup: Option<String>,
 }
 
 impl Child {
@@ -51,6 +56,9 @@ impl Child {
 
     /// Sends `sig` to the main process, or to its process group and `escapees` (descendants
     /// that left the group).
+    /// With a cgroup, every member of it gets the signal too (a kill is `cgroup.kill`), so a
+    /// process that left both the group and the marker behind (`setsid env -i …`) does not
+    /// escape.
     pub(crate) fn signal(&self, sig: Signal, tree: bool, escapees: &[u32]) -> io::Result<()> {
         let nsig = to_nix(sig);
         let main = if tree {
@@ -62,6 +70,13 @@ impl Child {
             for pid in escapees {
                 // A process that already went is not an error.
                 let _ = signal::kill(Pid::from_raw(*pid as i32), nsig);
+            }
+            if let Some(cg) = &self.cgroup {
+                if sig == Signal::Kill {
+                    cgroup::kill(cg);
+                } else {
+                    cgroup::signal(cg, nsig as libc::c_int);
+                }
             }
         }
         match main {
@@ -90,17 +105,39 @@ impl Child {
         // SAFETY: poll on one live pollfd with a zero timeout.
         let ready = unsafe { libc::poll(&raw mut pfd, 1, 0) };
         if ready == 1 && pfd.revents & libc::POLLIN == 0 && pfd.revents & libc::POLLHUP != 0 {
-            // Hang-up without data: exec succeeded.
+            // Hang-up without data: exec succeeded, so the child has joined its cgroup, if it
+            // could; check once, so that `containment` tells the truth.
             self.exec_err = None;
+            if let Some(cg) = &self.cgroup
+                && !cgroup::contains(cg, self.pid)
+                && alive(self.pid)
+            {
+                tracing::warn!(
+                    pid = self.pid,
+                    "the program could not join its cgroup; its tree is contained by its process group and marker only"
+                );
+                self.cgroup = None;
+            }
         }
     }
 
-    /// Whether any process of the group is still alive (zombies not yet reaped count).
-    pub(crate) fn group_alive(&self) -> bool {
+    /// Whether anything of the tree is still alive: a process of the group (zombies not yet
+    /// reaped count) or a member of the cgroup.
+    pub(crate) fn tree_alive(&self) -> bool {
         !matches!(
             signal::killpg(Pid::from_raw(self.pid as i32), None),
             Err(Errno::ESRCH)
-        )
+        ) || self.cgroup.as_deref().is_some_and(cgroup::populated)
+    }
+
+    /// How the tree is held together: `cgroup` (every descendant, whatever it does) or
+    /// `process-group` (the group, plus descendants found by their inherited marker).
+    pub(crate) fn containment(&self) -> &'static str {
+        if self.cgroup.is_some() {
+            "cgroup"
+        } else {
+            "process-group"
+        }
     }
 }
 
@@ -126,7 +163,10 @@ fn to_nix(sig: Signal) -> NixSignal {
     not(any(target_os = "linux", target_os = "android")),
     allow(clippy::unnecessary_wraps)
 )]
-pub(crate) fn init_supervisor() -> io::Result<()> {
+///
+/// With `state_dir`, the supervisor's cgroup is recorded there, so that the next supervisor of
+/// that directory can end what is left in it if this one is killed ([`end_leftovers`]).
+pub(crate) fn init_supervisor(state_dir: Option<&Path>) -> io::Result<()> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
         // SAFETY: PR_SET_CHILD_SUBREAPER takes an integer flag and no pointers.
@@ -136,15 +176,35 @@ pub(crate) fn init_supervisor() -> io::Result<()> {
         }
     }
     cgroup::init();
+    if let (Some(dir), Some(base)) = (state_dir, cgroup::base_dir()) {
+        let record = dir.join(CGROUP_RECORD);
+        match std::fs::write(&record, base.as_os_str().as_encoded_bytes()) {
+            Ok(()) => {
+                let _ = RECORD.set(record);
+            }
+            Err(e) => tracing::warn!(
+                "cannot record the supervisor's cgroup in {}: {e}; if this supervisor is killed, the next one cannot end what it leaves there",
+                record.display()
+            ),
+        }
+    }
     // Descriptors stead inherited without close-on-exec (from a shell, a CI runner) must not
     // reach the helpers it starts (probes, hooks); programs get the same in `fork_exec`.
     fork_exec::cloexec_above_stdio(fork_exec::fd_ceiling());
     Ok(())
 }
 
-/// Undoes what `init_supervisor` set up that outlives the process (cgroup directories).
+/// The file in the state directory that names the supervisor's cgroup directory.
+const CGROUP_RECORD: &str = "cgroup";
+static RECORD: OnceLock<PathBuf> = OnceLock::new();
+
+/// Undoes what `init_supervisor` set up that outlives the process (cgroup directories and
+/// their record).
 pub(crate) fn finish_supervisor() {
     cgroup::finish();
+    if let Some(record) = RECORD.get() {
+        let _ = std::fs::remove_file(record);
+    }
 }
 
 struct Credentials {
@@ -281,6 +341,7 @@ pub(crate) fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
         parent: std::process::id() as libc::pid_t,
         cgroup: cgroup::procs_for(&req.instance_id).map(OwnedFd::from),
     };
+    let in_cgroup = prepared.cgroup.is_some();
     let (pid, exec_err) = fork_exec::fork_exec(&prepared)?;
     // The write ends now belong to the child alone.
     drop(prepared);
@@ -290,6 +351,7 @@ pub(crate) fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
         child: Child {
             pid,
             exec_err: Some(exec_err),
+            cgroup: in_cgroup.then(|| req.instance_id.clone()),
         },
         stdout,
         stderr,
@@ -370,10 +432,33 @@ pub(crate) fn sweep_escapees(pgids: &HashMap<String, u32>) -> HashMap<String, Ve
 }
 
 /// Ends the processes left by an earlier supervisor of this state directory (it was killed
-/// and could not stop them): every process carrying `STATE_VAR=marker` in its environment.
-/// The caller holds the state directory's lock, so no live supervisor owns them. They get
-/// SIGTERM, then SIGKILL after `grace`. Returns their pids.
-pub(crate) fn end_leftovers(marker: &str, grace: std::time::Duration) -> Vec<u32> {
+/// and could not stop them): everything in the cgroup it recorded there, and every process
+/// carrying `STATE_VAR=marker` in its environment. The caller holds the state directory's
+/// lock, so no live supervisor owns them. They get SIGTERM, then SIGKILL after `grace`.
+/// Returns their pids.
+pub(crate) fn end_leftovers(
+    marker: &str,
+    state_dir: &Path,
+    grace: std::time::Duration,
+) -> Vec<u32> {
+    let record = state_dir.join(CGROUP_RECORD);
+    let mut found = match std::fs::read(&record) {
+        Ok(bytes) => {
+            let dir = PathBuf::from(std::ffi::OsStr::from_bytes(&bytes));
+            let _ = std::fs::remove_file(&record);
+            cgroup::end_leftovers(&dir, grace)
+        }
+        Err(_) => Vec::new(),
+    };
+    for pid in end_marked(marker, grace) {
+        if !found.contains(&pid) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+fn end_marked(marker: &str, grace: std::time::Duration) -> Vec<u32> {
     #[cfg(target_os = "linux")]
     {
         let key = format!("{STATE_VAR}={marker}");

@@ -30,7 +30,11 @@ pub(crate) const STATE_VAR: &str = "STEAD_SUPERVISED_BY";
 
 /// Nothing to end on Windows: a killed supervisor's Job Objects close with it, and their
 /// processes die with them (kill on close).
-pub(crate) fn end_leftovers(_marker: &str, _grace: std::time::Duration) -> Vec<u32> {
+pub(crate) fn end_leftovers(
+    _marker: &str,
+    _state_dir: &Path,
+    _grace: std::time::Duration,
+) -> Vec<u32> {
     Vec::new()
 }
 
@@ -85,8 +89,14 @@ impl Child {
     /// The job is closed (and the tree killed) when the child is dropped after its exit, so
     /// nothing of it outlives the main process.
     #[allow(clippy::unused_self)] // the same signature as the Unix backend
-    pub(crate) fn group_alive(&self) -> bool {
+    pub(crate) fn tree_alive(&self) -> bool {
         false
+    }
+
+    /// A Job Object holds every process the program starts.
+    #[allow(clippy::unused_self)] // the same signature as the Unix backend
+    pub(crate) fn containment(&self) -> &'static str {
+        "job-object"
     }
 }
 
@@ -97,7 +107,7 @@ impl Child {
 /// any program of a service and every stop would end in the Job Object kill. The window is
 /// hidden (in a service's session 0 nobody would see it anyway). A process that already has
 /// a console keeps it (`AllocConsole` then fails, which is fine).
-pub(crate) fn init_supervisor() -> io::Result<()> {
+pub(crate) fn init_supervisor(_state_dir: Option<&Path>) -> io::Result<()> {
     use windows_sys::Win32::System::Console::{AllocConsole, GetConsoleWindow};
     use windows_sys::Win32::UI::WindowsAndMessaging::{SW_HIDE, ShowWindow};
     // SAFETY: plain calls without pointers; the window handle comes from the system.
