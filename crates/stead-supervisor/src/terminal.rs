@@ -52,8 +52,13 @@ fn push_escaped(c: char, out: &mut String) {
 }
 
 fn push_str_escaped(s: &str, out: &mut String) {
+    push_str_escaped_but(s, |_| false, out);
+}
+
+/// Escapes the control characters of `s` for which `keep` is false.
+fn push_str_escaped_but(s: &str, keep: impl Fn(char) -> bool, out: &mut String) {
     let mut rest = s;
-    while let Some(i) = rest.find(is_control) {
+    while let Some(i) = rest.find(|c| is_control(c) && !keep(c)) {
         out.push_str(&rest[..i]);
         let c = rest[i..].chars().next().unwrap_or_default();
         push_escaped(c, out);
@@ -94,6 +99,27 @@ pub fn escape_bytes(bytes: &[u8]) -> Cow<'_, str> {
 /// [`escape_bytes`], appended to `out`: for writers that gather lines into one buffer.
 pub fn escape_into(bytes: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(escape_bytes(bytes).as_bytes());
+}
+
+/// One of stead's own log lines for a terminal (its `tracing` output), which may quote a
+/// program's text (a probe's stderr, a `STATUS=`): as [`escape_bytes`], except that ESC and
+/// newline stay. The formatter writes colours of its own, and already shows an ESC in the
+/// text it formats as `\x1b`; a line ends with a newline, and a message may span lines.
+pub fn escape_log_line(bytes: &[u8]) -> Cow<'_, str> {
+    let keep = |c: char| c == '\x1b' || c == '\n';
+    match std::str::from_utf8(bytes) {
+        Ok(text) if !text.contains(|c| is_control(c) && !keep(c)) => Cow::Borrowed(text),
+        _ => {
+            let mut out = String::with_capacity(bytes.len() + 8);
+            for chunk in bytes.utf8_chunks() {
+                push_str_escaped_but(chunk.valid(), keep, &mut out);
+                for b in chunk.invalid() {
+                    let _ = write!(out, r"\x{b:02x}");
+                }
+            }
+            Cow::Owned(out)
+        }
+    }
 }
 
 /// JSON text with DEL and the C1 controls (U+007F–U+009F) written as `\u00XX`: the same JSON
@@ -191,6 +217,17 @@ mod tests {
         let mut out = b"web | ".to_vec();
         escape_into(b"x\x1b[2J", &mut out);
         assert_eq!(out, br"web | x\e[2J");
+    }
+
+    #[test]
+    fn stead_log_lines_keep_their_colours_and_newlines_only() {
+        let line = b"\x1b[33m WARN\x1b[0m unhealthy: \\x1b]0;x\x07 down\rFAKE\xc2\x9b\xff\n";
+        assert_eq!(
+            escape_log_line(line),
+            "\x1b[33m WARN\x1b[0m unhealthy: \\x1b]0;x\\x07 down\\rFAKE\\u{9b}\\xff\n"
+        );
+        let plain = "\x1b[32m INFO\x1b[0m a\n\tb\n";
+        assert!(matches!(escape_log_line(plain.as_bytes()), Cow::Borrowed(t) if t == plain));
     }
 
     #[test]
