@@ -150,6 +150,61 @@ fn assert_shows(what: &str, bytes: &[u8], shown: &[&str]) {
     }
 }
 
+fn tmux(args: &[&str]) -> String {
+    let out = Command::new("tmux").args(args).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `stead top` in tmux (a real terminal emulator): the output pane and the REASON column show
+/// the sequences as text, and the window title is not the program's.
+fn top_in_tmux(h: &Harness) {
+    let have = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if skip_unless(have, "tmux is not installed") {
+        return;
+    }
+    let session = format!("stead-terminal-safety-{}", std::process::id());
+    let cmd = format!(
+        "env STEAD_STATE_DIR={} TERM=xterm-256color {} top --interval 300ms",
+        h.state.display(),
+        stead_bin().display()
+    );
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "200",
+        "-y",
+        "30",
+        &cmd,
+    ]);
+    let start = std::time::Instant::now();
+    let screen = loop {
+        let screen = tmux(&["capture-pane", "-p", "-t", &session]);
+        if screen.contains(SHOWN[3]) && screen.contains(r"\e]0;status\x07") {
+            break screen;
+        }
+        assert!(
+            start.elapsed() < T,
+            "top does not show the escaped text:\n{screen}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let title = tmux(&["display-message", "-p", "-t", &session, "#{pane_title}"]);
+    tmux(&["kill-session", "-t", &session]);
+    for s in SHOWN {
+        assert!(screen.contains(s), "top does not show {s}:\n{screen}");
+    }
+    assert!(
+        !title.contains("title") && !title.contains("status"),
+        "the program retitled the terminal: {title}"
+    );
+}
+
 #[test]
 fn control_characters_never_reach_the_terminal_raw() {
     let have = Command::new("python3")
@@ -239,6 +294,8 @@ health = { exec = ["sh", "{dir}/probe.sh"], interval = "200ms", failures = 1, ac
     );
     let events = on_terminal(&h, &["events"]);
     assert_shows("stead events", &events, &[r"\e]0;probe\x07 down\rFAKE"]);
+
+    top_in_tmux(&h);
 
     h.wait_for("the console echo", T, |_| {
         String::from_utf8_lossy(&console.lock().unwrap()).contains("FAKE")
