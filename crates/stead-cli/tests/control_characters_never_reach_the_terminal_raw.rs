@@ -52,8 +52,8 @@ fn openpty() -> (OwnedFd, OwnedFd) {
     // SAFETY: two out-pointers to ints; a null name, termios and window size are allowed.
     let rc = unsafe {
         libc::openpty(
-            &mut master,
-            &mut slave,
+            &raw mut master,
+            &raw mut slave,
             std::ptr::null_mut(),
             std::ptr::null_mut(),
             std::ptr::null_mut(),
@@ -100,7 +100,7 @@ fn on_terminal(h: &Harness, args: &[&str]) -> Vec<u8> {
 /// (the terminal's own newline translation), no C1 control.
 fn assert_safe(what: &str, bytes: &[u8]) {
     let text = String::from_utf8_lossy(bytes);
-    let mut rest = &bytes[..];
+    let mut rest = bytes;
     while let Some((&b, tail)) = rest.split_first() {
         match b {
             0x1b => {

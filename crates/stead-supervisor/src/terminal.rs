@@ -81,19 +81,17 @@ pub fn escape(text: &str) -> Cow<'_, str> {
 /// Bytes that should be UTF-8 text, with control characters shown visibly and each byte that
 /// is not valid UTF-8 as `\xNN`; borrowed when there is nothing to change.
 pub fn escape_bytes(bytes: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => escape(text),
-        Err(_) => {
-            let mut out = String::with_capacity(bytes.len() + 8);
-            for chunk in bytes.utf8_chunks() {
-                push_str_escaped(chunk.valid(), &mut out);
-                for b in chunk.invalid() {
-                    let _ = write!(out, r"\x{b:02x}");
-                }
-            }
-            Cow::Owned(out)
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return escape(text);
+    }
+    let mut out = String::with_capacity(bytes.len() + 8);
+    for chunk in bytes.utf8_chunks() {
+        push_str_escaped(chunk.valid(), &mut out);
+        for b in chunk.invalid() {
+            let _ = write!(out, r"\x{b:02x}");
         }
     }
+    Cow::Owned(out)
 }
 
 /// [`escape_bytes`], appended to `out`: for writers that gather lines into one buffer.
