@@ -248,9 +248,10 @@ fn validate(args: &ValidateArgs) -> Result<u8, Failure> {
         }
         Err(e) => {
             if args.json.json {
+                let json = serde_json::json!({ "ok": false, "path": e.path, "diagnostics": e.diagnostics });
                 println!(
                     "{}",
-                    serde_json::json!({ "ok": false, "path": e.path, "diagnostics": e.diagnostics })
+                    stead_supervisor::terminal::escape_json(&json.to_string())
                 );
                 Err(Failure::new(EXIT_USAGE, ""))
             } else {

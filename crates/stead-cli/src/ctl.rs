@@ -34,11 +34,10 @@ pub(crate) fn failure(e: &ClientError) -> Failure {
     Failure::new(code, format!("stead: {e}"))
 }
 
+/// Pretty JSON, with nothing in it a terminal would act on (see `terminal::escape_json`).
 fn print_json<T: serde::Serialize>(value: &T) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(value).unwrap_or_default()
-    );
+    let json = serde_json::to_string_pretty(value).unwrap_or_default();
+    println!("{}", stead_supervisor::terminal::escape_json(&json));
 }
 
 /// `/v1/status?name=a&name=b`.
@@ -227,7 +226,8 @@ pub(crate) fn events(state_dir: &Path, args: &crate::cli::EventsArgs) -> Result<
                 continue;
             }
             let line = if args.json {
-                serde_json::to_string(e).unwrap_or_default()
+                let json = serde_json::to_string(e).unwrap_or_default();
+                stead_supervisor::terminal::escape_json(&json).into_owned()
             } else {
                 render::event_line(e)
             };

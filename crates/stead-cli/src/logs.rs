@@ -1,5 +1,7 @@
 //! `stead logs`: the newest lines of programs' logs, merged by time, then (with `-f`) the new
-//! ones as they are written, across rotations.
+//! ones as they are written, across rotations. On a terminal a line's control characters are
+//! shown escaped ([`stead_supervisor::terminal`]); into a pipe or a file, or with `--raw`, the
+//! bytes go as they are.
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -11,6 +13,7 @@ use stead_supervisor::control::api::StatusReport;
 use stead_supervisor::control::client::{Client, ClientError};
 use stead_supervisor::logs::Stream;
 use stead_supervisor::logs::read::{Follower, Query, Record, Source, sources_from_config, tail};
+use stead_supervisor::terminal;
 
 use crate::cli::ConfigArg;
 use crate::{EXIT_FAILED, EXIT_NOT_FOUND, EXIT_USAGE, Failure};
@@ -38,6 +41,10 @@ pub(crate) struct LogsArgs {
     /// One JSON object per line: {"ts","program","stream","line"}.
     #[arg(long)]
     pub json: bool,
+    /// Print each line's bytes as they are, even on a terminal (where control characters are
+    /// otherwise shown escaped: `\e[2J`, `\r`, `\x07`).
+    #[arg(long, conflicts_with = "json")]
+    pub raw: bool,
     /// Where the logs are when no supervisor is running: the config it was started with.
     #[command(flatten)]
     pub config: ConfigArg,
@@ -74,7 +81,7 @@ pub(crate) fn logs(state_dir: &Path, args: &LogsArgs) -> Result<u8, Failure> {
             "stead: note: these logs have no timestamps (log.timestamps = \"none\"), so --since selects nothing"
         );
     }
-    let printer = Printer::new(&sources, args.json);
+    let printer = Printer::new(&sources, args);
     let mut out = std::io::stdout().lock();
     if printer.print(&mut out, &records).is_err() {
         return Ok(0);
@@ -157,6 +164,8 @@ fn records_lack_timestamps(sources: &[Source]) -> bool {
 
 struct Printer {
     json: bool,
+    /// Show control characters escaped: on a terminal, unless `--raw`.
+    escape: bool,
     /// Label lines with their program (several programs) and stream (both streams).
     by_program: bool,
     by_stream: bool,
@@ -165,7 +174,8 @@ struct Printer {
 }
 
 impl Printer {
-    fn new(sources: &[Source], json: bool) -> Self {
+    fn new(sources: &[Source], args: &LogsArgs) -> Self {
+        let terminal = std::io::stdout().is_terminal();
         let first = sources.first();
         let by_program = sources
             .iter()
@@ -179,12 +189,12 @@ impl Printer {
             .max()
             .unwrap_or(0);
         Printer {
-            json,
+            json: args.json,
+            escape: terminal && !args.raw,
             by_program,
             by_stream,
             width,
-            color: std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            color: terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
         }
     }
 
@@ -197,7 +207,7 @@ impl Printer {
                     "stream": r.stream.name(),
                     "line": String::from_utf8_lossy(&r.line),
                 });
-                writeln!(out, "{v}")?;
+                writeln!(out, "{}", terminal::escape_json(&v.to_string()))?;
                 continue;
             }
             if self.by_program || self.by_stream {
@@ -215,7 +225,11 @@ impl Printer {
             if let Some(ts) = r.ts {
                 write!(out, "{} ", ts.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"))?;
             }
-            out.write_all(&r.line)?;
+            if self.escape {
+                out.write_all(terminal::escape_bytes(&r.line).as_bytes())?;
+            } else {
+                out.write_all(&r.line)?;
+            }
             out.write_all(b"\n")?;
         }
         out.flush()

@@ -1,4 +1,7 @@
-//! Tables for people.
+//! Tables for people. Text a program controls (its `STATUS=`, a probe's stderr, an exit
+//! reason) is shown with control characters escaped, whether or not stdout is a terminal: a
+//! table is for reading (`--json` keeps the exact text), and a raw newline or carriage return
+//! would break its rows even in a file.
 
 use std::fmt::Write;
 use std::time::Duration;
@@ -25,6 +28,7 @@ pub(crate) fn status_table(programs: &[ProgramStatus]) -> String {
                 p.resources.map_or("-".into(), |r| human_bytes(r.rss_bytes)),
                 reason_cell(p),
             ]
+            .map(shown)
         })
         .collect();
     let header = [
@@ -113,7 +117,45 @@ pub(crate) fn event_line(e: &EventRecord) -> String {
     } else {
         &e.program
     };
-    format!("{ts}  {program:<12} {:<9} {}", e.kind, e.detail)
-        .trim_end()
-        .to_string()
+    let line = format!("{ts}  {program:<12} {:<9} {}", e.kind, e.detail);
+    shown(line.trim_end().to_string())
+}
+
+/// `text` with its control characters shown escaped.
+fn shown(text: String) -> String {
+    match stead_supervisor::terminal::escape(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(escaped) => escaped,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_and_event_text_never_carry_control_characters() {
+        let mut p: ProgramStatus = serde_json::from_value(serde_json::json!({
+            "name": "web", "group": "web", "state": "running", "since_ms": 0,
+            "restarts": 0, "reason": "",
+            "status_text": "\x1b]0;title\x07 ok\rFAKE\u{9b}2J",
+        }))
+        .unwrap();
+        let table = status_table(std::slice::from_ref(&p));
+        assert!(
+            table.ends_with("\\e]0;title\\x07 ok\\rFAKE\\u{9b}2J\n"),
+            "{table}"
+        );
+        p.reason = "tab\tkept".into();
+        assert!(status_table(&[p]).ends_with("tab\tkept\n"));
+        let e: EventRecord = serde_json::from_value(serde_json::json!({
+            "seq": 1, "ts": "2026-11-23T18:04:38.5Z", "program": "web",
+            "kind": "unhealthy", "detail": "check exited 1: \x1b[2J\rgone",
+        }))
+        .unwrap();
+        assert_eq!(
+            event_line(&e),
+            r"2026-11-23T18:04:38Z  web          unhealthy check exited 1: \e[2J\rgone"
+        );
+    }
 }

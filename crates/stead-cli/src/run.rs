@@ -96,15 +96,37 @@ fn init_tracing() {
     init_tracing_with(std::io::IsTerminal::is_terminal(&std::io::stderr()));
 }
 
+/// stead's own log on stderr; on a terminal (`ansi`), through [`TerminalStderr`].
 fn init_tracing_with(ansi: bool) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("STEAD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi)
-        .try_init();
+        .with_ansi(ansi);
+    let _ = if ansi {
+        builder.with_writer(|| TerminalStderr).try_init()
+    } else {
+        builder.with_writer(std::io::stderr).try_init()
+    };
+}
+
+/// stderr for stead's own log lines on a terminal. They may quote a program's text (a probe's
+/// stderr, an exit reason); the formatter escapes ESC in it but not CR, BEL or C1 controls,
+/// so each line goes through `terminal::escape_log_line`, which keeps the formatter's colours.
+struct TerminalStderr;
+
+impl std::io::Write for TerminalStderr {
+    // The formatter writes each event in one call, so a character is never split between two.
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let line = stead_supervisor::terminal::escape_log_line(buf);
+        std::io::stderr().lock().write_all(line.as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }
 
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {

@@ -1,7 +1,8 @@
 //! `stead top`: a live terminal view of the programs (state, readiness, CPU, memory,
 //! restarts, why) with the selected program's newest output, and keys to start, stop and
 //! restart. The view is drawn from one `GET /v1/status` per refresh; the screen model
-//! ([`View`]) is plain data so that what is shown is decided apart from the terminal.
+//! ([`View`]) is plain data so that what is shown is decided apart from the terminal. A
+//! program's output and reason are shown with control characters escaped.
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -16,6 +17,7 @@ use stead_supervisor::control::api::{ActionReport, ActionRequest, ProgramStatus,
 use stead_supervisor::control::client::Client;
 use stead_supervisor::logs::Stream;
 use stead_supervisor::logs::read::{Query, Source, tail};
+use stead_supervisor::terminal;
 
 use crate::{EXIT_USAGE, Failure, render};
 
@@ -161,7 +163,7 @@ fn recent_output(p: &ProgramStatus) -> Vec<String> {
     match tail(&sources, &query) {
         Ok((records, _)) => records
             .iter()
-            .map(|r| String::from_utf8_lossy(&r.line).into_owned())
+            .map(|r| terminal::escape_bytes(&r.line).into_owned())
             .collect(),
         Err(e) => vec![format!("(cannot read the output: {e})")],
     }
@@ -228,11 +230,12 @@ fn draw(f: &mut ratatui::Frame<'_>, view: &View) {
             p.uptime_ms.map_or("-".into(), |ms| {
                 stead_supervisor::format_duration(Duration::from_millis(ms / 1000 * 1000))
             }),
-            if p.reason.is_empty() {
-                p.status_text.clone().unwrap_or_default()
+            terminal::escape(if p.reason.is_empty() {
+                p.status_text.as_deref().unwrap_or_default()
             } else {
-                p.reason.clone()
-            },
+                &p.reason
+            })
+            .into_owned(),
         ])
         .style(Style::default().fg(colour))
     });

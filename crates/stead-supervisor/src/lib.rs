@@ -38,6 +38,7 @@ mod metrics;
 pub mod program;
 pub mod signal;
 mod spawn;
+pub mod terminal;
 mod wall;
 
 use std::path::PathBuf;

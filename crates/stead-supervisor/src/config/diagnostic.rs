@@ -4,6 +4,8 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use crate::terminal::escape;
+
 /// One problem found in a config file, with where it is and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Diagnostic {
@@ -43,31 +45,30 @@ pub struct ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl fmt::Display for ConfigError {
+    // Names and values quoted from the file are shown with their control characters escaped
+    // ([`crate::terminal`]): a config cannot drive the terminal of whoever validates it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = self.path.display().to_string();
+        let path = escape(&path);
         for (i, d) in self.diagnostics.iter().enumerate() {
             if i > 0 {
                 writeln!(f)?;
             }
+            let message = escape(&d.message);
             if d.line == 0 {
-                write!(f, "error: {}: {}", self.path.display(), d.message)?;
+                write!(f, "error: {path}: {message}")?;
             } else {
-                write!(
-                    f,
-                    "error: {}:{}:{}: {}",
-                    self.path.display(),
-                    d.line,
-                    d.column,
-                    d.message
-                )?;
+                write!(f, "error: {path}:{}:{}: {message}", d.line, d.column)?;
             }
             if let Some((text, width)) = &d.snippet {
                 let num = d.line.to_string();
                 let pad = " ".repeat(num.len());
+                let (indent, carets) = underline(text, d.column, *width);
                 write!(
                     f,
-                    "\n{pad} |\n{num} | {text}\n{pad} | {}{}",
-                    " ".repeat(d.column.saturating_sub(1)),
-                    "^".repeat((*width).max(1))
+                    "\n{pad} |\n{num} | {}\n{pad} | {indent}{}",
+                    escape(text),
+                    "^".repeat(carets)
                 )?;
             }
             if let Some(h) = &d.hint {
@@ -76,11 +77,27 @@ impl fmt::Display for ConfigError {
                 } else {
                     0
                 });
-                write!(f, "\n{pad} = hint: {h}")?;
+                // A hint may span lines (an example table); each is escaped on its own.
+                let hint: Vec<_> = h.split('\n').map(escape).collect();
+                write!(f, "\n{pad} = hint: {}", hint.join("\n"))?;
             }
         }
         Ok(())
     }
+}
+
+/// What goes under the escaped source line to point at `width` characters from `column`: the
+/// indent (tabs kept, so that it lines up under tabs) and how many carets, both measured on
+/// the escaped text.
+fn underline(text: &str, column: usize, width: usize) -> (String, usize) {
+    let skip = column.saturating_sub(1);
+    let before: String = text.chars().take(skip).collect();
+    let under: String = text.chars().skip(skip).take(width).collect();
+    let indent = escape(&before)
+        .chars()
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    (indent, escape(&under).chars().count().max(1))
 }
 
 impl ConfigError {
@@ -199,6 +216,33 @@ mod tests {
         );
         assert!(shown.contains("3 | comand = 2"), "{shown}");
         assert!(shown.contains("  | ^^^^^^"), "{shown}");
+    }
+
+    #[test]
+    fn quoted_names_and_source_lines_show_control_characters_escaped() {
+        let text = "[program.\"a\\u001b]0;x\\u0007\"]\nx\t= \"\u{9b}2J\"\n";
+        let mut c = Collector::new(text);
+        c.error(
+            0..1,
+            "bad program name `a\x1b]0;x\x07`",
+            Some("one\ntwo\x1b".into()),
+        );
+        let at = text.find('"').unwrap();
+        let at = text[at + 1..].find('"').unwrap() + at + 1;
+        let at = text[at + 1..].find('"').unwrap() + at + 1;
+        c.error(at..at + 4, "bad value", None);
+        let shown = c.finish(Path::new("s\x07.toml")).unwrap_err().to_string();
+        assert!(!shown.contains(['\x1b', '\x07', '\u{9b}']), "{shown:?}");
+        assert!(
+            shown.contains(r"error: s\x07.toml:1:1: bad program name `a\e]0;x\x07`"),
+            "{shown}"
+        );
+        assert!(shown.contains("= hint: one\ntwo\\e"), "{shown}");
+        // The carets sit under the escaped value, the tab kept in the indent.
+        assert!(
+            shown.ends_with("2 | x\t= \"\\u{9b}2J\"\n  |  \t  ^^^^^^^^"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -1,5 +1,8 @@
 //! The foreman view: every program's lines on the supervisor's stderr as `NAME | line`, the
-//! names aligned and colored when stderr is a terminal.
+//! names aligned and colored when stderr is a terminal. There, a line's control characters
+//! are shown escaped ([`crate::terminal`]): a program cannot retitle, clear or write the
+//! clipboard of the operator's terminal. Elsewhere (`log.console = true` into a journal or a
+//! file) the bytes go as they are.
 
 use std::io::{IsTerminal, Write};
 use std::sync::OnceLock;
@@ -28,6 +31,7 @@ fn colored() -> bool {
 pub(crate) struct Console {
     prefix: Vec<u8>,
     buf: Vec<u8>,
+    escape: bool,
 }
 
 impl Console {
@@ -47,12 +51,19 @@ impl Console {
         Console {
             prefix: prefix.into_bytes(),
             buf: Vec::new(),
+            escape: is_terminal(),
         }
     }
 
     pub(crate) fn line(&mut self, line: &[u8], piece: Piece) {
         self.buf.extend_from_slice(&self.prefix);
-        self.buf.extend_from_slice(line);
+        if self.escape {
+            // A CR before the newline only ends a CRLF line: nothing follows it to overwrite.
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            crate::terminal::escape_into(line, &mut self.buf);
+        } else {
+            self.buf.extend_from_slice(line);
+        }
         self.buf.extend_from_slice(piece.marker());
         self.buf.push(b'\n');
     }
@@ -67,5 +78,40 @@ impl Console {
                 self.buf = Vec::new();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn console(escape: bool) -> Console {
+        Console {
+            prefix: b"\x1b[36mweb |\x1b[0m ".to_vec(),
+            buf: Vec::new(),
+            escape,
+        }
+    }
+
+    #[test]
+    fn on_a_terminal_a_programs_controls_are_shown_and_stead_colours_stay() {
+        let mut c = console(true);
+        c.line(b"\x1b]0;title\x07 text\rFAKE\r", Piece::Line);
+        c.line(b"\x1b[2J", Piece::Unterminated);
+        let mut want = b"\x1b[36mweb |\x1b[0m \\e]0;title\\x07 text\\rFAKE\n".to_vec();
+        want.extend_from_slice(b"\x1b[36mweb |\x1b[0m \\e[2J");
+        want.extend_from_slice(Piece::Unterminated.marker());
+        want.push(b'\n');
+        assert_eq!(
+            String::from_utf8_lossy(&c.buf),
+            String::from_utf8_lossy(&want)
+        );
+    }
+
+    #[test]
+    fn elsewhere_the_bytes_go_as_they_are() {
+        let mut c = console(false);
+        c.line(b"\x1b[2J\r", Piece::Line);
+        assert_eq!(c.buf, b"\x1b[36mweb |\x1b[0m \x1b[2J\r\n");
     }
 }
