@@ -205,6 +205,17 @@ pub(crate) fn judge_path(dir: &Path, what: &str) -> super::PathVerdict {
     verdict
 }
 
+/// Lowers the calling thread's CPU priority (nice 10) for background work (compressing
+/// rotated logs), so that it never slows the live path from programs' pipes to the disk.
+pub(crate) fn background_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority on our own thread id; failure leaves the priority as it was.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,16 +278,5 @@ mod tests {
         assert_eq!(v.refusal, None);
         assert_eq!(v.warnings.len(), 1, "{v:?}");
         std::fs::remove_dir_all(&base).unwrap();
-    }
-}
-
-/// Lowers the calling thread's CPU priority (nice 10) for background work (compressing
-/// rotated logs), so that it never slows the live path from programs' pipes to the disk.
-pub(crate) fn background_priority() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: setpriority on our own thread id; failure leaves the priority as it was.
-    unsafe {
-        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
     }
 }

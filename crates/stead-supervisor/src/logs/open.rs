@@ -59,7 +59,8 @@ impl std::error::Error for NotRegular {}
 /// Whether `e` is a refusal by these functions (a symlink or a non-regular file), rather
 /// than an error of the OS.
 pub(crate) fn is_refusal(e: &io::Error) -> bool {
-    e.get_ref().is_some_and(|inner| inner.is::<NotRegular>())
+    e.get_ref()
+        .is_some_and(<dyn std::error::Error + Send + Sync>::is::<NotRegular>)
 }
 
 fn refusal(why: String) -> io::Error {
