@@ -32,10 +32,12 @@ autostart = false
     h.up();
     // The supervisor's pid is known now, and no notify directory exists yet: plant them all.
     let pid = h.supervisor_pid();
-    let planted: Vec<PathBuf> = (0..100)
-        .map(|n| std::env::temp_dir().join(format!("stead-notify-{pid}-{n}")))
-        .collect();
-    for d in &planted {
+    let planted = Planted(
+        (0..100)
+            .map(|n| std::env::temp_dir().join(format!("stead-notify-{pid}-{n}")))
+            .collect(),
+    );
+    for d in &planted.0 {
         std::fs::create_dir(d).unwrap();
         std::os::unix::fs::chown(d, Some(65534), Some(65534)).unwrap();
     }
@@ -51,13 +53,21 @@ autostart = false
             .unwrap_or_else(|| panic!("no socket path in the log:\n{log}")),
     );
     let dir = socket.parent().unwrap().to_path_buf();
-    assert!(!planted.contains(&dir), "{}", dir.display());
+    assert!(!planted.0.contains(&dir), "{}", dir.display());
     assert!(socket.exists());
     // SAFETY: plain kill(2) on the supervisor this test started.
     unsafe { libc::kill(pid as i32, libc::SIGTERM) };
     assert_eq!(h.wait_exit(Duration::from_secs(15)), 0, "{}", h.log());
     assert!(!dir.exists(), "{} is left after shutdown", dir.display());
-    for d in &planted {
-        std::fs::remove_dir(d).unwrap();
+}
+
+/// The planted directories, removed however the test ends.
+struct Planted(Vec<PathBuf>);
+
+impl Drop for Planted {
+    fn drop(&mut self) {
+        for d in &self.0 {
+            let _ = std::fs::remove_dir(d);
+        }
     }
 }
