@@ -81,6 +81,9 @@ pub(crate) fn logs(state_dir: &Path, args: &LogsArgs) -> Result<u8, Failure> {
             "stead: note: these logs have no timestamps (log.timestamps = \"none\"), so --since selects nothing"
         );
     }
+    for r in positions.refused() {
+        eprintln!("stead: not read: {}", terminal::escape(&r.to_string()));
+    }
     let printer = Printer::new(&sources, args);
     let mut out = std::io::stdout().lock();
     if printer.print(&mut out, &records).is_err() {
@@ -95,6 +98,9 @@ pub(crate) fn logs(state_dir: &Path, args: &LogsArgs) -> Result<u8, Failure> {
         let records = follower
             .poll()
             .map_err(|e| Failure::new(EXIT_FAILED, format!("stead: cannot read the logs: {e}")))?;
+        for r in follower.take_refused() {
+            eprintln!("stead: not read: {}", terminal::escape(&r.to_string()));
+        }
         // A closed stdout (`stead logs -f | head`) ends the command quietly.
         if printer.print(&mut out, &records).is_err() {
             return Ok(0);

@@ -37,7 +37,7 @@ command = ["{child}", "--stdout", "to stdout", "--stderr", "to stderr", "--sleep
     h.wait_for("the refusal in status", Duration::from_secs(10), |h| {
         h.program("web")["log"]["error"]
             .as_str()
-            .is_some_and(|e| e.contains("symbolic links"))
+            .is_some_and(|e| e.contains("a symbolic link is there"))
     });
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "secret\n");
     let log = h.log();

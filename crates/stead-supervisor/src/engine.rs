@@ -99,8 +99,8 @@ pub(crate) struct Engine {
     /// Probe results and notify messages, by instance id.
     checks_tx: mpsc::UnboundedSender<CheckEvent>,
     checks_rx: Option<mpsc::UnboundedReceiver<CheckEvent>>,
-    /// Where notify sockets live (made at the first one).
-    notify_dir: Option<PathBuf>,
+    /// Where notify sockets live (made at the first one, removed when the engine ends).
+    notify_dir: Option<crate::health::notify::NotifyDir>,
     /// Helper processes (exec probes, hooks) whose exit the reaper hands over, by pid.
     aux: HashMap<u32, tokio::sync::oneshot::Sender<ExitStatus>>,
     events: Events,

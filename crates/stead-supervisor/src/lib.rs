@@ -139,6 +139,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The log directory is reached through a symlink another user could point elsewhere;
+    /// the message names it and the fix.
+    #[error("{0}")]
+    UnsafeLogDir(String),
     /// The pid file could not be written.
     #[error("cannot write the pid file {path}: {source}")]
     PidFile {
@@ -204,6 +208,16 @@ pub async fn supervise(mut options: Options) -> Result<i32, Error> {
         .clone()
         .unwrap_or_else(|| options.state_dir.join("logs"));
     if options.output == OutputMode::Capture {
+        // The default, inside the state directory, was judged with it (`InstanceLock`).
+        if options.config.supervisor.log_dir.is_some() || !options.control {
+            let verdict = host::judge_path(&log_dir, "log directory");
+            if let Some(reason) = verdict.refusal {
+                return Err(Error::UnsafeLogDir(reason));
+            }
+            for w in verdict.warnings {
+                tracing::warn!("{w}");
+            }
+        }
         std::fs::create_dir_all(&log_dir).map_err(|source| Error::LogDir {
             path: log_dir.clone(),
             source,

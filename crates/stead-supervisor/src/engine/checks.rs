@@ -20,12 +20,18 @@ impl Engine {
         instance: &str,
     ) -> Result<NotifySocket, String> {
         if self.notify_dir.is_none() {
+            // The state marker is the state directory this supervisor holds the lock of.
+            let state_dir = self.state_marker.as_ref().map(std::path::PathBuf::from);
             self.notify_dir = Some(
-                notify::make_dir()
+                notify::make_dir(state_dir.as_deref())
                     .map_err(|e| format!("cannot create the notify socket directory: {e}"))?,
             );
         }
-        let dir = self.notify_dir.clone().unwrap_or_default();
+        let dir = self
+            .notify_dir
+            .as_ref()
+            .map(|d| d.path().to_path_buf())
+            .unwrap_or_default();
         let cfg = self.slots[idx].program.config();
         let owner = spawn::owner_of(cfg.user.as_deref(), cfg.group_name.as_deref())
             .map_err(|e| format!("cannot find the owner for NOTIFY_SOCKET: {e}"))?;

@@ -8,7 +8,17 @@ use tokio::sync::mpsc;
 
 use super::CheckEvent;
 
-pub(crate) fn make_dir() -> io::Result<PathBuf> {
+pub(crate) struct NotifyDir {
+    path: PathBuf,
+}
+
+impl NotifyDir {
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+pub(crate) fn make_dir(_state_dir: Option<&Path>) -> io::Result<NotifyDir> {
     Err(io::Error::new(
         io::ErrorKind::Unsupported,
         "notify sockets are Unix only",

@@ -14,7 +14,16 @@ mod imp;
 mod imp;
 
 pub use imp::default_state_dir;
-pub(crate) use imp::{HostSignals, background_priority, notify, shared_dir_warning};
+pub(crate) use imp::{HostSignals, background_priority, judge_path, notify, shared_dir_warning};
+
+/// What [`judge_path`] found on the way to a directory stead writes in.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct PathVerdict {
+    /// Why stead must not use the directory, with the fix.
+    pub refusal: Option<String>,
+    /// What is not safe but not refused, each with the fix.
+    pub warnings: Vec<String>,
+}
 
 /// What the supervisor's host asked of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +111,15 @@ pub enum LockError {
         /// The pid written by the holder, or "unknown".
         pid: String,
     },
+    /// The state directory is reached through a symlink another user could point elsewhere;
+    /// the message names it and the fix.
+    #[error("{reason}")]
+    Unsafe {
+        /// The state directory.
+        dir: PathBuf,
+        /// Which link, why, and the fix.
+        reason: String,
+    },
     /// The directory or lock file could not be created or opened.
     #[error(
         "cannot use state directory {dir}: {source}; create it with write access for this user or pass --state-dir"
@@ -122,6 +140,16 @@ impl InstanceLock {
             dir: state_dir.to_path_buf(),
             source,
         };
+        let verdict = judge_path(state_dir, "state directory");
+        if let Some(reason) = verdict.refusal {
+            return Err(LockError::Unsafe {
+                dir: state_dir.to_path_buf(),
+                reason,
+            });
+        }
+        for w in verdict.warnings {
+            tracing::warn!("{w}");
+        }
         imp::create_private_dir(state_dir).map_err(io_err)?;
         let mut file = std::fs::OpenOptions::new()
             .read(true)

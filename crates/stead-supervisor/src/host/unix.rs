@@ -99,6 +99,112 @@ pub(crate) fn shared_dir_warning(dir: &Path) -> Option<String> {
     })
 }
 
+/// Judges every component of the path to `dir` (a log or state directory), as stead will
+/// reach it: who could replace each entry on the way? A symlink that someone other than root
+/// and stead's user could replace — it sits in a directory they own or may write without the
+/// sticky bit, or in a sticky one while they own the link — could point stead's files (as
+/// root) anywhere, into `/etc`: that is refused. A directory on the way that others could
+/// replace the same way is a warning (it is not replaced yet, and group-writable system
+/// directories like Ubuntu's `/var/log` are common). Symlinks are followed, their targets
+/// judged in turn; the walk stops at the first component that does not exist yet (stead
+/// creates it). `what` names the directory in messages ("log directory").
+pub(crate) fn judge_path(dir: &Path, what: &str) -> super::PathVerdict {
+    use std::collections::VecDeque;
+    use std::os::unix::fs::MetadataExt;
+    let me = nix::unistd::geteuid().as_raw();
+    let trusted = |uid: u32| uid == 0 || uid == me;
+    let mut verdict = super::PathVerdict::default();
+    let Ok(abs) = std::path::absolute(dir) else {
+        return verdict;
+    };
+    let mut todo: VecDeque<std::ffi::OsString> = VecDeque::new();
+    let mut at = PathBuf::from("/");
+    for c in abs.components() {
+        if let std::path::Component::Normal(n) = c {
+            todo.push_back(n.to_os_string());
+        } else if c == std::path::Component::ParentDir {
+            todo.push_back("..".into());
+        }
+    }
+    let mut hops = 0;
+    while let Some(name) = todo.pop_front() {
+        if name == ".." {
+            at.pop();
+            continue;
+        }
+        let next = at.join(&name);
+        let (Ok(meta), Ok(parent)) = (std::fs::symlink_metadata(&next), std::fs::metadata(&at))
+        else {
+            break;
+        };
+        let pmode = parent.mode() & 0o7777;
+        let others_write = pmode & 0o022 != 0;
+        let sticky = pmode & 0o1000 != 0;
+        let who = if !trusted(parent.uid()) {
+            Some(format!("{} is owned by uid {}", at.display(), parent.uid()))
+        } else if others_write && !sticky {
+            Some(format!(
+                "{} (mode {pmode:o}) can be written by users other than stead's (uid {me})",
+                at.display()
+            ))
+        } else if others_write && !trusted(meta.uid()) {
+            Some(format!(
+                "it is owned by uid {} in the shared directory {}",
+                meta.uid(),
+                at.display()
+            ))
+        } else {
+            None
+        };
+        if meta.file_type().is_symlink() {
+            let Ok(target) = std::fs::read_link(&next) else {
+                break;
+            };
+            if let Some(who) = who {
+                verdict.refusal = Some(format!(
+                    "the {what} {} is reached through the symbolic link {} -> {}, and {who}: \
+                     another user could point it (and the files stead writes there as uid \
+                     {me}) anywhere, such as /etc. Give the real directory instead (`realpath` \
+                     it), or `chmod go-w` and `chown` {} so that only root or stead's user can \
+                     change it",
+                    dir.display(),
+                    next.display(),
+                    target.display(),
+                    at.display()
+                ));
+                return verdict;
+            }
+            hops += 1;
+            if hops > 40 {
+                break;
+            }
+            if target.is_absolute() {
+                at = PathBuf::from("/");
+            }
+            for c in target.components().rev() {
+                match c {
+                    std::path::Component::Normal(n) => todo.push_front(n.to_os_string()),
+                    std::path::Component::ParentDir => todo.push_front("..".into()),
+                    _ => {}
+                }
+            }
+            continue;
+        }
+        if let Some(who) = who {
+            verdict.warnings.push(format!(
+                "the {what} {} is reached through {}, and {who}: another user could replace \
+                 it with a symbolic link to another place; `chmod go-w` (or `chmod +t`) and \
+                 `chown` {} so that only root or stead's user can change it",
+                dir.display(),
+                next.display(),
+                at.display()
+            ));
+        }
+        at = next;
+    }
+    verdict
+}
+
 /// Lowers the calling thread's CPU priority (nice 10) for background work (compressing
 /// rotated logs), so that it never slows the live path from programs' pipes to the disk.
 pub(crate) fn background_priority() {
@@ -107,5 +213,70 @@ pub(crate) fn background_priority() {
     unsafe {
         let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
         libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_replaceable_symlink_on_the_way_is_refused_and_a_safe_one_followed() {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("SKIPPED: links owned by another user need root");
+            return;
+        }
+        let base = std::env::temp_dir().join(format!("stead-judge-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let real = base.join("real");
+        std::fs::create_dir_all(&real).unwrap();
+        std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // Safe: a link in a directory only root writes, to a directory only root writes.
+        std::os::unix::fs::symlink(&real, base.join("safe")).unwrap();
+        let v = judge_path(&base.join("safe/logs"), "log directory");
+        assert_eq!(v, super::super::PathVerdict::default());
+        // A world-writable, non-sticky directory: anyone can swap the link.
+        let open = base.join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        std::os::unix::fs::symlink("../real", open.join("logs")).unwrap();
+        let why = judge_path(&open.join("logs"), "log directory")
+            .refusal
+            .expect("a link in a world-writable directory");
+        assert!(
+            why.contains(&format!("{} -> ../real", open.join("logs").display()))
+                && why.contains("mode 777"),
+            "{why}"
+        );
+        // Reached through a safe link first, then the unsafe one: still refused.
+        std::os::unix::fs::symlink(&open, base.join("via")).unwrap();
+        assert!(
+            judge_path(&base.join("via/logs/x"), "log directory")
+                .refusal
+                .is_some()
+        );
+        // Sticky: a link owned by another user is refused, root's own is not.
+        let sticky = base.join("sticky");
+        std::fs::create_dir(&sticky).unwrap();
+        std::fs::set_permissions(&sticky, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        std::os::unix::fs::symlink(&real, sticky.join("mine")).unwrap();
+        assert_eq!(
+            judge_path(&sticky.join("mine"), "log directory").refusal,
+            None
+        );
+        let theirs = sticky.join("theirs");
+        std::os::unix::fs::symlink(&real, &theirs).unwrap();
+        std::os::unix::fs::lchown(&theirs, Some(65534), Some(65534)).unwrap();
+        let why = judge_path(&theirs, "log directory")
+            .refusal
+            .expect("nobody's link");
+        assert!(why.contains("owned by uid 65534"), "{why}");
+        // A plain directory others could replace is a warning, not a refusal.
+        std::fs::create_dir(open.join("dir")).unwrap();
+        let v = judge_path(&open.join("dir"), "log directory");
+        assert_eq!(v.refusal, None);
+        assert_eq!(v.warnings.len(), 1, "{v:?}");
+        std::fs::remove_dir_all(&base).unwrap();
     }
 }

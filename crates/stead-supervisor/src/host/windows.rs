@@ -226,6 +226,11 @@ pub(crate) fn shared_dir_warning(_dir: &Path) -> Option<String> {
     None
 }
 
+/// Unix-only concern (creating symlinks is a privilege on Windows): nothing to refuse.
+pub(crate) fn judge_path(_dir: &Path, _what: &str) -> super::PathVerdict {
+    super::PathVerdict::default()
+}
+
 /// Lowers the calling thread's CPU priority for background work (compressing rotated logs),
 /// so that it never slows the live path from programs' pipes to the disk.
 pub(crate) fn background_priority() {

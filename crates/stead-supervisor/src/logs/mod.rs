@@ -12,7 +12,9 @@
 //! Nothing is dropped on the way: a pipe is read only as fast as its destinations take the
 //! bytes, so a slow disk slows the program (backpressure). The one exception is a file the
 //! disk refuses (full, gone, unwritable): then the program keeps running, a bounded amount is
-//! held for the retry, the rest is counted, shown in `status`, and marked in the file.
+//! held for the retry, the rest is counted, shown in `status`, and marked in the file. Only
+//! regular files are opened (`open.rs`), so a FIFO or device planted where a log goes is such
+//! a refusal, never a wait.
 //!
 //! Reading the files back (`stead logs`) is [`read`].
 

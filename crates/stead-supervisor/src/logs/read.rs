@@ -1,6 +1,12 @@
 //! Reading logs back, for `stead logs`: the last lines or those since a time, across rotated
 //! and gzipped files, merged by timestamp; then following the live files across rotations.
 //!
+//! `stead logs` often runs as root over a directory a program's user may write. A file is
+//! opened as the writer opens it (`open.rs`): a symlink, a FIFO or anything but a regular file
+//! among the logs is not read (a symlink to a secret would print the secret; a FIFO would
+//! hang the command). Such a file is skipped and named, with why, in
+//! [`Positions::refused`] and [`Follower::take_refused`]; the other files are read as usual.
+//!
 //! ```no_run
 //! use stead_supervisor::logs::Stream;
 //! use stead_supervisor::logs::read::{Source, Query, tail, Follower};
@@ -171,9 +177,18 @@ pub struct Query {
     pub since: Option<Timestamp>,
 }
 
-/// Where reading stopped in each source's live file, for [`Follower::new`].
+/// Where reading stopped in each source's live file, for [`Follower::new`]; and the files
+/// that were not read because they are not regular files.
 #[derive(Debug)]
-pub struct Positions(Vec<Option<Position>>);
+pub struct Positions(Vec<Option<Position>>, Vec<String>);
+
+impl Positions {
+    /// Files skipped because a symlink or something else than a regular file is there: each
+    /// `PATH: why`.
+    pub fn refused(&self) -> &[String] {
+        &self.1
+    }
+}
 
 /// The live file as it was opened, and the offset read up to.
 type Position = (File, u64);
@@ -184,8 +199,9 @@ type Position = (File, u64);
 pub fn tail(sources: &[Source], query: &Query) -> io::Result<(Vec<Record>, Positions)> {
     let mut all: Vec<Vec<Record>> = Vec::new();
     let mut positions = Vec::new();
+    let mut refused = Vec::new();
     for s in sources {
-        let (records, pos) = tail_one(s, query)?;
+        let (records, pos) = tail_one(s, query, &mut refused)?;
         all.push(records);
         positions.push(pos);
     }
@@ -198,19 +214,27 @@ pub fn tail(sources: &[Source], query: &Query) -> io::Result<(Vec<Record>, Posit
         let drop = merged.len().saturating_sub(n);
         merged.drain(..drop);
     }
-    Ok((merged, Positions(positions)))
+    Ok((merged, Positions(positions, refused)))
 }
 
-fn tail_one(source: &Source, query: &Query) -> io::Result<(Vec<Record>, Option<Position>)> {
+fn tail_one(
+    source: &Source,
+    query: &Query,
+    refused: &mut Vec<String>,
+) -> io::Result<(Vec<Record>, Option<Position>)> {
     let files = source.files();
     let mut newest_first: Vec<Record> = Vec::new();
     let mut position = None;
     'files: for (i, path) in files.iter().enumerate().rev() {
         let is_live = i == files.len() - 1;
         let lines: Vec<Vec<u8>> = if is_live {
-            let mut file = match File::open(path) {
+            let mut file = match super::open::read(path) {
                 Ok(f) => f,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) if super::open::is_refusal(&e) => {
+                    refused.push(format!("{}: {e}", path.display()));
+                    continue;
+                }
                 Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
             };
             let end = file.seek(SeekFrom::End(0))?;
@@ -223,6 +247,10 @@ fn tail_one(source: &Source, query: &Query) -> io::Result<(Vec<Record>, Option<P
                 Ok(l) => l,
                 // Removed by retention while we looked: skip it.
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) if super::open::is_refusal(&e) => {
+                    refused.push(format!("{}: {e}", path.display()));
+                    continue;
+                }
                 Err(e) => return Err(e),
             }
         };
@@ -295,7 +323,7 @@ fn read_rotated(path: &Path) -> io::Result<Vec<Vec<u8>>> {
 }
 
 fn read_all_lines(path: &Path) -> io::Result<Vec<Vec<u8>>> {
-    let file = File::open(path)?;
+    let file = super::open::read(path)?;
     let reader: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
         Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(file)))
     } else {
@@ -319,6 +347,9 @@ fn read_all_lines(path: &Path) -> io::Result<Vec<Vec<u8>>> {
 /// (the rotated file is read to its end before the new live file is opened).
 pub struct Follower {
     sources: Vec<Followed>,
+    /// Files skipped since the last [`Follower::take_refused`], each named once.
+    refused: Vec<String>,
+    announced: std::collections::HashSet<String>,
 }
 
 struct Followed {
@@ -353,14 +384,30 @@ impl Follower {
                 }
             })
             .collect();
-        Follower { sources }
+        Follower {
+            sources,
+            refused: Vec::new(),
+            announced: std::collections::HashSet::new(),
+        }
+    }
+
+    /// Files skipped since the last call because a symlink or something else than a regular
+    /// file is there (each `PATH: why`, each path once).
+    pub fn take_refused(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.refused)
     }
 
     /// The lines written since the last call, merged by time.
     pub fn poll(&mut self) -> io::Result<Vec<Record>> {
         let mut out = Vec::new();
+        let mut refused = Vec::new();
         for f in &mut self.sources {
-            f.poll(&mut out)?;
+            f.poll(&mut out, &mut refused)?;
+        }
+        for (path, why) in refused {
+            if self.announced.insert(path.clone()) {
+                self.refused.push(format!("{path}: {why}"));
+            }
         }
         if out.iter().all(|r| r.ts.is_some()) {
             out.sort_by_key(|r| r.ts);
@@ -370,14 +417,24 @@ impl Follower {
 }
 
 impl Followed {
-    fn poll(&mut self, out: &mut Vec<Record>) -> io::Result<()> {
+    /// Reads what is new; a file that is not read (see the module docs) is added to
+    /// `refused` as (path, why).
+    fn poll(
+        &mut self,
+        out: &mut Vec<Record>,
+        refused: &mut Vec<(String, String)>,
+    ) -> io::Result<()> {
         if self.file.is_none() {
-            match File::open(&self.source.live) {
+            match super::open::read(&self.source.live) {
                 Ok(f) => {
                     self.file = Some(f);
                     self.offset = 0;
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+                Err(e) if super::open::is_refusal(&e) => {
+                    refused.push((self.source.live.display().to_string(), e.to_string()));
+                    return Ok(());
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -392,21 +449,26 @@ impl Followed {
             Err(_) => true,
         };
         if replaced {
-            self.switch(&old_meta, out)?;
+            self.switch(&old_meta, out, refused)?;
         }
         Ok(())
     }
 
     /// The live file was replaced: finish the old one, then read every file rotated after
     /// it (several rotations may happen between two polls), then start on the new one.
-    fn switch(&mut self, old_meta: &std::fs::Metadata, out: &mut Vec<Record>) -> io::Result<()> {
+    fn switch(
+        &mut self,
+        old_meta: &std::fs::Metadata,
+        out: &mut Vec<Record>,
+        refused: &mut Vec<(String, String)>,
+    ) -> io::Result<()> {
         self.read_new(out)?;
         self.flush_partial(out);
         let old_len = self.offset;
         let old_tail = std::mem::take(&mut self.tail);
         // The new live file is opened before the rotated ones are listed, so that a
         // rotation in between cannot hide a file from both.
-        let new = File::open(&self.source.live).ok();
+        let new = super::open::read(&self.source.live).ok();
         let new_meta = new.as_ref().and_then(|f| f.metadata().ok());
         let dir = self.source.live.parent().unwrap_or(Path::new("."));
         let name = self
@@ -423,13 +485,17 @@ impl Followed {
             for f in &rotated[i + 1..] {
                 let is_new_live = !f.compressed
                     && new_meta.as_ref().is_some_and(|m| {
-                        std::fs::metadata(&f.path).is_ok_and(|fm| same_file(m, &fm))
+                        std::fs::symlink_metadata(&f.path).is_ok_and(|fm| same_file(m, &fm))
                     });
                 if is_new_live {
                     break;
                 }
-                if let Ok(lines) = read_rotated(&f.path) {
-                    out.extend(lines.iter().map(|l| Record::parse(&self.source, l)));
+                match read_rotated(&f.path) {
+                    Ok(lines) => out.extend(lines.iter().map(|l| Record::parse(&self.source, l))),
+                    Err(e) if super::open::is_refusal(&e) => {
+                        refused.push((f.path.display().to_string(), e.to_string()));
+                    }
+                    Err(_) => {}
                 }
             }
         }
@@ -481,10 +547,10 @@ impl Followed {
 /// trailer says) whose content ends the same way.
 fn is_rotated_copy(f: &super::RotatedFile, old: &std::fs::Metadata, len: u64, tail: &[u8]) -> bool {
     if !f.compressed {
-        return std::fs::metadata(&f.path).is_ok_and(|m| same_file(old, &m));
+        return std::fs::symlink_metadata(&f.path).is_ok_and(|m| same_file(old, &m));
     }
     let isize_matches = (|| -> io::Result<bool> {
-        let mut file = File::open(&f.path)?;
+        let mut file = super::open::read(&f.path)?;
         file.seek(SeekFrom::End(-4))?;
         let mut b = [0u8; 4];
         file.read_exact(&mut b)?;
@@ -612,5 +678,43 @@ mod tests {
         std::fs::write(&live, "e\n").unwrap();
         assert_eq!(texts(&f.poll().unwrap()), ["d", "e"]);
         assert!(f.poll().unwrap().is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_and_fifos_among_the_logs_are_skipped_and_named() {
+        let dir = test_dir("read-planted");
+        let secret = dir.join("secret");
+        std::fs::write(&secret, "2026-11-23T09:00:00.000000Z the secret\n").unwrap();
+        let link = dir.join("web.out.20261123T090000.000000Z.log");
+        std::os::unix::fs::symlink(&secret, &link).unwrap();
+        let fifo = dir.join("web.out.20261123T093000.000000Z.log");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o666)).unwrap();
+        let live = dir.join("web.out.log");
+        std::fs::write(&live, "2026-11-23T10:00:00.000000Z mine\n").unwrap();
+        let sources = vec![Source::new("web", Stream::Out, live.clone())];
+        let (r, pos) = tail(&sources, &Query::default()).unwrap();
+        assert_eq!(texts(&r), ["mine"]);
+        let refused = pos.refused().join("\n");
+        assert!(
+            refused.contains(&format!("{}: a symbolic link is there", link.display())),
+            "{refused}"
+        );
+        assert!(
+            refused.contains(&format!("{}: a named pipe (FIFO) is there", fifo.display())),
+            "{refused}"
+        );
+        // Following: the live file swapped for a symlink to the secret is not read either.
+        let mut f = Follower::new(sources, pos);
+        std::fs::remove_file(&live).unwrap();
+        std::os::unix::fs::symlink(&secret, &live).unwrap();
+        assert!(f.poll().unwrap().is_empty());
+        assert!(f.poll().unwrap().is_empty());
+        let refused = f.take_refused();
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        assert!(
+            refused[0].contains("a symbolic link is there"),
+            "{refused:?}"
+        );
     }
 }
