@@ -61,7 +61,7 @@ fn every_probe_kind_reports_ready_and_dependents_wait_for_it() {
             r#"
 [program.lib]
 command = ["{lib}"]
-env = {{ START_MS = "1000" }}
+env = {{ START_MS = "3000" }}
 ready = "notify"
 
 [program.shell]
@@ -100,7 +100,7 @@ depends_on = {{ lib = "started" }}
         .replace("{{dir}}", &h.dir.display().to_string()),
     );
     h.up();
-    // Running but not ready at first.
+    // Running but not ready at first (lib takes 3 s to start, margin for a loaded machine).
     let lib_status = h.program("lib");
     assert_eq!(lib_status["ready"], false, "{lib_status}");
     assert_eq!(h.state_of("after_all"), "waiting");
