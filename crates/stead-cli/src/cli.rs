@@ -23,6 +23,20 @@ pub(crate) struct Cli {
     #[arg(long, global = true, env = "STEAD_STATE_DIR", value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
 
+    /// How long to wait for the supervisor to answer (connecting included) before giving up
+    /// with exit code 75; refusals for load are retried until then. Waits that are the
+    /// point of a command (`events -f`, `logs -f`, a stop waiting for a tree to end) are not
+    /// cut short: the supervisor only has to take the request up within this time.
+    #[arg(
+        long,
+        global = true,
+        env = "STEAD_TIMEOUT",
+        value_name = "DURATION",
+        default_value = "10s",
+        value_parser = parse_timeout
+    )]
+    pub timeout: std::time::Duration,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -195,12 +209,20 @@ pub(crate) struct EventsArgs {
     pub json: bool,
 }
 
+fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    match stead_supervisor::parse_duration(text)? {
+        d if d.is_zero() => Err("the timeout must be more than 0, for example \"10s\"".into()),
+        d => Ok(d),
+    }
+}
+
 pub(crate) fn state_dir(cli_value: Option<PathBuf>) -> PathBuf {
     cli_value.unwrap_or_else(stead_supervisor::default_state_dir)
 }
 
 pub(crate) fn dispatch(cli: Cli) -> Result<u8, Failure> {
     let state = state_dir(cli.state_dir);
+    crate::ctl::set_timeout(cli.timeout);
     match cli.command {
         Command::Up(args) => crate::run::up(args, state),
         Command::Run(args) => crate::run::run(args, state),

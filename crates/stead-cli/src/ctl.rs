@@ -7,14 +7,23 @@ use std::time::{Duration, Instant};
 use stead_supervisor::control::api::{
     ActionReport, ActionRequest, EventsReport, ReloadReport, SignalRequest, StatusReport,
 };
-use stead_supervisor::control::client::{Client, ClientError};
+use stead_supervisor::control::client::{Answer, Client, ClientError};
 
 use crate::cli::ActionArgs;
 use crate::render;
 use crate::{EXIT_FAILED, EXIT_NOT_FOUND, EXIT_PERMISSION, EXIT_TEMPORARY, EXIT_USAGE, Failure};
 
-fn client(state_dir: &Path) -> Client {
+/// `--timeout`, set once from the command line.
+static TIMEOUT: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+
+pub(crate) fn set_timeout(timeout: Duration) {
+    let _ = TIMEOUT.set(timeout);
+}
+
+/// A client of the supervisor in `state_dir`, with `--timeout`.
+pub(crate) fn client(state_dir: &Path) -> Client {
     Client::new(stead_supervisor::control_endpoint(state_dir))
+        .with_timeout(TIMEOUT.get().copied().unwrap_or(Duration::from_secs(10)))
 }
 
 /// Maps a client error to an exit code and a message for people.
@@ -22,6 +31,7 @@ pub(crate) fn failure(e: &ClientError) -> Failure {
     let code = match e {
         ClientError::NotRunning { .. } => EXIT_NOT_FOUND,
         ClientError::PermissionDenied { .. } => EXIT_PERMISSION,
+        ClientError::TimedOut { .. } => EXIT_TEMPORARY,
         ClientError::Api { status, .. } => match status {
             403 => EXIT_PERMISSION,
             404 => EXIT_NOT_FOUND,
@@ -66,10 +76,16 @@ pub(crate) fn status(state_dir: &Path, names: &[String], json: bool) -> Result<u
 pub(crate) fn action(state_dir: &Path, verb: &str, args: &ActionArgs) -> Result<u8, Failure> {
     let req = ActionRequest {
         names: args.names.clone(),
+        all: args.all,
         wait: !args.no_wait,
     };
+    let answer = if args.no_wait {
+        Answer::Prompt
+    } else {
+        Answer::WhenDone
+    };
     let report: ActionReport = client(state_dir)
-        .post(&format!("/v1/{verb}"), &req)
+        .post_with(&format!("/v1/{verb}"), &req, answer)
         .map_err(|e| failure(&e))?;
     if args.json.json {
         print_json(&report);
@@ -89,6 +105,7 @@ pub(crate) fn action(state_dir: &Path, verb: &str, args: &ActionArgs) -> Result<
 pub(crate) fn signal(state_dir: &Path, args: &crate::cli::SignalArgs) -> Result<u8, Failure> {
     let req = SignalRequest {
         names: args.names.clone(),
+        all: false,
         signal: args.signal.clone(),
     };
     let report: ActionReport = client(state_dir)
@@ -112,7 +129,11 @@ pub(crate) fn signal(state_dir: &Path, args: &crate::cli::SignalArgs) -> Result<
 }
 
 pub(crate) fn reload(state_dir: &Path, json: &crate::cli::JsonArg) -> Result<u8, Failure> {
-    match client(state_dir).post::<ReloadReport>("/v1/reload", &serde_json::json!({})) {
+    match client(state_dir).post_with::<ReloadReport>(
+        "/v1/reload",
+        &serde_json::json!({}),
+        Answer::WhenDone,
+    ) {
         Ok(report) => {
             if json.json {
                 print_json(&report);
@@ -154,7 +175,7 @@ pub(crate) fn reload(state_dir: &Path, json: &crate::cli::JsonArg) -> Result<u8,
 pub(crate) fn shutdown(state_dir: &Path, json: &crate::cli::JsonArg) -> Result<u8, Failure> {
     let c = client(state_dir);
     let started = Instant::now();
-    match c.call("POST", "/v1/shutdown", Some(b"{}")) {
+    match c.exchange("POST", "/v1/shutdown", Some(b"{}"), Answer::WhenDone) {
         Ok((200, _)) => {}
         Ok((status, body)) => {
             return Err(Failure::new(
@@ -204,16 +225,18 @@ pub(crate) fn events(state_dir: &Path, args: &crate::cli::EventsArgs) -> Result<
     let mut first = true;
     loop {
         let wait = if first || !args.follow { 0 } else { 30_000 };
-        let report: EventsReport =
-            match client.get(&format!("/v1/events?after={after}&wait={wait}")) {
-                Ok(r) => r,
-                Err(stead_supervisor::control::client::ClientError::NotRunning { .. })
-                    if args.follow && !first =>
-                {
-                    return Ok(0); // the supervisor ended: so does the follow
-                }
-                Err(e) => return Err(failure(&e)),
-            };
+        let report: EventsReport = match client.get_held(
+            &format!("/v1/events?after={after}&wait={wait}"),
+            Duration::from_millis(wait),
+        ) {
+            Ok(r) => r,
+            Err(stead_supervisor::control::client::ClientError::NotRunning { .. })
+                if args.follow && !first =>
+            {
+                return Ok(0); // the supervisor ended: so does the follow
+            }
+            Err(e) => return Err(failure(&e)),
+        };
         first = false;
         let mut out = std::io::stdout().lock();
         for e in &report.events {

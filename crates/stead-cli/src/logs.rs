@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::Args;
 use jiff::Timestamp;
 use stead_supervisor::control::api::StatusReport;
-use stead_supervisor::control::client::{Client, ClientError};
+use stead_supervisor::control::client::ClientError;
 use stead_supervisor::logs::Stream;
 use stead_supervisor::logs::read::{Follower, Query, Record, Source, sources_from_config, tail};
 use stead_supervisor::terminal;
@@ -128,7 +128,7 @@ fn parse_since(s: &str) -> Result<Timestamp, Failure> {
 /// The log files: from the running supervisor (it knows where it writes), else from the
 /// config file.
 fn find_sources(state_dir: &Path, args: &LogsArgs) -> Result<Vec<Source>, Failure> {
-    let client = Client::new(stead_supervisor::control_endpoint(state_dir));
+    let client = crate::ctl::client(state_dir);
     match client.get::<StatusReport>(&crate::ctl::status_path(&args.names)) {
         Ok(report) => {
             let mut out = Vec::new();

@@ -48,7 +48,7 @@ pub(crate) fn top(state_dir: &Path, args: &TopArgs) -> Result<u8, Failure> {
             "stead: top needs a terminal; for scripts use `stead status --json` or `stead events -f`",
         ));
     }
-    let client = Client::new(stead_supervisor::control_endpoint(state_dir));
+    let client = crate::ctl::client(state_dir);
     let mut view = View {
         report: None,
         error: None,
@@ -136,6 +136,7 @@ fn act(client: &Client, view: &mut View, verb: &str) {
     };
     let req = ActionRequest {
         names: vec![name.clone()],
+        all: false,
         wait: false,
     };
     view.message = match client.post::<ActionReport>(&format!("/v1/{verb}"), &req) {

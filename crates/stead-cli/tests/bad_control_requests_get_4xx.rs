@@ -35,6 +35,15 @@ fn bad_control_requests_get_4xx() {
         (b"POST /v1/signal HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: 32\r\n\r\n{\"names\":[\"a\"],\"signal\":\"BOGUS\"}".to_vec(), "400"),
         (format!("POST /v1/stop HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: 100000\r\n\r\n{}", "x".repeat(100_000)).into_bytes(), "413"),
         (format!("GET /v1/status HTTP/1.1\r\nhost: x\r\nx-big: {}\r\n\r\n", "y".repeat(40_000)).into_bytes(), "431"),
+        // Content-Length and chunked together: ambiguous, refused (either order).
+        (b"POST /v1/stop HTTP/1.1\r\nhost: x\r\ncontent-length: 12\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n{\"names\":[]}".to_vec(), "400"),
+        (b"POST /v1/stop HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\ncontent-length: 5\r\n\r\n0\r\n\r\n".to_vec(), "400"),
+        // An empty body, or one naming nothing, does not mean every program.
+        (b"POST /v1/stop HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: 0\r\n\r\n".to_vec(), "400"),
+        (b"POST /v1/stop HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: 2\r\n\r\n{}".to_vec(), "400"),
+        (b"POST /v1/signal HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: 17\r\n\r\n{\"signal\":\"TERM\"}".to_vec(), "400"),
+        // A bad escape in the query.
+        (b"GET /v1/status?name=a%2 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n".to_vec(), "400"),
     ];
     for (req, code) in cases {
         let resp = raw(&h, &req);
@@ -45,6 +54,13 @@ fn bad_control_requests_get_4xx() {
             String::from_utf8_lossy(&req[..req.len().min(60)])
         );
     }
+    // A percent-encoded name is decoded.
+    let ok = raw(
+        &h,
+        b"GET /v1/status?name=%61 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+    );
+    assert!(status_line(&ok).contains("200"), "{ok}");
+    assert!(ok.contains("\"name\":\"a\""), "{ok}");
     // A client that connects and sends nothing does not block others.
     let _idle = UnixStream::connect(h.state.join("stead.sock")).unwrap();
     assert_eq!(

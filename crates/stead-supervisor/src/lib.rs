@@ -36,6 +36,7 @@ mod host;
 pub mod logs;
 mod metrics;
 pub mod program;
+mod ratelimit;
 pub mod signal;
 mod spawn;
 pub mod terminal;

@@ -138,13 +138,17 @@ pub struct StatusReport {
     pub programs: Vec<ProgramStatus>,
 }
 
-/// Body of `POST /v1/start`, `/v1/stop`, `/v1/restart`.
+/// Body of `POST /v1/start`, `/v1/stop`, `/v1/restart`: `names`, or `"all": true` (one of
+/// them; an empty body is refused, so that no request means every program by omission).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ActionRequest {
-    /// Program or instance names; empty means all.
-    #[serde(default)]
+    /// Program or instance names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub names: Vec<String>,
+    /// Every program (instead of `names`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub all: bool,
     /// Answer only once every named program has settled (default true).
     #[serde(default = "yes")]
     pub wait: bool,
@@ -158,9 +162,12 @@ fn yes() -> bool {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignalRequest {
-    /// Program or instance names; empty means all.
-    #[serde(default)]
+    /// Program or instance names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub names: Vec<String>,
+    /// Every program (instead of `names`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub all: bool,
     /// Signal name or number (`HUP`, `SIGUSR1`, `15`).
     pub signal: String,
 }

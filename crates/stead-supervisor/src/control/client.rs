@@ -3,9 +3,16 @@
 //! One request per connection (`Connection: close`), no async runtime: a status round trip
 //! is a connect, one write and one read, which keeps `stead status` near the cost of
 //! starting a process. `httparse` parses the answer.
+//!
+//! With a timeout ([`Client::with_timeout`]), a supervisor that does not answer (stopped
+//! with SIGSTOP, stuck) is a [`ClientError::TimedOut`] rather than a wait without end, and a
+//! refusal for load (`503` with `Retry-After`, a connection closed or reset before any
+//! answer) is retried until the timeout. The exchange then runs on a thread of its own, so
+//! that the limit holds on every platform and in every step, connecting included.
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
@@ -47,25 +54,89 @@ pub enum ClientError {
         /// What went wrong.
         message: String,
     },
+    /// No answer within the timeout: a temporary failure, worth a retry.
+    #[error(
+        "the supervisor at {} did not answer within {}{}; it may be stopped (SIGSTOP), overloaded or stuck: check that its process runs, then retry, or wait longer with --timeout",
+        endpoint.display(),
+        crate::format_duration(*after),
+        last.as_ref().map(|l| format!(" (last try: {l})")).unwrap_or_default()
+    )]
+    TimedOut {
+        /// The socket or pipe tried.
+        endpoint: PathBuf,
+        /// The time given.
+        after: Duration,
+        /// What the last try that failed for load ran into, if one did.
+        last: Option<String>,
+    },
+}
+
+/// How long an answer may take once the supervisor has the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Answer {
+    /// At once: the whole exchange fits in the client's timeout.
+    Prompt,
+    /// Held on purpose up to this long (a long poll: `/v1/events?wait=`), plus the timeout.
+    HeldFor(Duration),
+    /// Once the work is done (a stop answers when the tree is gone): the supervisor must
+    /// take the request up within the timeout (it answers `Expect: 100-continue`), and the
+    /// answer may then take as long as the work does.
+    WhenDone,
+}
+
+/// One try's failure: worth another try (refused for load, closed before any answer), or not.
+enum Failed {
+    Again(String),
+    Final(ClientError),
+}
+
+/// What a try gets back.
+struct Reply {
+    status: u16,
+    body: Vec<u8>,
+    /// A `503` with `Retry-After`: refused for load, nothing done.
+    retry: bool,
+}
+
+/// A step of an exchange run on a thread.
+enum Step {
+    TakenUp,
+    Done(Result<Reply, Failed>),
 }
 
 /// A client for one supervisor's control endpoint.
 ///
 /// ```no_run
+/// use std::time::Duration;
 /// use stead_supervisor::control::{api::StatusReport, client::Client};
-/// let client = Client::new(stead_supervisor::control_endpoint(&stead_supervisor::default_state_dir()));
+/// let client = Client::new(stead_supervisor::control_endpoint(&stead_supervisor::default_state_dir()))
+///     .with_timeout(Duration::from_secs(10));
 /// let status: StatusReport = client.get("/v1/status").unwrap();
 /// println!("{} programs", status.programs.len());
 /// ```
 #[derive(Debug, Clone)]
 pub struct Client {
     endpoint: PathBuf,
+    timeout: Option<Duration>,
 }
 
 impl Client {
-    /// A client for the socket (or pipe) at `endpoint`.
+    /// A client for the socket (or pipe) at `endpoint`, without a timeout: it waits as long
+    /// as the supervisor takes, and tries once.
     pub fn new(endpoint: PathBuf) -> Self {
-        Client { endpoint }
+        Client {
+            endpoint,
+            timeout: None,
+        }
+    }
+
+    /// Gives up after `timeout` with [`ClientError::TimedOut`], retrying refusals for load
+    /// until then (see [`Answer`] for requests whose answer may take longer on purpose).
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
     }
 
     /// The endpoint this client talks to.
@@ -75,7 +146,16 @@ impl Client {
 
     /// `GET path`, decoding the JSON answer.
     pub fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
-        let (status, body) = self.call("GET", path, None)?;
+        self.get_held(path, Duration::ZERO)
+    }
+
+    /// `GET path` of a long poll the supervisor may hold up to `held`, decoding the answer.
+    pub fn get_held<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        held: Duration,
+    ) -> Result<T, ClientError> {
+        let (status, body) = self.exchange("GET", path, None, Answer::HeldFor(held))?;
         self.decode(status, &body)
     }
 
@@ -85,63 +165,217 @@ impl Client {
         path: &str,
         body: &impl serde::Serialize,
     ) -> Result<T, ClientError> {
+        self.post_with(path, body, Answer::Prompt)
+    }
+
+    /// `POST path` with a JSON body, with `answer` saying how long the answer may take.
+    pub fn post_with<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl serde::Serialize,
+        answer: Answer,
+    ) -> Result<T, ClientError> {
         let json = serde_json::to_vec(body).map_err(|e| self.protocol(e.to_string()))?;
-        let (status, body) = self.call("POST", path, Some(&json))?;
+        let (status, body) = self.exchange("POST", path, Some(&json), answer)?;
         self.decode(status, &body)
     }
 
-    /// Sends one request; returns the status and the raw body.
+    /// Sends one request for a prompt answer; returns the status and the raw body.
     pub fn call(
         &self,
         method: &str,
         path: &str,
         body: Option<&[u8]>,
     ) -> Result<(u16, Vec<u8>), ClientError> {
-        let mut stream = self.connect()?;
-        let body = body.unwrap_or_default();
-        let mut req = format!(
-            "{method} {path} HTTP/1.1\r\nhost: stead\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
-            body.len()
-        )
-        .into_bytes();
-        req.extend_from_slice(body);
-        stream.write_all(&req).map_err(|e| self.io_error(&e))?;
+        self.exchange(method, path, body, Answer::Prompt)
+    }
+
+    /// Sends one request (again while it is refused for load, within the timeout); returns
+    /// the status and the raw body.
+    pub fn exchange(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+        answer: Answer,
+    ) -> Result<(u16, Vec<u8>), ClientError> {
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nhost: stead\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{}\r\n",
+            body.map_or(0, <[u8]>::len),
+            if answer == Answer::WhenDone && body.is_some() {
+                "expect: 100-continue\r\n"
+            } else {
+                ""
+            }
+        );
+        let body = body.unwrap_or_default().to_vec();
+        let Some(timeout) = self.timeout else {
+            return match self.once(head.as_bytes(), &body, &|_| {}) {
+                Ok(r) => Ok((r.status, r.body)),
+                Err(Failed::Again(m)) => Err(self.protocol(m)),
+                Err(Failed::Final(e)) => Err(e),
+            };
+        };
+        let deadline = Instant::now() + timeout;
+        let mut pause = Duration::from_millis(10);
+        let mut last = None;
+        loop {
+            match self.once_within(head.clone(), body.clone(), answer, deadline) {
+                Some(Ok(r)) if !r.retry => return Ok((r.status, r.body)),
+                Some(Ok(r)) => {
+                    last = match self.decode::<serde_json::Value>(r.status, &r.body) {
+                        Err(e) => Some(e.to_string()),
+                        Ok(_) => None,
+                    };
+                }
+                Some(Err(Failed::Final(e))) => return Err(e),
+                Some(Err(Failed::Again(m))) => last = Some(m),
+                None => {}
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left <= pause {
+                return Err(ClientError::TimedOut {
+                    endpoint: self.endpoint.clone(),
+                    after: timeout,
+                    last,
+                });
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(200));
+        }
+    }
+
+    /// One try on a thread of its own, waited for until `deadline` (later, for an answer
+    /// held on purpose or a request taken up); `None` when the time ran out.
+    fn once_within(
+        &self,
+        head: String,
+        body: Vec<u8>,
+        answer: Answer,
+        deadline: Instant,
+    ) -> Option<Result<Reply, Failed>> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let me = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("stead-control".into())
+            .spawn(move || {
+                let step = |s: Step| drop(tx.send(s));
+                let r = me.once(head.as_bytes(), &body, &step);
+                step(Step::Done(r));
+            });
+        if let Err(e) = spawned {
+            // No thread to spare (the process limit): say so rather than wait without end.
+            return Some(Err(Failed::Again(format!(
+                "cannot start a thread to wait with a timeout: {e}"
+            ))));
+        }
+        let limit = match answer {
+            Answer::HeldFor(held) => deadline + held,
+            _ => deadline,
+        };
+        let ended = || {
+            Some(Err(Failed::Final(
+                self.protocol("the request ended without an answer".into()),
+            )))
+        };
+        match rx.recv_timeout(limit.saturating_duration_since(Instant::now())) {
+            Ok(Step::Done(r)) => Some(r),
+            // The supervisor has the request: the answer comes when the work is done.
+            Ok(Step::TakenUp) => match rx.recv() {
+                Ok(Step::Done(r)) => Some(r),
+                _ => ended(),
+            },
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => ended(),
+        }
+    }
+
+    /// One connection, one request, blocking. With `expect: 100-continue` in `head`, the body
+    /// goes once the supervisor says `100 Continue` (`step(TakenUp)`), or not at all when it
+    /// answers at once.
+    fn once(&self, head: &[u8], body: &[u8], step: &dyn Fn(Step)) -> Result<Reply, Failed> {
+        let mut stream = self.connect().map_err(|e| self.io_failed(&e))?;
+        let expect = memchr::memmem::find(head, b"expect: 100-continue").is_some();
         let mut raw = Vec::with_capacity(16 * 1024);
+        let mut request = head.to_vec();
+        if !expect {
+            request.extend_from_slice(body);
+        }
+        if let Err(e) = stream.write_all(&request) {
+            // A refusal may have been written before the supervisor closed its side.
+            let _ = stream.read_to_end(&mut raw);
+            return self.parse(raw).map_err(|_| self.io_failed(&e));
+        }
+        if expect {
+            let mut buf = [0u8; 4096];
+            loop {
+                let n = stream.read(&mut buf).map_err(|e| self.io_failed(&e))?;
+                if n == 0 {
+                    return self.parse(raw);
+                }
+                raw.extend_from_slice(&buf[..n]);
+                if let Some(end) = memchr::memmem::find(&raw, b"\r\n\r\n") {
+                    if raw.starts_with(b"HTTP/1.1 100") {
+                        raw.drain(..end + 4);
+                        step(Step::TakenUp);
+                        stream.write_all(body).map_err(|e| self.io_failed(&e))?;
+                    }
+                    break;
+                }
+            }
+        }
         stream
             .read_to_end(&mut raw)
-            .map_err(|e| self.io_error(&e))?;
+            .map_err(|e| self.io_failed(&e))?;
+        self.parse(raw)
+    }
+
+    fn parse(&self, mut raw: Vec<u8>) -> Result<Reply, Failed> {
+        if raw.is_empty() {
+            return Err(Failed::Again(
+                "the supervisor closed the connection without answering".into(),
+            ));
+        }
         let mut headers = [httparse::EMPTY_HEADER; 32];
         let mut resp = httparse::Response::new(&mut headers);
         let head_len = match resp.parse(&raw) {
             Ok(httparse::Status::Complete(n)) => n,
             Ok(httparse::Status::Partial) => {
-                return Err(self.protocol("the answer ended early".into()));
+                return Err(Failed::Final(
+                    self.protocol("the answer ended early".into()),
+                ));
             }
-            Err(e) => return Err(self.protocol(format!("not an HTTP answer: {e}"))),
+            Err(e) => {
+                return Err(Failed::Final(
+                    self.protocol(format!("not an HTTP answer: {e}")),
+                ));
+            }
         };
         let status = resp.code.unwrap_or(0);
-        let declared = resp
-            .headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case("content-length"))
-            .and_then(|h| {
-                std::str::from_utf8(h.value)
-                    .ok()?
-                    .trim()
-                    .parse::<usize>()
-                    .ok()
-            });
+        let header = |name: &str| {
+            resp.headers
+                .iter()
+                .find(|h| h.name.eq_ignore_ascii_case(name))
+                .map(|h| h.value)
+        };
+        let declared = header("content-length")
+            .and_then(|v| std::str::from_utf8(v).ok()?.trim().parse::<usize>().ok());
+        let retry = status == 503 && header("retry-after").is_some();
         let mut body = raw.split_off(head_len);
         if let Some(n) = declared {
             if body.len() < n {
-                return Err(self.protocol(format!(
+                return Err(Failed::Final(self.protocol(format!(
                     "the answer ended after {} of {n} bytes",
                     body.len()
-                )));
+                ))));
             }
             body.truncate(n);
         }
-        Ok((status, body))
+        Ok(Reply {
+            status,
+            body,
+            retry,
+        })
     }
 
     fn decode<T: DeserializeOwned>(&self, status: u16, body: &[u8]) -> Result<T, ClientError> {
@@ -164,29 +398,43 @@ impl Client {
         }
     }
 
-    fn io_error(&self, e: &io::Error) -> ClientError {
+    /// An I/O error as a try's failure: a connection refused for load, closed or reset
+    /// before any answer is worth another try.
+    fn io_failed(&self, e: &io::Error) -> Failed {
         match e.kind() {
-            io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => ClientError::NotRunning {
+            io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => {
+                Failed::Final(ClientError::NotRunning {
+                    endpoint: self.endpoint.clone(),
+                })
+            }
+            io::ErrorKind::PermissionDenied => Failed::Final(ClientError::PermissionDenied {
                 endpoint: self.endpoint.clone(),
-            },
-            io::ErrorKind::PermissionDenied => ClientError::PermissionDenied {
-                endpoint: self.endpoint.clone(),
-            },
-            _ => self.protocol(e.to_string()),
+            }),
+            io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::WouldBlock => Failed::Again(e.to_string()),
+            // Windows: every instance of the pipe is busy.
+            _ if e.raw_os_error() == Some(PIPE_BUSY) && cfg!(windows) => {
+                Failed::Again(e.to_string())
+            }
+            _ => Failed::Final(self.protocol(e.to_string())),
         }
     }
 
     #[cfg(unix)]
-    fn connect(&self) -> Result<std::os::unix::net::UnixStream, ClientError> {
-        std::os::unix::net::UnixStream::connect(&self.endpoint).map_err(|e| self.io_error(&e))
+    fn connect(&self) -> io::Result<std::os::unix::net::UnixStream> {
+        std::os::unix::net::UnixStream::connect(&self.endpoint)
     }
 
     #[cfg(windows)]
-    fn connect(&self) -> Result<std::fs::File, ClientError> {
+    fn connect(&self) -> io::Result<std::fs::File> {
         std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .open(&self.endpoint)
-            .map_err(|e| self.io_error(&e))
     }
 }
+
+/// `ERROR_PIPE_BUSY`.
+const PIPE_BUSY: i32 = 231;

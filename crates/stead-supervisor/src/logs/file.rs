@@ -30,6 +30,9 @@ pub(crate) static REOPEN: AtomicU64 = AtomicU64::new(0);
 /// How often a file that cannot be opened or written is tried again.
 pub(crate) const RETRY_EVERY: Duration = Duration::from_secs(1);
 
+/// Write failures, rate-limited per file (a failure is retried every [`RETRY_EVERY`]).
+static FAILURES: crate::ratelimit::Shared = crate::ratelimit::Shared::new();
+
 /// After a rotation failed (a rename refused), how long to write on without rotating.
 const ROTATION_PAUSE: Duration = Duration::from_secs(60);
 
@@ -259,10 +262,13 @@ impl FileLog {
     fn hold(&mut self, data: &[u8], error: Option<String>) {
         if let Some(e) = error {
             if self.failing.is_none() {
-                tracing::error!(
-                    "{e}; the program keeps running, up to {} bytes of its output are held, and what does not fit is counted as lost",
-                    self.settings.buffer
-                );
+                // Retried every second while it lasts: one line per 10 s, with the count.
+                if let Some(more) = FAILURES.check(&self.path.display().to_string()) {
+                    tracing::error!(
+                        "{e}; the program keeps running, up to {} bytes of its output are held, and what does not fit is counted as lost{more}",
+                        self.settings.buffer
+                    );
+                }
                 *self.stats.stream(self.stream).error.lock().unwrap() = Some(e.clone());
                 janitor::send(Job::Retry(self.me.clone()));
             }
