@@ -602,7 +602,14 @@ impl Engine {
         );
         notify(&HostNotice::Stopping);
         self.shutting_down = true;
-        self.shut_down_in_order(Instant::now());
+        let now = Instant::now();
+        // Every program learns at once that nothing starts again, though most are stopped
+        // later, in dependency order: one that dies meanwhile (the service manager's TERM
+        // to the whole cgroup) stays down.
+        for idx in 0..self.slots.len() {
+            self.feed(idx, Event::ShutdownBegun, now);
+        }
+        self.shut_down_in_order(now);
     }
 
     /// Sends Shutdown to every program that no live program depends on: dependents stop

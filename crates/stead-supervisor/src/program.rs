@@ -135,6 +135,11 @@ pub enum Event {
     Restart,
     /// The supervisor is shutting down: stop, and never start again.
     Shutdown,
+    /// The supervisor has begun to shut down and will send `Shutdown` in this program's
+    /// turn (after the programs that depend on it have stopped); until then it keeps
+    /// running, but whatever ends it — the service manager's TERM to the whole cgroup, a
+    /// crash — it is never started or restarted again.
+    ShutdownBegun,
     /// The process was created.
     Spawned {
         /// Its process id.
@@ -301,6 +306,19 @@ impl Program {
                 self.restart_after_stop = false;
                 self.fail_after_stop = None;
                 self.on_stop(now, "stopped: supervisor shut down")
+            }
+            Event::ShutdownBegun => {
+                self.shutting_down = true;
+                self.restart_after_stop = false;
+                if self.state == State::Backoff {
+                    self.deadline = None;
+                    self.set(
+                        State::Stopped,
+                        now,
+                        "not restarted: the supervisor is shutting down".into(),
+                    );
+                }
+                Vec::new()
             }
             Event::Restart => match self.state {
                 State::Running | State::Starting => {
@@ -513,6 +531,12 @@ impl Program {
                     };
                 if restart {
                     actions.extend(self.after_failure(now, &status.to_string(), true));
+                } else if self.shutting_down {
+                    self.set(
+                        State::Stopped,
+                        now,
+                        format!("{status} while the supervisor was shutting down; not restarted"),
+                    );
                 } else {
                     let policy = match self.config.restart {
                         RestartPolicy::Never => "restart = \"never\"",
@@ -824,6 +848,40 @@ mod tests {
         assert!(
             p.handle(Event::Start, t).is_empty(),
             "no start during shutdown"
+        );
+    }
+
+    #[test]
+    fn once_shutdown_has_begun_an_exit_before_its_turn_is_not_restarted() {
+        let t = Instant::now();
+        let mut p = program(RestartPolicy::Always);
+        running(&mut p, t);
+        assert!(
+            p.handle(Event::ShutdownBegun, t).is_empty(),
+            "it keeps running"
+        );
+        assert_eq!(p.state(), State::Running);
+        assert!(exit(&mut p, 143, t).is_empty(), "no restart, no backoff");
+        assert_eq!(p.state(), State::Stopped);
+        assert!(p.reason().contains("shutting down"), "{}", p.reason());
+        assert!(p.deadline().is_none());
+        assert!(p.handle(Event::Start, t).is_empty());
+        assert!(p.handle(Event::Shutdown, t).is_empty());
+        assert_eq!(p.state(), State::Stopped);
+    }
+
+    #[test]
+    fn shutdown_begun_during_backoff_cancels_the_restart() {
+        let t = Instant::now();
+        let mut p = program(RestartPolicy::Always);
+        running(&mut p, t);
+        exit(&mut p, 1, t);
+        assert_eq!(p.state(), State::Backoff);
+        p.handle(Event::ShutdownBegun, t);
+        assert_eq!(p.state(), State::Stopped);
+        assert!(
+            p.handle(Event::Tick, t + Duration::from_secs(60))
+                .is_empty()
         );
     }
 
