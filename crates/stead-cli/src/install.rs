@@ -87,9 +87,10 @@ pub(crate) struct InstallArgs {
     /// 60 s.
     #[arg(long)]
     pub restart_delay: Option<String>,
-    /// How long a stop may take (`30s`).
-    #[arg(long, default_value = "30s")]
-    pub stop_timeout: String,
+    /// How long a stop may take before the kill [default: 30s; with -c, the config's
+    /// longest ordered shutdown (each dependency chain's stop timeouts added up) plus 15s]
+    #[arg(long)]
+    pub stop_timeout: Option<String>,
     /// No systemd sandboxing (`NoNewPrivileges`, `ProtectSystem`, `ProtectHome`, `PrivateTmp`).
     #[arg(long)]
     pub no_hardening: bool,
@@ -178,6 +179,9 @@ fn absolute_program(p: &str) -> Result<PathBuf, Failure> {
     Err(usage(format!("`{p}` is not in PATH; give its path")))
 }
 
+/// Beyond the programs' own stop timeouts: the time stead takes to close its logs and exit.
+const STOP_MARGIN: Duration = Duration::from_secs(15);
+
 fn duration(s: &str, what: &str) -> Result<Duration, Failure> {
     stead_supervisor::parse_duration(s).map_err(|e| usage(format!("bad {what}: {e}")))
 }
@@ -187,12 +191,16 @@ fn stead_exe() -> Result<PathBuf, Failure> {
 }
 
 fn spec(args: &InstallArgs, backend: Backend) -> Result<ServiceSpec, Failure> {
+    let mut budget = None;
+    let mut supervisor_state = None;
     let (program, rest, wrap) = if let Some(config) = &args.config {
         let config = std::path::absolute(config).map_err(|e| usage(e.to_string()))?;
-        stead_supervisor::Config::load(&config).map_err(|e| usage(format!("{e}")))?;
+        let loaded = stead_supervisor::Config::load(&config).map_err(|e| usage(format!("{e}")))?;
+        budget = Some(loaded.shutdown_budget().saturating_add(STOP_MARGIN));
         let exe = stead_exe()?;
         let name = args.name.clone().unwrap_or_else(|| "stead".into());
         let state = stead_manager::wrap::state_dir(&name, backend, args.target.user, &home());
+        supervisor_state = Some(state.clone());
         (
             exe,
             vec![
@@ -236,7 +244,12 @@ fn spec(args: &InstallArgs, backend: Backend) -> Result<ServiceSpec, Failure> {
     if let Some(d) = &args.restart_delay {
         spec.restart_delays[0] = duration(d, "--restart-delay")?;
     }
-    spec.stop_timeout = duration(&args.stop_timeout, "--stop-timeout")?;
+    spec.stop_timeout = match (&args.stop_timeout, budget) {
+        (Some(given), _) => duration(given, "--stop-timeout")?,
+        (None, Some(budget)) => budget,
+        (None, None) => Duration::from_secs(30),
+    };
+    spec.supervisor_state = supervisor_state;
     // stead itself speaks the notify protocol towards systemd.
     spec.readiness = if args.notify || wrap {
         Readiness::Notify

@@ -13,7 +13,8 @@ use stead_supervisor::{Config, Options};
 
 use crate::{EXIT_FAILED, Failure};
 
-/// Beyond the slowest program's `stop_timeout`: the SCM waits this long for the stop.
+/// Beyond the longest ordered shutdown ([`Config::shutdown_budget`]): the SCM waits this long
+/// for the stop.
 const STOP_MARGIN: Duration = Duration::from_secs(15);
 
 pub(crate) fn up(config: Config, state_dir: PathBuf, name: String) -> Result<u8, Failure> {
@@ -22,12 +23,8 @@ pub(crate) fn up(config: Config, state_dir: PathBuf, name: String) -> Result<u8,
         .log_dir
         .clone()
         .unwrap_or_else(|| state_dir.join("logs"));
-    let slowest = config
-        .programs
-        .iter()
-        .map(|p| p.stop_timeout)
-        .max()
-        .unwrap_or_default();
+    // Programs stop in dependency order, so a chain's stop timeouts add up.
+    let slowest = config.shutdown_budget();
     let file = stead::logging::LogFile::new(&log_dir)
         .max_size(10 << 20)
         .keep(5);

@@ -173,6 +173,11 @@ pub struct ServiceSpec {
     pub log_dir: Option<PathBuf>,
     /// Create this system account (no shell, no home) if it does not exist, and run as it.
     pub create_user: Option<String>,
+    /// Set when the service is stead itself supervising programs (`stead install -c`,
+    /// `--wrap`): its state directory. The units stead writes for itself let it stop its
+    /// programs in order (systemd `KillMode=mixed`), delegate the cgroup it makes instance
+    /// cgroups in (`Delegate=yes`), and reload through `stead reload` (`ExecReload=`).
+    pub supervisor_state: Option<PathBuf>,
 }
 
 /// A spec that cannot be installed, and why.
@@ -216,6 +221,7 @@ impl ServiceSpec {
             hardening: true,
             log_dir: None,
             create_user: None,
+            supervisor_state: None,
         }
     }
 

@@ -189,6 +189,7 @@ pub fn wrap(
     host.cwd = None;
     host.readiness = Readiness::Notify;
     host.watchdog = None;
+    host.supervisor_state = Some(state.clone());
     // stead's own stop is the program's, plus time to close its logs.
     host.stop_timeout = program.stop_timeout + Duration::from_secs(15);
     let wrapped = Wrapped {

@@ -89,7 +89,25 @@ pub fn unit(spec: &ServiceSpec) -> Unit {
     if let Some(w) = spec.watchdog {
         u.set("Service", "WatchdogSec", secs(w));
     }
-    u.set("Service", "KillMode", "control-group");
+    if let Some(state) = &spec.supervisor_state {
+        // stead stops its programs itself, dependents first: systemd's TERM goes to stead
+        // alone, and only what is left at the timeout is killed.
+        u.set("Service", "KillMode", "mixed");
+        // stead makes a cgroup per program instance under its own.
+        u.set("Service", "Delegate", "yes");
+        let reload: Vec<String> = [
+            spec.program.display().to_string(),
+            "reload".into(),
+            "--state-dir".into(),
+            state.display().to_string(),
+        ]
+        .iter()
+        .map(|a| exec_arg(a))
+        .collect();
+        u.set("Service", "ExecReload", reload.join(" "));
+    } else {
+        u.set("Service", "KillMode", "control-group");
+    }
     if spec.hardening {
         u.set("Service", "NoNewPrivileges", "yes");
         u.set("Service", "PrivateTmp", "yes");

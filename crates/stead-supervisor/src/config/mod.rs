@@ -353,6 +353,59 @@ impl Config {
         parse::parse(path, text, false)
     }
 
+    /// The longest an orderly shutdown of every program can take: a program is stopped only
+    /// after everything that depends on it has stopped, so this is the largest sum of
+    /// `stop_timeout`s along a `depends_on` chain (the instances of one program stop
+    /// together). A service manager's stop timeout for stead itself is this plus a margin.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let c = stead_supervisor::Config::parse_portable(
+    ///     std::path::Path::new("stead.toml"),
+    ///     "[program.db]\ncommand = ['db']\nstop_timeout = '20s'\n\
+    ///      [program.app]\ncommand = ['app']\nstop_timeout = '5s'\ndepends_on = ['db']\n\
+    ///      [program.cron]\ncommand = ['cron']\nstop_timeout = '22s'\n",
+    /// ).unwrap();
+    /// assert_eq!(c.shutdown_budget(), Duration::from_secs(25));
+    /// ```
+    pub fn shutdown_budget(&self) -> Duration {
+        let mut own: BTreeMap<&str, (Duration, &[String])> = BTreeMap::new();
+        for p in &self.programs {
+            let e = own
+                .entry(p.group.as_str())
+                .or_insert((Duration::ZERO, p.depends_on.as_slice()));
+            e.0 = e.0.max(p.stop_timeout);
+        }
+        // The time until `group` has stopped: its own stop, after its dependents'.
+        fn until_stopped<'a>(
+            group: &'a str,
+            own: &BTreeMap<&'a str, (Duration, &'a [String])>,
+            memo: &mut BTreeMap<&'a str, Duration>,
+            depth: usize,
+        ) -> Duration {
+            if let Some(d) = memo.get(group) {
+                return *d;
+            }
+            let mut after = Duration::ZERO;
+            // Cycles are refused by the parser; the depth bound keeps this total anyway.
+            if depth <= own.len() {
+                for (other, (_, deps)) in own {
+                    if deps.iter().any(|d| d == group) {
+                        after = after.max(until_stopped(other, own, memo, depth + 1));
+                    }
+                }
+            }
+            let total = after.saturating_add(own.get(group).map_or(Duration::ZERO, |o| o.0));
+            memo.insert(group, total);
+            total
+        }
+        let mut memo = BTreeMap::new();
+        own.keys()
+            .map(|g| until_stopped(g, &own, &mut memo, 0))
+            .max()
+            .unwrap_or_default()
+    }
+
     /// The instances of the group or instance called `name` (`web` gives `web:0`, `web:1`…).
     pub fn select<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a ProgramConfig> + 'a {
         self.programs.iter().filter(move |p| p.answers_to(name))
