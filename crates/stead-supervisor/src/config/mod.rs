@@ -300,6 +300,30 @@ pub fn check_program(p: &ProgramConfig) -> Result<(), Vec<(String, String)>> {
     }
 }
 
+/// The time until `group` has stopped: its own stop, after its dependents'.
+fn until_stopped<'a>(
+    group: &'a str,
+    own: &BTreeMap<&'a str, (Duration, &'a [String])>,
+    memo: &mut BTreeMap<&'a str, Duration>,
+    depth: usize,
+) -> Duration {
+    if let Some(d) = memo.get(group) {
+        return *d;
+    }
+    let mut after = Duration::ZERO;
+    // Cycles are refused by the parser; the depth bound keeps this total anyway.
+    if depth <= own.len() {
+        for (other, (_, deps)) in own {
+            if deps.iter().any(|d| d == group) {
+                after = after.max(until_stopped(other, own, memo, depth + 1));
+            }
+        }
+    }
+    let total = after.saturating_add(own.get(group).map_or(Duration::ZERO, |o| o.0));
+    memo.insert(group, total);
+    total
+}
+
 impl Config {
     /// A config holding one program, for `stead run` (no file: `path` is empty).
     pub fn single(program: ProgramConfig) -> Config {
@@ -375,29 +399,6 @@ impl Config {
                 .entry(p.group.as_str())
                 .or_insert((Duration::ZERO, p.depends_on.as_slice()));
             e.0 = e.0.max(p.stop_timeout);
-        }
-        // The time until `group` has stopped: its own stop, after its dependents'.
-        fn until_stopped<'a>(
-            group: &'a str,
-            own: &BTreeMap<&'a str, (Duration, &'a [String])>,
-            memo: &mut BTreeMap<&'a str, Duration>,
-            depth: usize,
-        ) -> Duration {
-            if let Some(d) = memo.get(group) {
-                return *d;
-            }
-            let mut after = Duration::ZERO;
-            // Cycles are refused by the parser; the depth bound keeps this total anyway.
-            if depth <= own.len() {
-                for (other, (_, deps)) in own {
-                    if deps.iter().any(|d| d == group) {
-                        after = after.max(until_stopped(other, own, memo, depth + 1));
-                    }
-                }
-            }
-            let total = after.saturating_add(own.get(group).map_or(Duration::ZERO, |o| o.0));
-            memo.insert(group, total);
-            total
         }
         let mut memo = BTreeMap::new();
         own.keys()
