@@ -143,6 +143,9 @@ fn map_app(i: usize, app: &Value, base: &Path) -> Result<Draft, String> {
                     d.set("max_restarts", n.to_string());
                 }
             }
+            "restart_delay" if o.contains_key("exp_backoff_restart_delay") => d.unmapped(format!(
+                "restart_delay={v} (PM2 uses exp_backoff_restart_delay when both are set)"
+            )),
             "restart_delay" => {
                 if let Some(ms) = v.as_u64() {
                     backoff.push(format!("initial = \"{ms}ms\""));
@@ -151,7 +154,6 @@ fn map_app(i: usize, app: &Value, base: &Path) -> Result<Draft, String> {
             }
             "exp_backoff_restart_delay" => {
                 if let Some(ms) = v.as_u64() {
-                    backoff.clear();
                     backoff.push(format!("initial = \"{ms}ms\""));
                     backoff.push("multiplier = 1.5".into());
                     backoff.push("max = \"15s\"".into());
@@ -201,4 +203,39 @@ fn map_app(i: usize, app: &Value, base: &Path) -> Result<Draft, String> {
         d.set("backoff", format!("{{ {} }}", backoff.join(", ")));
     }
     Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn import(json: &str) -> crate::import::Imported {
+        let dir = std::env::temp_dir().join(format!("stead-pm2-{}", fastrand_name()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("ecosystem.json");
+        std::fs::write(&file, json).unwrap();
+        let drafts = import_file(&file).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        crate::import::write(&drafts, "ecosystem.json")
+    }
+
+    fn fastrand_name() -> String {
+        format!("{}-{:?}", std::process::id(), std::thread::current().id())
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "")
+    }
+
+    #[test]
+    fn both_restart_delays_give_one_valid_backoff() {
+        let out = import(
+            r#"{"apps":[{"name":"api","script":"/bin/api","restart_delay":3000,"exp_backoff_restart_delay":100}]}"#,
+        );
+        out.validate(Path::new("/srv/stead.toml"))
+            .unwrap_or_else(|e| panic!("{e}\n{}", out.toml));
+        assert!(
+            out.toml.contains("initial = \"100ms\", multiplier = 1.5"),
+            "{}",
+            out.toml
+        );
+        assert!(out.unmapped[0].1[0].contains("restart_delay=3000"));
+    }
 }
