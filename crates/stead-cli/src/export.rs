@@ -167,6 +167,17 @@ pub(crate) fn run_import(cmd: &ImportCommand) -> Result<u8, Failure> {
             eprintln!("stead import: {program}: not mapped: {i}");
         }
     }
+    let target = output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("stead.toml"));
+    imported.validate(&target).map_err(|e| {
+        Failure::new(
+            EXIT_USAGE,
+            format!(
+                "stead import: the imported config would not be valid, so nothing was written:\n{e}\nThis is a gap in the import: edit the source (or report it), then import again."
+            ),
+        )
+    })?;
     match output {
         Some(path) => {
             let mut f = std::fs::OpenOptions::new()

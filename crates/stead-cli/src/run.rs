@@ -37,8 +37,9 @@ pub(crate) struct RunArgs {
     /// Signal that asks the program to stop.
     #[arg(long, default_value = "TERM", value_parser = signal)]
     pub stop_signal: Signal,
-    /// Wait this long after the stop signal, then SIGKILL the whole tree.
-    #[arg(long, value_parser = duration, default_value = "10s", value_name = "DURATION")]
+    /// Wait this long after the stop signal, then SIGKILL the whole tree (`infinity`: wait
+    /// however long it takes; `0`: SIGKILL at once).
+    #[arg(long, value_parser = timeout, default_value = "10s", value_name = "DURATION")]
     pub stop_timeout: Duration,
     /// An exit code that counts as success (repeatable; default 0).
     #[arg(long = "exit-code", value_name = "CODE")]
@@ -73,6 +74,10 @@ pub(crate) struct RunArgs {
 
 fn duration(s: &str) -> Result<Duration, String> {
     parse_duration(s)
+}
+
+fn timeout(s: &str) -> Result<Duration, String> {
+    stead_supervisor::parse_timeout(s)
 }
 
 fn signal(s: &str) -> Result<Signal, String> {

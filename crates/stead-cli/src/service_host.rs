@@ -29,7 +29,7 @@ pub(crate) fn up(config: Config, state_dir: PathBuf, name: String) -> Result<u8,
         .max_size(10 << 20)
         .keep(5);
     let exit = stead::Service::new(name)
-        .stop_timeout(slowest + STOP_MARGIN)
+        .stop_timeout(slowest.saturating_add(STOP_MARGIN))
         .logging(stead::Logging::File(file))
         .worker_threads(2)
         .run(move |ctx| async move {

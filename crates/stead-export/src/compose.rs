@@ -85,7 +85,7 @@ fn service(p: &mut Program<'_>, image: &str) -> Value {
         "command": command,
         "restart": restart,
         "stop_signal": format!("SIG{}", c.stop_signal.name()),
-        "stop_grace_period": duration(c.stop_timeout),
+        "stop_grace_period": duration(p.finite_stop_timeout("Compose", "stop_grace_period")),
     });
     let env: Map<String, Value> = env_with(p, "0")
         .into_iter()

@@ -106,7 +106,7 @@ fn manifest(p: &mut Program<'_>, options: &Options, image: &str) -> Value {
     }
     probes(p, &mut container);
     let mut pod = json!({
-        "terminationGracePeriodSeconds": seconds_ceil(c.stop_timeout),
+        "terminationGracePeriodSeconds": seconds_ceil(p.finite_stop_timeout("Kubernetes", "terminationGracePeriodSeconds")),
         "containers": [container],
     });
     if runs_to_completion {

@@ -164,6 +164,20 @@ impl Program<'_> {
             || t.env.values().any(|v| v.contains("{index}"))
     }
 
+    /// `stop_timeout` for a format whose timeout cannot be infinite (`field` names it):
+    /// `"infinity"` becomes [`LONGEST_STOP`], with a warning.
+    pub(crate) fn finite_stop_timeout(&mut self, format: &str, field: &str) -> Duration {
+        if self.cfg.stop_timeout == stead_supervisor::INFINITY {
+            self.drop(format!(
+                "`stop_timeout = \"infinity\"`: {format}'s {field} cannot be infinite; exported as {} (one year), after which the program is killed",
+                duration(LONGEST_STOP)
+            ));
+            LONGEST_STOP
+        } else {
+            self.cfg.stop_timeout
+        }
+    }
+
     /// `ready`, `health`, `limits` and hooks, for a format that maps none of them: noted.
     pub(crate) fn note_checks(&mut self, format: &str) {
         let c = self.cfg;
@@ -252,6 +266,10 @@ pub fn export(config: &Config, format: Format, options: &Options) -> Result<Expo
     }
     Ok(Export { files, warnings })
 }
+
+/// What `stop_timeout = "infinity"` becomes where a timeout cannot be infinite (Kubernetes,
+/// Nomad, Compose): one year.
+pub const LONGEST_STOP: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// `"1.5s"`-style text that systemd, Nomad and Compose all read.
 pub(crate) fn duration(d: Duration) -> String {

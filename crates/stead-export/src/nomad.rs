@@ -136,10 +136,14 @@ fn group(p: &mut Program<'_>, options: &Options, out: &mut String) {
     if c.exit_codes != [0] {
         p.drop("`exit_codes`: Nomad counts only exit code 0 as success");
     }
+    if c.stop_timeout == stead_supervisor::INFINITY {
+        p.drop("kill_timeout is also capped by the Nomad client's `max_kill_timeout` (30s by default): raise it on the clients");
+    }
+    let kill_timeout = p.finite_stop_timeout("Nomad", "kill_timeout");
     let _ = writeln!(
         out,
         "\n      kill_timeout = {}",
-        hcl(&duration(c.stop_timeout))
+        hcl(&duration(kill_timeout))
     );
     let _ = writeln!(
         out,

@@ -273,7 +273,14 @@ fn program_unit(p: &mut Program<'_>, options: &Options, target: &str, template: 
         "KillSignal",
         format!("SIG{}", c.stop_signal.name()),
     );
-    u.set("Service", "TimeoutStopSec", duration(c.stop_timeout));
+    // systemd reads `TimeoutStopSec=0` as "no timeout": stead's `"0"` (kill at once) is the
+    // shortest timeout systemd takes, and `"infinity"` is written as such.
+    let stop_timeout = if c.stop_timeout.is_zero() {
+        "1ms".to_string()
+    } else {
+        duration(c.stop_timeout)
+    };
+    u.set("Service", "TimeoutStopSec", stop_timeout);
     u.set(
         "Service",
         "KillMode",
@@ -289,4 +296,29 @@ fn program_unit(p: &mut Program<'_>, options: &Options, target: &str, template: 
     }
     u.set("Install", "WantedBy", target);
     u
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Format, Options, export};
+
+    fn unit_for(stop_timeout: &str) -> String {
+        let text =
+            format!("[program.db]\ncommand = ['/usr/bin/db']\nstop_timeout = '{stop_timeout}'\n");
+        let config = stead_supervisor::Config::parse_portable(
+            std::path::Path::new("/srv/stead.toml"),
+            &text,
+        )
+        .unwrap();
+        let out = export(&config, Format::Systemd, &Options::default()).unwrap();
+        out.files[0].text.clone()
+    }
+
+    #[test]
+    fn stop_timeouts_keep_their_meaning_where_systemd_reads_zero_as_infinity() {
+        assert!(unit_for("infinity").contains("TimeoutStopSec=infinity\n"));
+        // stead's "0" kills at once; systemd's 0 would wait for ever.
+        assert!(unit_for("0").contains("TimeoutStopSec=1ms\n"));
+        assert!(unit_for("1m30s").contains("TimeoutStopSec=1m30s\n"));
+    }
 }

@@ -7,6 +7,26 @@
 use std::fmt::Write;
 use std::time::Duration;
 
+/// The timeout that never ends: `"infinity"` in the config (`stop_timeout = "infinity"`:
+/// after the stop signal, wait for the program however long it takes; never kill it).
+/// Read only by [`parse_timeout`]; [`format_duration`] writes it back as `infinity`.
+pub const INFINITY: Duration = Duration::MAX;
+
+/// Parses a timeout: a human duration as [`parse_duration`] reads it, or `"infinity"`
+/// ([`INFINITY`]: no timeout at all).
+///
+/// ```
+/// use stead_supervisor::{INFINITY, parse_timeout};
+/// assert_eq!(parse_timeout("infinity").unwrap(), INFINITY);
+/// assert_eq!(parse_timeout("5s").unwrap(), std::time::Duration::from_secs(5));
+/// ```
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    if text.trim() == "infinity" {
+        return Ok(INFINITY);
+    }
+    parse_duration(text).map_err(|e| format!("{e}, or \"infinity\" for no timeout"))
+}
+
 /// Parses a human duration: one or more `<number><unit>` parts, where the number may have a
 /// fraction and the unit is `ms`, `s`, `m` or `h`. `"0"` alone is also accepted.
 ///
@@ -66,7 +86,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// Formats a duration the way [`parse_duration`] reads it, shortest first: `1.5s`, `250ms`,
-/// `2m`, `1h5m`.
+/// `2m`, `1h5m`; [`INFINITY`] as `infinity`.
 ///
 /// ```
 /// use std::time::Duration;
@@ -74,6 +94,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// assert_eq!(stead_supervisor::format_duration(Duration::from_secs(3900)), "1h5m");
 /// ```
 pub fn format_duration(d: Duration) -> String {
+    if d == INFINITY {
+        return "infinity".into();
+    }
     let ms = d.as_millis();
     if ms < 1000 {
         return format!("{ms}ms");
@@ -118,6 +141,16 @@ mod tests {
         for bad in ["", "s", "5", "5 parsecs", "1.2.3s", "-1s", "1d"] {
             assert!(parse_duration(bad).is_err(), "{bad:?} should be rejected");
         }
+    }
+
+    #[test]
+    fn infinity_is_a_timeout_but_not_a_duration() {
+        assert_eq!(parse_timeout("infinity").unwrap(), INFINITY);
+        assert_eq!(format_duration(INFINITY), "infinity");
+        assert!(parse_duration("infinity").is_err());
+        assert_eq!(parse_timeout("0").unwrap(), Duration::ZERO);
+        let e = parse_timeout("forever").unwrap_err();
+        assert!(e.contains("\"infinity\""), "{e}");
     }
 
     #[test]

@@ -45,7 +45,7 @@ mod wall;
 use std::path::PathBuf;
 
 pub use config::{Config, ConfigError};
-pub use duration::{format_duration, parse_duration};
+pub use duration::{INFINITY, format_duration, parse_duration, parse_timeout};
 pub use host::{InstanceLock, LockError, control_endpoint, default_state_dir};
 pub use signal::Signal;
 

@@ -460,7 +460,9 @@ impl Program {
             self.deadline = None;
             return vec![Action::Kill { tree }];
         }
-        self.deadline = Some(now + self.config.stop_timeout);
+        // `stop_timeout = "infinity"`: no deadline, so no kill; the program takes its time
+        // (a database's final save).
+        self.deadline = now.checked_add(self.config.stop_timeout);
         vec![Action::Signal {
             signal: self.config.stop_signal,
             tree,
@@ -835,6 +837,45 @@ mod tests {
         p.handle(Event::TreeGone, deadline);
         assert_eq!(p.state(), State::Stopped);
         assert!(p.deadline().is_none());
+    }
+
+    #[test]
+    fn an_infinite_stop_timeout_never_kills() {
+        let t = Instant::now();
+        let mut p = program(RestartPolicy::Always);
+        p.config.stop_timeout = crate::INFINITY;
+        running(&mut p, t);
+        assert_eq!(
+            p.handle(Event::Stop, t),
+            vec![Action::Signal {
+                signal: Signal::Term,
+                tree: true
+            }]
+        );
+        assert_eq!(p.state(), State::Stopping);
+        assert!(
+            p.reason().contains("waiting up to infinity"),
+            "{}",
+            p.reason()
+        );
+        assert!(
+            p.deadline().is_none(),
+            "no deadline: nothing to wake up for"
+        );
+        let a_year = t + Duration::from_secs(365 * 24 * 3600);
+        assert!(p.handle(Event::Tick, a_year).is_empty(), "never killed");
+        assert_eq!(p.state(), State::Stopping);
+        exit(&mut p, 0, a_year);
+        assert_eq!(p.state(), State::Stopped);
+    }
+
+    #[test]
+    fn a_zero_stop_timeout_kills_at_once() {
+        let t = Instant::now();
+        let mut p = program(RestartPolicy::Always);
+        p.config.stop_timeout = Duration::ZERO;
+        running(&mut p, t);
+        assert_eq!(p.handle(Event::Stop, t), vec![Action::Kill { tree: true }]);
     }
 
     #[test]

@@ -50,6 +50,17 @@ pub struct Imported {
     pub unmapped: Vec<(String, Vec<String>)>,
 }
 
+impl Imported {
+    /// Checks the text as `stead validate` would, without this host (the programs may live
+    /// elsewhere): an import never hands out a config stead would refuse. `path` is where it
+    /// will be written (relative paths in it start at its directory).
+    pub fn validate(&self, path: &std::path::Path) -> Result<(), String> {
+        stead_supervisor::Config::parse_portable(path, &self.toml)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+}
+
 /// Writes drafts as a `stead.toml`; unmapped settings become comments under each program.
 pub fn write(drafts: &[Draft], source: &str) -> Imported {
     let mut out =

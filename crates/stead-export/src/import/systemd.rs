@@ -3,11 +3,15 @@
 //! Mapped: `ExecStart` (one command; prefixes `-@:+!` dropped with a note), `WorkingDirectory`,
 //! `Environment`, `EnvironmentFile`, `User`, `Group`, `Restart` (`always`, `on-failure`,
 //! `no`; others approximated with a note), `RestartSec`, `RestartMaxDelaySec`,
-//! `StartLimitBurst`/`StartLimitIntervalSec`, `KillSignal`, `TimeoutStopSec`/`TimeoutSec`,
+//! `StartLimitBurst`/`StartLimitIntervalSec`, `KillSignal`, `TimeoutStopSec`/`TimeoutSec` (0 and
+//! `infinity`: no timeout), `Type=notify` → `ready`, `WatchdogSec`,
 //! `KillMode=process`, `SuccessExitStatus`. Everything else in `[Service]` is listed as not
 //! mapped; `[Unit]` ordering and `[Install]` are noted once.
 
 use std::path::Path;
+use std::time::Duration;
+
+use stead_supervisor::{INFINITY, format_duration};
 
 use super::{Draft, program_name, toml_array, toml_str, toml_table};
 use crate::unit::{Unit, split_exec};
@@ -19,6 +23,29 @@ pub fn import_units(paths: &[std::path::PathBuf]) -> Result<Vec<Draft>, String> 
         .iter()
         .map(|p| import_unit(p))
         .collect::<Result<Vec<_>, _>>()?;
+    // `x.service` and `x@.service` side by side (postgresql): the template gets its own name.
+    let plain: Vec<String> = paths
+        .iter()
+        .zip(&drafts)
+        .filter(|(p, _)| !is_template(p))
+        .map(|(_, d)| d.name.clone())
+        .collect();
+    for (p, d) in paths.iter().zip(drafts.iter_mut()) {
+        if is_template(p) && plain.contains(&d.name) {
+            d.name = format!("{}-template", d.name);
+        }
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for (p, d) in paths.iter().zip(&drafts) {
+        if seen.contains(&d.name.as_str()) {
+            return Err(format!(
+                "{}: a second unit named `{}` (give each unit once)",
+                p.display(),
+                d.name
+            ));
+        }
+        seen.push(&d.name);
+    }
     let names: Vec<String> = drafts.iter().map(|d| d.name.clone()).collect();
     for d in &mut drafts {
         let mut deps: Vec<String> = Vec::new();
@@ -40,6 +67,12 @@ pub fn import_units(paths: &[std::path::PathBuf]) -> Result<Vec<Draft>, String> 
     Ok(drafts)
 }
 
+/// A template unit (`NAME@.service`).
+fn is_template(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|n| n.to_string_lossy().ends_with("@.service"))
+}
+
 /// Reads one unit file into a draft.
 pub fn import_unit(path: &Path) -> Result<Draft, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -55,14 +88,11 @@ pub fn import_unit(path: &Path) -> Result<Draft, String> {
     }
     let mut env: Vec<(String, String)> = Vec::new();
     let mut start_limit: (Option<String>, Option<String>) = (None, None);
+    // `Type=`, and `TimeoutStartSec=` (the ready timeout of a notify service).
+    let mut kind = String::from("simple");
+    let mut start_timeout: Option<String> = None;
     for (section, key, value) in unit.entries() {
         let value = value.to_string();
-        if value == "infinity" && key != "StartLimitIntervalSec" {
-            d.unmapped(format!(
-                "[{section}] {key}=infinity (stead's timeouts are finite)"
-            ));
-            continue;
-        }
         match (section, key) {
             ("Service", "ExecStart") => {
                 if value.starts_with(['-', '@', ':', '+', '!']) {
@@ -75,6 +105,11 @@ pub fn import_unit(path: &Path) -> Result<Draft, String> {
                                 "ExecStart={value} (stead runs one command per program)"
                             ));
                         } else {
+                            if argv.iter().any(|a| a.contains('$')) {
+                                d.unmapped(format!(
+                                    "$VARIABLES in ExecStart={value} (systemd expands them; stead passes the text as is: write the values, or run it with shell = true)"
+                                ));
+                            }
                             d.set("command", toml_array(&argv));
                         }
                     }
@@ -111,38 +146,74 @@ pub fn import_unit(path: &Path) -> Result<Draft, String> {
                 };
                 d.set("restart", toml_str(policy));
             }
-            ("Service", "RestartSec") => d.set(
-                "backoff",
-                format!("{{ initial = {} }}", toml_str(&seconds(&value))),
-            ),
+            ("Service", "RestartSec") => match timespan(&value) {
+                Some(t) if t != INFINITY => d.set(
+                    "backoff",
+                    format!("{{ initial = {} }}", toml_str(&format_duration(t))),
+                ),
+                _ => d.unmapped(format!("RestartSec={value} (not a finite time span)")),
+            },
             ("Service", "RestartMaxDelaySec") => {
                 let initial = d.keys.iter().find(|(k, _)| k == "backoff").map(|(_, v)| {
                     v.trim_start_matches("{ initial = ")
                         .trim_end_matches(" }")
                         .to_string()
                 });
-                match initial {
-                    Some(i) => d.set(
+                match (timespan(&value), initial) {
+                    (Some(t), _) if t == INFINITY || t.is_zero() => {
+                        d.unmapped(format!("RestartMaxDelaySec={value} (no upper bound)"));
+                    }
+                    (Some(t), Some(i)) => d.set(
                         "backoff",
-                        format!("{{ initial = {i}, max = {} }}", toml_str(&seconds(&value))),
+                        format!(
+                            "{{ initial = {i}, max = {} }}",
+                            toml_str(&format_duration(t))
+                        ),
                     ),
-                    None => d.set(
+                    (Some(t), None) => d.set(
                         "backoff",
-                        format!("{{ max = {} }}", toml_str(&seconds(&value))),
+                        format!("{{ max = {} }}", toml_str(&format_duration(t))),
                     ),
+                    (None, _) => d.unmapped(format!("RestartMaxDelaySec={value} (not a time span)")),
                 }
             }
             ("Service", "KillSignal") => {
                 d.set("stop_signal", toml_str(value.trim_start_matches("SIG")))
             }
-            ("Service", "TimeoutStopSec" | "TimeoutSec") => {
-                d.set("stop_timeout", toml_str(&seconds(&value)))
+            ("Service", "TimeoutStopSec" | "TimeoutSec" | "TimeoutStartSec") => {
+                // systemd reads 0 as "no timeout", like infinity.
+                let Some(t) = timespan(&value) else {
+                    d.unmapped(format!("{key}={value} (not a time span)"));
+                    continue;
+                };
+                let t = if t.is_zero() { INFINITY } else { t };
+                if key != "TimeoutStartSec" {
+                    d.set("stop_timeout", toml_str(&format_duration(t)));
+                }
+                if key != "TimeoutStopSec" {
+                    start_timeout = Some(format_duration(t));
+                }
             }
             ("Service", "KillMode") => match value.as_str() {
                 "process" => d.set("kill_tree", "false".to_string()),
-                "control-group" | "mixed" => {}
+                "control-group" => {}
+                "mixed" => d.unmapped(
+                    "KillMode=mixed (stead sends the stop signal to the whole tree, as KillMode=control-group does; set kill_tree = false to signal only the main process)",
+                ),
                 other => d.unmapped(format!("KillMode={other}")),
             },
+            ("Service", "WatchdogSec") => match timespan(&value) {
+                // 0 and infinity: no watchdog, stead's default.
+                Some(t) if t.is_zero() || t == INFINITY => {}
+                Some(t) => d.set(
+                    "health",
+                    format!("{{ watchdog = {} }}", toml_str(&format_duration(t))),
+                ),
+                None => d.unmapped(format!("WatchdogSec={value} (not a time span)")),
+            },
+            ("Service", "PIDFile") => d.unmapped(format!(
+                "PIDFile={value} (stead is the program's parent and needs no pid file: run it in the foreground)"
+            )),
             ("Service", "SuccessExitStatus") => {
                 let mut codes: Vec<String> = vec!["0".into()];
                 for c in value.split_whitespace() {
@@ -156,7 +227,7 @@ pub fn import_unit(path: &Path) -> Result<Draft, String> {
                 }
                 d.set("exit_codes", format!("[{}]", codes.join(", ")));
             }
-            ("Service", "Type") if matches!(value.as_str(), "simple" | "exec" | "notify") => {}
+            ("Service", "Type") => kind = value,
             ("Unit" | "Service", "StartLimitBurst") => start_limit.0 = Some(value),
             ("Unit" | "Service", "StartLimitIntervalSec" | "StartLimitInterval") => {
                 start_limit.1 = Some(value)
@@ -178,17 +249,23 @@ pub fn import_unit(path: &Path) -> Result<Draft, String> {
     if !env.is_empty() {
         d.set("env", toml_table(&env));
     }
-    match start_limit {
+    service_type(&mut d, &kind, start_timeout);
+    let interval = start_limit.1.as_deref().map(|i| (i, timespan(i)));
+    match (start_limit.0, interval) {
+        // `StartLimitIntervalSec=0`: no rate limit at all.
+        (_, Some((_, Some(t)))) if t.is_zero() => d.set("max_restarts", "0".into()),
+        (_, Some((i, t))) if t.is_none_or(|t| t == INFINITY) => d.unmapped(format!(
+            "StartLimitIntervalSec={i} (stead counts restarts within a finite restart_window)"
+        )),
         (Some(burst), interval) => {
             if let Ok(n) = burst.parse::<u32>() {
                 d.set("max_restarts", n.saturating_sub(1).to_string());
             }
-            d.set(
-                "restart_window",
-                toml_str(&seconds(interval.as_deref().unwrap_or("10s"))),
-            );
+            let window = interval
+                .and_then(|(_, t)| t)
+                .unwrap_or(Duration::from_secs(10));
+            d.set("restart_window", toml_str(&format_duration(window)));
         }
-        (None, Some(i)) if i == "0" || i == "infinity" => d.set("max_restarts", "0".into()),
         _ => {}
     }
     if !d.keys.iter().any(|(k, _)| k == "command") {
@@ -197,11 +274,67 @@ pub fn import_unit(path: &Path) -> Result<Draft, String> {
     Ok(d)
 }
 
-/// systemd time spans (`5`, `5s`, `1min 30s`, `100ms`) as a stead duration.
-fn seconds(v: &str) -> String {
-    let v = v.trim();
-    if let Ok(n) = v.parse::<f64>() {
-        return format!("{n}s");
+/// `Type=`: how systemd knows the service started, as stead's `ready` (notify), or a note.
+fn service_type(d: &mut Draft, kind: &str, start_timeout: Option<String>) {
+    if !kind.starts_with("notify")
+        && let Some(t) = &start_timeout
+    {
+        d.unmapped(format!(
+            "TimeoutStartSec={t} (stead times a start only with a `ready` check)"
+        ));
     }
-    v.replace("min", "m").replace("sec", "s").replace(' ', "")
+    match kind {
+        "notify" | "notify-reload" => {
+            // systemd's default start timeout (DefaultTimeoutStartSec=) is 90 s.
+            let timeout = start_timeout.unwrap_or_else(|| "1m30s".into());
+            d.set(
+                "ready",
+                format!("{{ notify = true, timeout = {} }}", toml_str(&timeout)),
+            );
+            if kind == "notify-reload" {
+                d.unmapped("Type=notify-reload (reloading is stead's restart; the notify readiness is kept)");
+            }
+        }
+        "simple" | "exec" => {}
+        "forking" => d.unmapped(
+            "Type=forking (stead supervises the process it starts: run the program in the foreground, e.g. nginx -g 'daemon off;', redis-server --daemonize no, sshd -D; a program that forks away is stopped with its tree when the parent exits)",
+        ),
+        other => d.unmapped(format!("Type={other}")),
+    }
+}
+
+/// A systemd time span (`5`, `5s`, `1min 30s`, `100ms`, `2h`, `infinity`): `None` when it is
+/// not one; `infinity` is [`INFINITY`].
+fn timespan(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    if v == "infinity" {
+        return Some(INFINITY);
+    }
+    if let Ok(n) = v.parse::<f64>() {
+        return (n >= 0.0 && n.is_finite()).then(|| Duration::from_secs_f64(n));
+    }
+    let mut total = 0f64;
+    let mut rest = v;
+    while !rest.trim_start().is_empty() {
+        rest = rest.trim_start();
+        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+        let value: f64 = rest[..num_len].parse().ok()?;
+        rest = rest[num_len..].trim_start();
+        let unit_len = rest
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "us" | "usec" | "µs" => 1e-6,
+            "ms" | "msec" => 1e-3,
+            "" | "s" | "sec" | "second" | "seconds" => 1.0,
+            "m" | "min" | "minute" | "minutes" => 60.0,
+            "h" | "hr" | "hour" | "hours" => 3600.0,
+            "d" | "day" | "days" => 86400.0,
+            "w" | "week" | "weeks" => 604_800.0,
+            _ => return None,
+        };
+        total += value * scale;
+        rest = &rest[unit_len..];
+    }
+    (total.is_finite() && total < 1e9).then(|| Duration::from_secs_f64(total))
 }

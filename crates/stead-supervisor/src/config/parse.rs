@@ -264,8 +264,23 @@ impl Walker<'_> {
     }
 
     fn duration(&mut self, v: &Spanned<DeValue<'_>>, key: &str, example: &str) -> Option<Duration> {
+        self.duration_with(v, key, example, parse_duration)
+    }
+
+    /// A duration, or `"infinity"` ([`crate::INFINITY`]: no timeout).
+    fn timeout(&mut self, v: &Spanned<DeValue<'_>>, key: &str, example: &str) -> Option<Duration> {
+        self.duration_with(v, key, example, crate::parse_timeout)
+    }
+
+    fn duration_with(
+        &mut self,
+        v: &Spanned<DeValue<'_>>,
+        key: &str,
+        example: &str,
+        parse: fn(&str) -> Result<Duration, String>,
+    ) -> Option<Duration> {
         let s = self.string(v, key, example)?;
-        match parse_duration(&s) {
+        match parse(&s) {
             Ok(d) => Some(d),
             Err(e) => {
                 self.c.error(
@@ -485,7 +500,7 @@ impl Walker<'_> {
                 }
                 "stop_timeout" => {
                     p.stop_timeout = self
-                        .duration(v, "stop_timeout", "\"10s\"")
+                        .timeout(v, "stop_timeout", "\"10s\" or \"infinity\"")
                         .unwrap_or(p.stop_timeout)
                 }
                 "exit_codes" => {

@@ -195,7 +195,8 @@ impl Checks {
         let mut c = Checks {
             ready: ready_cfg.is_none(),
             ready_at: ready_cfg.is_none().then_some(now),
-            ready_deadline: ready_cfg.as_ref().map(|r| now + r.timeout),
+            // `timeout = "infinity"`: no deadline.
+            ready_deadline: ready_cfg.as_ref().and_then(|r| now.checked_add(r.timeout)),
             next_ready: ready_cfg.as_ref().map(|_| now),
             ready_cfg,
             health_cfg: config.health.clone(),

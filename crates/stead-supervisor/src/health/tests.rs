@@ -59,6 +59,18 @@ fn a_polled_ready_probe_is_retried_until_it_passes() {
 }
 
 #[test]
+fn an_infinite_ready_timeout_waits_for_ever() {
+    let t0 = Instant::now();
+    let mut cfg = config(Some(Probe::Notify), None);
+    cfg.ready.as_mut().unwrap().timeout = crate::INFINITY;
+    let mut c = Checks::new(&cfg, t0, (None, None));
+    c.tick(t0);
+    let a_year = t0 + Duration::from_secs(365 * 24 * 3600);
+    assert!(c.tick(a_year).1.is_empty(), "never late");
+    assert!(!c.is_ready());
+}
+
+#[test]
 fn the_start_timeout_says_what_was_last_seen() {
     let t0 = Instant::now();
     let mut c = Checks::new(

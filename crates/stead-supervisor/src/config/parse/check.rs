@@ -165,7 +165,7 @@ impl Walker<'_> {
             match k {
                 "timeout" => {
                     check.timeout = self
-                        .duration(val, "timeout", "\"30s\"")
+                        .timeout(val, "timeout", "\"30s\" or \"infinity\"")
                         .unwrap_or(check.timeout)
                 }
                 "interval" => {
