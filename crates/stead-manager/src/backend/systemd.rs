@@ -8,6 +8,10 @@ use stead_export::unit::{Unit, environment, escape_value, exec_arg};
 use crate::spec::{Account, Readiness, Restart, ServiceSpec, StartMode};
 
 fn secs(d: std::time::Duration) -> String {
+    if d == std::time::Duration::MAX {
+        // A config whose `stop_timeout = "infinity"` makes the shutdown budget unbounded.
+        return "infinity".into();
+    }
     let ms = d.as_millis();
     if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
@@ -159,4 +163,28 @@ pub fn unit_path(spec: &ServiceSpec, home: &Path) -> PathBuf {
         PathBuf::from("/etc/systemd/system")
     };
     dir.join(format!("{}.service", spec.name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_supervisor_unit_stops_in_order_delegates_and_reloads() {
+        let mut spec = ServiceSpec::new("fleet", "/usr/bin/stead", &["up"]);
+        let plain = unit(&spec).render();
+        assert!(plain.contains("KillMode=control-group") && !plain.contains("ExecReload"));
+        spec.supervisor_state = Some(PathBuf::from("/var/lib/fleet"));
+        spec.stop_timeout = Duration::MAX;
+        let text = unit(&spec).render();
+        for line in [
+            "KillMode=mixed",
+            "Delegate=yes",
+            "ExecReload=/usr/bin/stead reload --state-dir /var/lib/fleet",
+            "TimeoutStopSec=infinity",
+        ] {
+            assert!(text.contains(line), "no {line} in {text}");
+        }
+    }
 }

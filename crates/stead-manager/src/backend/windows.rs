@@ -295,7 +295,7 @@ pub fn scm_params(spec: &ServiceSpec) -> ScmParams {
         needs_password,
         dependencies: spec.dependencies.clone(),
         failure_actions,
-        preshutdown_timeout_ms: spec.stop_timeout.as_millis() as u64,
+        preshutdown_timeout_ms: u64::try_from(spec.stop_timeout.as_millis()).unwrap_or(u64::MAX),
         sid_type: "SERVICE_SID_TYPE_UNRESTRICTED",
         event_source: event_source(&spec.name),
         secured: secured(&spec.name, account_sid.as_deref()),
