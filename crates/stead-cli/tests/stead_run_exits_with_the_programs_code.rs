@@ -138,3 +138,35 @@ fn ctrl_c_stops_stead_run_gracefully() {
         assert!(!alive(pid), "{pid} outlived stead run");
     }
 }
+
+/// A command that fails at once ends as fatal even when its backoff has spread the restarts
+/// beyond the window (the default `sh -c 'exit 3'` case restarted forever every 30 s): the
+/// restarts are counted in a row, and the backoff never exceeds its cap, jitter included.
+#[test]
+fn a_command_that_never_stays_up_goes_fatal_though_backoff_spreads_it() {
+    let h = Harness::new("run-fatal-spread");
+    let started = std::time::Instant::now();
+    let out = h.stead(&[
+        "run",
+        "--max-restarts",
+        "3",
+        "--restart-window",
+        "50ms",
+        "--backoff-initial",
+        "100ms",
+        "--backoff-max",
+        "200ms",
+        "--",
+        "sh",
+        "-c",
+        "exit 3",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(100), "{err}");
+    assert!(err.contains("3 times in a row"), "{err}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+}

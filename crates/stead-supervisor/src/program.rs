@@ -590,6 +590,22 @@ impl Program {
             );
             return Vec::new();
         }
+        // A program that never stays up for `reset_after` is not fixed by waiting: once the
+        // backoff has spread its restarts beyond the window, count them in a row instead (as
+        // supervisord's `startretries` does).
+        if max > 0 && self.quick_failures > max {
+            self.deadline = None;
+            self.set(
+                State::Fatal,
+                now,
+                format!(
+                    "{what}; restarted {max} times in a row without running {} (max_restarts = {max}); fix it, then `stead start {}`",
+                    format_duration(self.config.backoff.reset_after),
+                    self.config.name
+                ),
+            );
+            return Vec::new();
+        }
         if max > 0 {
             // Kept only for the limit, so it never holds more than `max_restarts` entries;
             // with no limit, a program restarting a thousand times a second costs nothing.
@@ -606,7 +622,9 @@ impl Program {
             self.reason = format!("restarting: {what}");
             return actions;
         }
-        self.deadline = Some(now + delay);
+        // A delay past what the clock holds (only a hand-built config can ask for one) is
+        // never: the program waits for a person.
+        self.deadline = now.checked_add(delay);
         self.set(
             State::Backoff,
             now,
@@ -625,7 +643,11 @@ impl Program {
         let exp = b.multiplier.powi((self.quick_failures - 1).min(64) as i32);
         let base = (b.initial.as_secs_f64() * exp).min(b.max.as_secs_f64());
         let spread = b.jitter * (self.rng.f64() * 2.0 - 1.0);
-        Duration::from_secs_f64((base * (1.0 + spread)).max(0.0))
+        // The cap holds with the jitter too; a value beyond what a Duration holds (a huge
+        // `max`) is the cap itself, never a panic.
+        Duration::try_from_secs_f64((base * (1.0 + spread)).max(0.0))
+            .unwrap_or(b.max)
+            .min(b.max)
     }
 
     fn on_tick(&mut self, now: Instant) -> Vec<Action> {
@@ -924,6 +946,46 @@ mod tests {
             p.handle(Event::Tick, t + Duration::from_secs(60))
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn the_backoff_cap_holds_with_jitter_and_huge_values() {
+        let t = Instant::now();
+        let mut p = program(RestartPolicy::Always);
+        p.config.backoff.jitter = 1.0;
+        p.config.backoff.max = Duration::from_millis(300);
+        p.config.max_restarts = 0;
+        for _ in 0..50 {
+            running(&mut p, t);
+            exit(&mut p, 1, t);
+            if let Some(d) = p.deadline() {
+                assert!(d - t <= Duration::from_millis(300), "{:?}", d - t);
+            }
+        }
+        p.config.backoff.max = Duration::MAX;
+        p.config.backoff.initial = Duration::MAX;
+        running(&mut p, t);
+        exit(&mut p, 1, t);
+        assert_eq!(p.state(), State::Backoff);
+    }
+
+    #[test]
+    fn a_program_that_never_stays_up_goes_fatal_even_when_backoff_spreads_it_out() {
+        let mut t = Instant::now();
+        let mut p = program(RestartPolicy::Always);
+        p.config.max_restarts = 3;
+        p.config.restart_window = Duration::from_secs(1);
+        p.config.backoff.initial = Duration::from_secs(5);
+        for _ in 0..3 {
+            running(&mut p, t);
+            exit(&mut p, 3, t);
+            assert_eq!(p.state(), State::Backoff);
+            t = p.deadline().unwrap();
+        }
+        running(&mut p, t);
+        exit(&mut p, 3, t);
+        assert_eq!(p.state(), State::Fatal, "{}", p.reason());
+        assert!(p.reason().contains("3 times in a row"), "{}", p.reason());
     }
 
     #[test]
