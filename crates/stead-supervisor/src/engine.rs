@@ -299,6 +299,10 @@ impl Engine {
                 {
                     tracing::warn!(program = %self.slots[idx].program.config().name, "killing at once: the stop signal could not be delivered");
                     self.act(idx, Action::Kill { tree }, now);
+                } else if !matches!(signal, Signal::Kill | Signal::Stop | Signal::Cont)
+                    && let Some(child) = &self.slots[idx].child
+                {
+                    child.resume(tree, &self.slots[idx].escapees);
                 }
             }
             Action::Kill { tree } => {

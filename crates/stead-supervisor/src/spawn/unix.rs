@@ -85,6 +85,14 @@ impl Child {
         }
     }
 
+    /// Wakes what a stop signal just went to, in case it was stopped (SIGSTOP, a debugger's
+    /// or a shell's ^Z): a stopped process acts on no signal but KILL until continued, so
+    /// without this a stop would always wait the whole `stop_timeout` (systemd sends the same
+    /// SIGCONT after its kill signal).
+    pub(crate) fn resume(&self, tree: bool, escapees: &[u32]) {
+        let _ = self.signal(Signal::Cont, tree, escapees);
+    }
+
     /// After the main process exited: why it could not be started, if it never exec'd.
     pub(crate) fn take_exec_error(&mut self) -> Option<io::Error> {
         self.exec_err

@@ -82,6 +82,10 @@ impl Child {
         None
     }
 
+    /// Nothing to wake: Windows processes are not stopped by signals.
+    #[allow(clippy::unused_self)] // the same signature as the Unix backend
+    pub(crate) fn resume(&self, _tree: bool, _escapees: &[u32]) {}
+
     /// Nothing to release: spawn errors are synchronous on Windows.
     #[allow(clippy::unused_self)] // the same signature as the Unix backend
     pub(crate) fn release_exec_pipe(&mut self) {}
