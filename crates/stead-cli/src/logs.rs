@@ -82,7 +82,7 @@ pub(crate) fn logs(state_dir: &Path, args: &LogsArgs) -> Result<u8, Failure> {
         );
     }
     for r in positions.refused() {
-        eprintln!("stead: not read: {}", terminal::escape(&r.to_string()));
+        eprintln!("stead: not read: {}", terminal::escape(r));
     }
     let printer = Printer::new(&sources, args);
     let mut out = std::io::stdout().lock();
@@ -99,7 +99,7 @@ pub(crate) fn logs(state_dir: &Path, args: &LogsArgs) -> Result<u8, Failure> {
             .poll()
             .map_err(|e| Failure::new(EXIT_FAILED, format!("stead: cannot read the logs: {e}")))?;
         for r in follower.take_refused() {
-            eprintln!("stead: not read: {}", terminal::escape(&r.to_string()));
+            eprintln!("stead: not read: {}", terminal::escape(&r));
         }
         // A closed stdout (`stead logs -f | head`) ends the command quietly.
         if printer.print(&mut out, &records).is_err() {

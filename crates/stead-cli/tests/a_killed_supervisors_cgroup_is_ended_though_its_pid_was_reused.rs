@@ -63,6 +63,7 @@ fn a_killed_supervisors_cgroup_is_ended_though_its_pid_was_reused() {
         "cannot make cgroups here (no writable cgroup2 mount)",
     ) {
         let _ = reuser.kill();
+        let _ = reuser.wait();
         return;
     }
     // What the killed supervisor left: an escapee in its instance's cgroup.
