@@ -2,6 +2,7 @@
 //! …` from stop, start, restart, signal) reaches the operator's terminal with its control
 //! characters escaped, like everything else stead shows: a pasted or scripted name cannot
 //! retitle the window or clear the screen.
+#![cfg(unix)]
 mod support;
 use std::time::Duration;
 use support::*;
