@@ -66,7 +66,8 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
             if !f.message.is_empty() {
-                eprintln!("{}", f.message);
+                // It may quote a name from the command line or the supervisor's answer.
+                eprintln!("{}", stead_supervisor::terminal::escape_message(&f.message));
             }
             ExitCode::from(f.code)
         }

@@ -78,6 +78,28 @@ pub fn escape(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A message of stead's own for a person (an error, which may span lines): as [`escape`],
+/// except that newline stays. Whatever it quotes (a name given on the command line, a path,
+/// an answer from the supervisor) cannot act on the terminal.
+///
+/// ```
+/// use stead_supervisor::terminal::escape_message;
+///
+/// assert_eq!(
+///     escape_message("no program named `x\x1b[2J`\n  hint: …"),
+///     "no program named `x\\e[2J`\n  hint: …"
+/// );
+/// ```
+pub fn escape_message(text: &str) -> Cow<'_, str> {
+    let keep = |c: char| c == '\n';
+    if !text.contains(|c| is_control(c) && !keep(c)) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    push_str_escaped_but(text, keep, &mut out);
+    Cow::Owned(out)
+}
+
 /// Bytes that should be UTF-8 text, with control characters shown visibly and each byte that
 /// is not valid UTF-8 as `\xNN`; borrowed when there is nothing to change.
 pub fn escape_bytes(bytes: &[u8]) -> Cow<'_, str> {

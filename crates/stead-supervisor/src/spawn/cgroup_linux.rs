@@ -50,12 +50,41 @@ fn detect() -> io::Result<PathBuf> {
         .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "not in a cgroup v2 hierarchy"))?;
     let own_dir = mount.join(rel.trim_start_matches('/'));
     remove_stale(&own_dir);
-    let base = own_dir.join(format!("stead-{}", std::process::id()));
-    match std::fs::create_dir(&base) {
-        Ok(()) => Ok(base),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(base),
-        Err(e) => Err(e),
-    }
+    // Named after this process's pid *and* start time: a directory left by a killed
+    // supervisor whose pid is reused (by anything, this supervisor included) is never taken
+    // for a live one's, nor adopted with what is still running in it.
+    let pid = std::process::id();
+    let started = start_time(pid)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no start time in /proc"))?;
+    let base = own_dir.join(format!("stead-{pid}-{started}"));
+    std::fs::create_dir(&base)?;
+    Ok(base)
+}
+
+/// The start time of process `pid` (clock ticks since boot, `/proc/PID/stat` field 22):
+/// with the pid, what tells one process from a later one that reuses its pid.
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(19)?
+        .parse()
+        .ok()
+}
+
+/// Whether the supervisor a `stead-PID-START` (or older `stead-PID`) directory is named after
+/// is still running: `None` when the name is not a supervisor's directory.
+fn owner_alive(name: &str) -> Option<bool> {
+    let rest = name.strip_prefix("stead-")?;
+    let (pid, started) = match rest.split_once('-') {
+        Some((pid, started)) => (pid.parse::<u32>().ok()?, Some(started.parse::<u64>().ok()?)),
+        None => (rest.parse::<u32>().ok()?, None),
+    };
+    Some(match started {
+        Some(t) => start_time(pid) == Some(t),
+        None => pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists(),
+    })
 }
 
 /// Directories left by supervisors that were killed (their pid is gone), once empty.
@@ -64,25 +93,9 @@ fn remove_stale(dir: &Path) {
         return;
     };
     for e in entries.flatten() {
-        let name = e.file_name();
-        let Some(pid) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix("stead-"))
-            .and_then(|p| p.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        if std::path::Path::new(&format!("/proc/{pid}")).exists() {
-            continue;
+        if e.file_name().to_str().and_then(owner_alive) == Some(false) {
+            remove_tree(&e.path());
         }
-        if let Ok(children) = std::fs::read_dir(e.path()) {
-            for c in children.flatten() {
-                if c.file_type().is_ok_and(|t| t.is_dir()) {
-                    let _ = std::fs::remove_dir(c.path());
-                }
-            }
-        }
-        let _ = std::fs::remove_dir(e.path());
     }
 }
 
@@ -106,8 +119,16 @@ pub(crate) fn contains(instance: &str, pid: u32) -> bool {
     let Some(rel) = text.lines().find_map(|l| l.strip_prefix("0::")) else {
         return false;
     };
-    let want = base.join(instance);
-    want.ends_with(rel.trim_start_matches('/')) && !rel.trim_start_matches('/').is_empty()
+    joined(&base.join(instance), rel)
+}
+
+/// Whether the cgroup `rel` (as `/proc/PID/cgroup` names it, from the mount's root) is `want`
+/// or one below it: a program running as root may move into a cgroup it made under its own,
+/// and is still contained.
+fn joined(want: &Path, rel: &str) -> bool {
+    Path::new(rel.trim_start_matches('/'))
+        .ancestors()
+        .any(|a| !a.as_os_str().is_empty() && want.ends_with(a))
 }
 
 /// Whether any process is left in the instance's cgroup or below it (`cgroup.events`:
@@ -219,17 +240,15 @@ pub(crate) fn end_leftovers(recorded: &Path, grace: std::time::Duration) -> Vec<
     found
 }
 
-/// A `stead-PID` directory of a cgroup2 file system whose PID is not running.
+/// A `stead-PID-START` (or `stead-PID`) directory of a cgroup2 file system whose supervisor
+/// is not running (its pid gone, or taken by a process that started at another time).
 fn is_stale_supervisor_dir(dir: &Path) -> bool {
-    let Some(pid) = dir
+    if dir
         .file_name()
         .and_then(|n| n.to_str())
-        .and_then(|n| n.strip_prefix("stead-"))
-        .and_then(|p| p.parse::<u32>().ok())
-    else {
-        return false;
-    };
-    if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
+        .and_then(owner_alive)
+        != Some(false)
+    {
         return false;
     }
     nix::sys::statfs::statfs(dir)
@@ -263,10 +282,10 @@ pub(crate) fn procs_for(instance: &str) -> Option<File> {
         .ok()
 }
 
-/// The processes in the instance's cgroup, when it has one.
+/// The processes in the instance's cgroup and the cgroups below it, when it has one.
 pub(crate) fn members(instance: &str) -> Option<Vec<u32>> {
-    let text = std::fs::read_to_string(base()?.join(instance).join("cgroup.procs")).ok()?;
-    Some(text.lines().filter_map(|l| l.trim().parse().ok()).collect())
+    let dir = base()?.join(instance);
+    dir.is_dir().then(|| members_below(&dir))
 }
 
 /// CPU time of everything that ran in the instance's cgroup, seconds.
@@ -287,7 +306,8 @@ pub(crate) fn memory(instance: &str) -> Option<u64> {
         .ok()
 }
 
-/// Removes the cgroups of instances not in `live` that are empty now (the rest next time).
+/// Removes the cgroups of instances not in `live` that are empty now, with the empty cgroups
+/// a program made below its own (the rest next time).
 pub(crate) fn tidy(live: &[&str]) {
     let Some(base) = base() else { return };
     let Ok(entries) = std::fs::read_dir(base) else {
@@ -301,7 +321,7 @@ pub(crate) fn tidy(live: &[&str]) {
         if live.iter().any(|l| name.to_str() == Some(*l)) {
             continue;
         }
-        let _ = std::fs::remove_dir(e.path());
+        remove_tree(&e.path());
     }
 }
 
