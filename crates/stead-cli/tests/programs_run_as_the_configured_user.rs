@@ -61,3 +61,35 @@ group = "nogroup"
         );
     }
 }
+
+/// An `exec` probe runs as the program's account, not as root (`pg_isready` as root filled
+/// PostgreSQL's log with `role "root" does not exist`), with that account's `USER`.
+#[test]
+fn exec_probes_run_as_the_programs_user() {
+    if skip_unless(is_root(), "switching users needs root") {
+        return;
+    }
+    let mut h = Harness::new("probe-as-user");
+    let out = h.dir.join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o777)).unwrap();
+    h.write_config(
+        r#"
+[program.db]
+command = ["sleep", "1000"]
+user = "nobody"
+group = "nogroup"
+ready = { exec = ["sh", "-c", "echo \"$(id -u) $(id -g) $USER\" > {dir}/out/probe; test \"$(id -u)\" = 65534"], interval = "100ms" }
+"#,
+    );
+    h.up();
+    h.wait_for("the probe to pass", Duration::from_secs(10), |h| {
+        h.program("db")["ready"] == true
+    });
+    let ids = std::fs::read_to_string(out.join("probe")).unwrap();
+    assert_eq!(
+        ids.trim(),
+        "65534 65534 nobody",
+        "uid gid USER of the probe"
+    );
+}

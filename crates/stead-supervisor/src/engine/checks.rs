@@ -87,7 +87,8 @@ impl Engine {
                 || std::path::PathBuf::from("."),
                 std::path::Path::to_path_buf,
             );
-        match spawn::spawn_aux(argv, &cwd, &BTreeMap::new(), &env) {
+        // A hook is the operator's alert: it runs as stead does.
+        match spawn::spawn_aux(argv, &cwd, &BTreeMap::new(), &env, (None, None)) {
             Ok(mut child) => {
                 tracing::info!(
                     program,
@@ -159,8 +160,13 @@ impl Engine {
         let instance = slot.instance_id.clone();
         let cfg = slot.program.config();
         let started = match &due.probe {
-            Probe::Exec(argv) => match spawn::spawn_aux(argv, &cfg.cwd, &cfg.env, &BTreeMap::new())
-            {
+            Probe::Exec(argv) => match spawn::spawn_aux(
+                argv,
+                &cfg.cwd,
+                &cfg.env,
+                &BTreeMap::new(),
+                (cfg.user.as_deref(), cfg.group_name.as_deref()),
+            ) {
                 Ok(mut child) => {
                     if let Some(tx) = child.register.take() {
                         self.aux.insert(child.pid, tx);

@@ -700,16 +700,27 @@ pub(crate) fn signal_pid(pid: u32, sig: Signal) {
 /// stderr piped for the probe's message. Its exit status arrives through the one reaper,
 /// like every child's: the returned sender must be registered with the engine, which hands
 /// the status to the receiver.
+///
+/// With `account` (a program's `user`/`group`), the helper runs as that account, as the
+/// program does (an `exec` probe such as `pg_isready` must connect as the program's role,
+/// not as root), with its `USER`, `LOGNAME` and `HOME`, and without supplementary groups.
 pub(crate) fn spawn_aux(
     argv: &[String],
     cwd: &Path,
     env: &BTreeMap<String, String>,
     extra_env: &BTreeMap<String, String>,
+    account: (Option<&str>, Option<&str>),
 ) -> io::Result<super::AuxChild> {
     let mut cmd = std::process::Command::new(&argv[0]);
-    cmd.args(&argv[1..])
-        .current_dir(cwd)
-        .envs(env)
+    cmd.args(&argv[1..]).current_dir(cwd);
+    if let Some(c) = credentials(account.0, account.1)? {
+        std::os::unix::process::CommandExt::uid(&mut cmd, c.uid);
+        std::os::unix::process::CommandExt::gid(&mut cmd, c.gid);
+        cmd.env("USER", &c.name)
+            .env("LOGNAME", &c.name)
+            .env("HOME", &c.home);
+    }
+    cmd.envs(env)
         .envs(extra_env)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())

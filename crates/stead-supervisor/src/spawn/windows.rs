@@ -343,6 +343,7 @@ pub(crate) fn spawn_aux(
     cwd: &Path,
     env: &std::collections::BTreeMap<String, String>,
     extra_env: &std::collections::BTreeMap<String, String>,
+    _account: (Option<&str>, Option<&str>),
 ) -> io::Result<super::AuxChild> {
     let mut child = Command::new(&argv[0])
         .args(&argv[1..])
