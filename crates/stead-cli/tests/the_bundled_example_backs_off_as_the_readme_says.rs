@@ -24,13 +24,11 @@ fn the_bundled_example_backs_off_as_the_readme_says() {
     h.wait_for("worker:0 to back off twice", Duration::from_secs(40), |h| {
         let w = h.program("worker:0");
         let reason = w["reason"].as_str().unwrap_or_default().to_string();
-        if w["state"] == "backoff" {
-            if let Some(d) = reason.split("restarting in ").nth(1) {
-                let d = d.to_string();
-                if delays.last() != Some(&d) {
-                    delays.push(d);
-                }
-            }
+        if w["state"] == "backoff"
+            && let Some(d) = reason.split("restarting in ").nth(1)
+            && delays.last().map(String::as_str) != Some(d)
+        {
+            delays.push(d.to_string());
         }
         delays.len() >= 2
     });
