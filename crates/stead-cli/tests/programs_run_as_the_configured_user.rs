@@ -63,7 +63,7 @@ group = "nogroup"
 }
 
 /// An `exec` probe runs as the program's account, not as root (`pg_isready` as root filled
-/// PostgreSQL's log with `role "root" does not exist`), with that account's `USER`.
+/// the database's log with `role "root" does not exist`), with that account's `USER`.
 #[test]
 fn exec_probes_run_as_the_programs_user() {
     if skip_unless(is_root(), "switching users needs root") {
