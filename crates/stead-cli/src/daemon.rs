@@ -81,7 +81,9 @@ fn daemon_main(
     let mut options = Options::new(config, state_dir);
     options.pid_file = Some(pid_path.to_path_buf());
     let notify = ready.try_clone();
+    let start_line = crate::run::start_line(&options);
     options.on_listening = Some(Box::new(move || {
+        start_line();
         if let Ok(mut f) = notify {
             let _ = f.write_all(b"R");
         }

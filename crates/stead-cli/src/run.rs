@@ -181,15 +181,23 @@ pub(crate) fn up(args: UpArgs, state_dir: PathBuf) -> Result<u8, Failure> {
         ));
     }
     init_tracing();
-    tracing::info!(
-        "supervising {} program(s) from {}; control socket {}",
-        config.programs.len(),
-        config.path.display(),
-        stead_supervisor::control_endpoint(&state_dir).display()
-    );
     let mut options = Options::new(config, state_dir);
     options.foreground = true;
+    options.on_listening = Some(start_line(&options));
     supervise(options)
+}
+
+/// The line that says a supervisor has started, logged once it holds its state directory
+/// and its control socket answers: a second `stead up` on the same directory is refused
+/// before it could claim to supervise anything.
+pub(crate) fn start_line(options: &Options) -> Box<dyn FnOnce() + Send> {
+    let line = format!(
+        "supervising {} program(s) from {}; control socket {}",
+        options.config.programs.len(),
+        options.config.path.display(),
+        stead_supervisor::control_endpoint(&options.state_dir).display()
+    );
+    Box::new(move || tracing::info!("{line}"))
 }
 
 pub(crate) fn run(args: RunArgs, state_dir: PathBuf) -> Result<u8, Failure> {

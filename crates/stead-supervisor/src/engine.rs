@@ -600,10 +600,12 @@ impl Engine {
         if self.shutting_down {
             return;
         }
-        tracing::info!(
-            "shutting down ({why}): stopping {} programs",
-            self.slots.len()
-        );
+        let live = self
+            .slots
+            .iter()
+            .filter(|s| s.child.is_some() || !s.program.state().is_at_rest())
+            .count();
+        tracing::info!("shutting down ({why}): stopping {live} running program(s)");
         notify(&HostNotice::Stopping);
         self.shutting_down = true;
         let now = Instant::now();
@@ -1051,6 +1053,12 @@ fn log_transition(p: &Program) {
         // A first start is logged once it runs; a restart says why.
         (State::Starting, _) if !reason.starts_with("restarting") => {}
         (State::Fatal, _) => tracing::error!(program = %name, "fatal: {reason}"),
+        // An exit the program's policy calls a success (code 0 under `restart = "never"`, a
+        // listed exit code under `on-failure`) is news, not a warning.
+        (State::Exited, _) if matches!(p.last_exit(), Some(ExitStatus::Code(c)) if p.config().exit_codes.contains(&c)) =>
+        {
+            tracing::info!(program = %name, "exited: {reason}")
+        }
         (State::Backoff | State::Exited, _) => {
             tracing::warn!(program = %name, "{}: {reason}", p.state())
         }
