@@ -62,6 +62,9 @@ struct Sweep {
 
 struct Waiter {
     names: Vec<String>,
+    /// A start or restart: answered once each program is ready (or has given up: backoff,
+    /// fatal, exited), not merely spawned. Its `ready` timeout bounds the wait.
+    until_ready: bool,
     reply: Reply<ActionReport>,
 }
 
@@ -846,7 +849,11 @@ impl Engine {
                     .map(|&i| self.slots[i].program.config().name.clone())
                     .collect();
                 if wait {
-                    self.waiters.push(Waiter { names, reply });
+                    self.waiters.push(Waiter {
+                        names,
+                        until_ready: verb != Verb::Stop,
+                        reply,
+                    });
                 } else {
                     let programs = idxs.iter().map(|&i| self.status_of(i, now)).collect();
                     let _ = reply.send(Ok(ActionReport { programs }));
@@ -905,10 +912,14 @@ impl Engine {
                 })
                 .collect();
             let settled = idxs.iter().all(|&i| {
-                !matches!(
-                    self.slots[i].program.state(),
-                    State::Starting | State::Stopping
-                )
+                let slot = &self.slots[i];
+                match slot.program.state() {
+                    State::Starting | State::Stopping => false,
+                    State::Running if w.until_ready => {
+                        slot.checks.as_ref().is_none_or(Checks::is_ready)
+                    }
+                    _ => true,
+                }
             });
             if settled {
                 let programs = idxs.iter().map(|&i| self.status_of(i, now)).collect();
