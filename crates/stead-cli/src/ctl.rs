@@ -148,6 +148,12 @@ pub(crate) fn reload(state_dir: &Path, json: &crate::cli::JsonArg) -> Result<u8,
                         println!("{what:>9}: {}", list.join(", "));
                     }
                 }
+                if !report.needs_restart.is_empty() {
+                    eprintln!(
+                        "stead: note: {} changed; it takes effect when stead itself restarts (stead shutdown, then stead up; or restart its service)",
+                        report.needs_restart.join(", ")
+                    );
+                }
             }
             Ok(0)
         }

@@ -129,3 +129,27 @@ fn a_program_put_back_while_it_is_being_removed_runs_again() {
     });
     assert!(!alive(old));
 }
+
+/// A change to a supervisor-level setting that a running stead cannot apply (adding
+/// `[metrics] listen`) is reported as needing a restart, not silently called "unchanged".
+#[test]
+fn supervisor_settings_that_need_a_restart_are_named() {
+    let mut h = Harness::new("reload-metrics");
+    let program = "[program.y]\ncommand = [\"{child}\", \"--sleep\", \"forever\"]\n";
+    h.write_config(program);
+    h.up();
+    let port = free_port();
+    h.write_config(&format!(
+        "[metrics]\nlisten = \"127.0.0.1:{port}\"\n{program}"
+    ));
+    let o = h.stead(&["reload"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let said = text(&o);
+    assert!(
+        said.contains("[metrics] listen") && said.contains("restarts"),
+        "{said}"
+    );
+    let o = h.stead(&["reload", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["needs_restart"][0], "[metrics] listen", "{report}");
+}

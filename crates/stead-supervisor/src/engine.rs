@@ -954,7 +954,7 @@ impl Engine {
     }
 
     fn apply_reload(&mut self) -> Result<ReloadReport, ApiError> {
-        let fresh = Config::load(&self.config.path).map_err(|e| {
+        let mut fresh = Config::load(&self.config.path).map_err(|e| {
             let mut err = ApiError::new(
                 422,
                 e.to_string(),
@@ -965,6 +965,36 @@ impl Engine {
         })?;
         let now = Instant::now();
         let mut report = ReloadReport::default();
+        let (was, now_set) = (&self.config.supervisor, &fresh.supervisor);
+        for (changed, what) in [
+            (
+                was.metrics.listen != now_set.metrics.listen,
+                "[metrics] listen",
+            ),
+            (
+                was.metrics.token_file != now_set.metrics.token_file,
+                "[metrics] token_file",
+            ),
+            (
+                was.metrics.sample != now_set.metrics.sample,
+                "[metrics] sample",
+            ),
+            (was.log_dir != now_set.log_dir, "[supervisor] log_dir"),
+        ] {
+            if changed {
+                report.needs_restart.push(what.to_string());
+            }
+        }
+        // What runs is what stead started with: keep it, so that `status` of the config and
+        // every later reload tell the truth until stead restarts.
+        fresh.supervisor.metrics = self.config.supervisor.metrics.clone();
+        fresh.supervisor.log_dir = self.config.supervisor.log_dir.clone();
+        if !report.needs_restart.is_empty() {
+            tracing::warn!(
+                "reload: {} changed; this takes effect when stead itself restarts (the programs' changes are applied now)",
+                report.needs_restart.join(", ")
+            );
+        }
         let mut old: Vec<Slot> = std::mem::take(&mut self.slots);
         let mut next: Vec<Slot> = Vec::with_capacity(fresh.programs.len());
         let mut to_start = Vec::new();

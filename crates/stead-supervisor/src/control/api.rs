@@ -190,6 +190,11 @@ pub struct ReloadReport {
     pub changed: Vec<String>,
     /// Programs left exactly as they were.
     pub unchanged: Vec<String>,
+    /// Supervisor-level settings that changed in the file but take effect only when stead
+    /// itself restarts (`[metrics] listen`, `token_file`, `sample`, `log_dir`); each entry
+    /// names one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub needs_restart: Vec<String>,
 }
 
 /// Every error answer: what went wrong and what to do.
