@@ -207,6 +207,7 @@ pub async fn supervise(mut options: Options) -> Result<i32, Error> {
             tracing::warn!("{warning}");
         }
     }
+    host::raise_fd_limit();
     spawn::init_supervisor().map_err(Error::Setup)?;
     // Both must exist before the first spawn, so that no exit or signal is missed.
     let exits = spawn::ExitSource::new().map_err(Error::Setup)?;

@@ -14,7 +14,10 @@ mod imp;
 mod imp;
 
 pub use imp::default_state_dir;
-pub(crate) use imp::{HostSignals, background_priority, notify, shared_dir_warning};
+pub(crate) use imp::{
+    HostSignals, background_priority, fd_shortage, inherited_fd_limit, notify, raise_fd_limit,
+    shared_dir_warning,
+};
 
 /// What the supervisor's host asked of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
