@@ -14,9 +14,11 @@ mod imp;
 mod imp;
 
 pub use imp::default_state_dir;
+/// Used by the Unix fork+exec only (Windows has no descriptor limit to restore).
+#[cfg(unix)]
+pub(crate) use imp::inherited_fd_limit;
 pub(crate) use imp::{
-    HostSignals, background_priority, fd_shortage, inherited_fd_limit, notify, raise_fd_limit,
-    shared_dir_warning,
+    HostSignals, background_priority, fd_shortage, notify, raise_fd_limit, shared_dir_warning,
 };
 
 /// What the supervisor's host asked of it.

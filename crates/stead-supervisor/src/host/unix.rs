@@ -112,7 +112,7 @@ pub(crate) fn background_priority() {
 }
 
 /// The soft `RLIMIT_NOFILE` stead was started with, when [`raise_fd_limit`] raised it.
-static INHERITED_NOFILE: OnceLock<u64> = OnceLock::new();
+static INHERITED_NOFILE: OnceLock<libc::rlim_t> = OnceLock::new();
 
 /// Raises the soft `RLIMIT_NOFILE` to the hard limit, as a supervisor must: it holds a pipe
 /// or two per program, and a soft limit of 1024 (the usual default) would refuse the
@@ -141,7 +141,7 @@ pub(crate) fn raise_fd_limit() {
         };
         // SAFETY: setrlimit reads a live local struct.
         if want > old && unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raw const new) } == 0 {
-            let _ = INHERITED_NOFILE.set(u64::from(old));
+            let _ = INHERITED_NOFILE.set(old);
             tracing::debug!(
                 "raised the soft RLIMIT_NOFILE from {old} to {want} (hard {}); programs start with {old}",
                 lim.rlim_max
@@ -157,7 +157,7 @@ pub(crate) fn raise_fd_limit() {
 
 /// The soft `RLIMIT_NOFILE` to give programs: the one stead was started with, when it
 /// raised its own.
-pub(crate) fn inherited_fd_limit() -> Option<u64> {
+pub(crate) fn inherited_fd_limit() -> Option<libc::rlim_t> {
     INHERITED_NOFILE.get().copied()
 }
 

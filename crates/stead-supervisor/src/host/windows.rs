@@ -239,12 +239,6 @@ pub(crate) fn background_priority() {
 /// Windows has no descriptor limit to raise (handles are limited per process by memory).
 pub(crate) fn raise_fd_limit() {}
 
-/// Nothing to restore in programs on Windows.
-#[allow(dead_code)]
-pub(crate) fn inherited_fd_limit() -> Option<u64> {
-    None
-}
-
 /// Windows reports no descriptor shortage of its own (handles are limited by memory).
 pub(crate) fn fd_shortage(_e: &io::Error) -> Option<String> {
     None

@@ -120,7 +120,7 @@ pub(super) fn fork_exec(p: &Prepared) -> io::Result<(u32, OwnedFd)> {
         };
         // SAFETY: getrlimit writes into a live local struct.
         (unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut lim) } == 0).then(|| {
-            lim.rlim_cur = (soft as libc::rlim_t).min(lim.rlim_max);
+            lim.rlim_cur = soft.min(lim.rlim_max);
             lim
         })
     });
@@ -141,8 +141,7 @@ pub(super) fn fork_exec(p: &Prepared) -> io::Result<(u32, OwnedFd)> {
                 null_fd,
                 (out_fd, err_fd),
                 (report, ceiling),
-                cgroup_fd,
-                nofile.as_ref(),
+                (cgroup_fd, nofile.as_ref()),
             )
         }
     }
@@ -162,8 +161,7 @@ unsafe fn child(
     null_fd: RawFd,
     (out_fd, err_fd): (Option<RawFd>, Option<RawFd>),
     (report, ceiling): (RawFd, libc::c_int),
-    cgroup_fd: Option<RawFd>,
-    nofile: Option<&libc::rlimit>,
+    (cgroup_fd, nofile): (Option<RawFd>, Option<&libc::rlimit>),
 ) -> ! {
     let fail = |stage: i32| -> ! {
         // Reading errno allocates nothing; write and _exit are async-signal-safe.
