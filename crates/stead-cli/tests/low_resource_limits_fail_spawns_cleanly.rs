@@ -1,8 +1,9 @@
 //! Fault injection with real resource limits on the running supervisor (`prlimit(2)`):
 //!
 //! - `RLIMIT_NOFILE` lowered to just above what stead holds: starting eight programs runs
-//!   out of descriptors; the ones that cannot be spawned say so (`Too many open files`) and
-//!   back off, stead stays up, and once the limit is raised every program runs.
+//!   out of descriptors; the ones that cannot be spawned say so in `status` (`out of file
+//!   descriptors (EMFILE: Too many open files …`, with the fix) and back off, stead stays
+//!   up, and once the limit is raised every program runs.
 //! - `RLIMIT_NPROC` at what stead (running as `nobody`) already has: a program's fork is
 //!   refused (`EAGAIN`), it backs off with the reason, stead stays up and keeps answering,
 //!   and once the limit is raised the program runs. (A supervisor running as root is not
@@ -67,6 +68,29 @@ fn running_out_of_descriptors_fails_spawns_and_recovers() {
     assert!(
         log.contains("Too many open files"),
         "no program was refused for want of descriptors; log:\n{log}"
+    );
+    // The reason is in `status` too, with what to do (a status request may itself find no
+    // descriptor now and then: try again).
+    let mut reason = String::new();
+    h.wait_for("status to show the refusal", Duration::from_secs(10), |h| {
+        let Some(st) = h.try_status() else {
+            return false;
+        };
+        reason = st["programs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p["reason"].as_str())
+            .find(|r| r.contains("out of file descriptors"))
+            .unwrap_or_default()
+            .to_string();
+        !reason.is_empty()
+    });
+    assert!(
+        reason.contains("EMFILE: Too many open files")
+            && reason.contains("LimitNOFILE=")
+            && reason.contains("ulimit -Hn"),
+        "{reason}"
     );
     set_limit(pid, libc::RLIMIT_NOFILE, soft, hard);
     h.wait_for("every program to run", Duration::from_secs(30), |h| {

@@ -5,7 +5,7 @@
 //! polling tick. Everything it does to a program goes through that program's pure state
 //! machine ([`crate::program`]); this file is the thin I/O around it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -31,6 +31,11 @@ use crate::{EXIT_PROGRAM_FATAL, Signal};
 /// exit event will tell us (a grandchild reaped by its own parent).
 const TREE_RECHECK: Duration = Duration::from_millis(100);
 
+/// How long one slice of the autostart may spawn before the engine turns to requests, exits
+/// and timers again: a fleet of thousands starts in slices, and the control socket answers
+/// throughout.
+const AUTOSTART_SLICE: Duration = Duration::from_millis(10);
+
 struct Slot {
     program: Program,
     child: Option<Child>,
@@ -51,6 +56,10 @@ struct Slot {
     checks: Option<Checks>,
     /// Its `NOTIFY_SOCKET`, while it runs.
     notify: Option<NotifySocket>,
+    /// Still to be started by the autostart (which runs in slices).
+    autostart: bool,
+    /// The pid this slot is filed under in `Engine::pids` (its last spawn's).
+    indexed_pid: Option<u32>,
 }
 
 struct Sweep {
@@ -110,6 +119,15 @@ pub(crate) struct Engine {
     /// `GET /v1/events?wait=…` requests held until an event comes or their time is up.
     event_waiters: Vec<(u64, Instant, Reply<crate::control::api::EventsReport>)>,
     monitor: checks::Monitor,
+    /// Requests that show resources, held while a sample that was stale is being taken.
+    deferred: Vec<Request>,
+    /// Slot of each main pid, so that an exit is found without a scan of every slot.
+    /// Entries are checked against the slot on use (a slot keeps only its latest pid here).
+    pids: HashMap<u32, usize>,
+    /// Slots of each program group (`depends_on` names groups).
+    groups: HashMap<String, Vec<usize>>,
+    /// Where the autostart goes on at its next slice; `None` once it is done.
+    autostart_from: Option<usize>,
 }
 
 impl Engine {
@@ -139,17 +157,41 @@ impl Engine {
             aux: HashMap::new(),
             events: Events::default(),
             event_waiters: Vec::new(),
+            deferred: Vec::new(),
+            pids: HashMap::new(),
+            groups: HashMap::new(),
+            autostart_from: Some(0),
             monitor: checks::Monitor::new(
                 setup.config.supervisor.metrics.sample,
                 setup.config.supervisor.metrics.listen.is_some()
                     || setup.config.programs.iter().any(|p| p.limits.is_some()),
             ),
         };
+        // The programs live in their slots; the engine's copy of the config keeps the rest.
+        engine.config.programs = Vec::new();
         for p in setup.config.programs {
-            let slot = engine.new_slot(p);
+            let autostart = p.autostart;
+            let mut slot = engine.new_slot(p);
+            slot.autostart = autostart;
             engine.slots.push(slot);
         }
+        engine.reindex();
         engine
+    }
+
+    /// Rebuilds the pid and group indexes after slots were added, removed or moved.
+    fn reindex(&mut self) {
+        self.pids.clear();
+        self.groups.clear();
+        for (idx, slot) in self.slots.iter().enumerate() {
+            if let Some(pid) = slot.indexed_pid {
+                self.pids.insert(pid, idx);
+            }
+            self.groups
+                .entry(slot.program.config().group.clone())
+                .or_default()
+                .push(idx);
+        }
     }
 
     fn new_slot(&mut self, config: ProgramConfig) -> Slot {
@@ -178,6 +220,8 @@ impl Engine {
             shutdown_sent: false,
             checks: None,
             notify: None,
+            autostart: false,
+            indexed_pid: None,
         }
     }
 
@@ -189,16 +233,11 @@ impl Engine {
         mut requests: mpsc::Receiver<Request>,
         mut stop: Option<crate::StopSignal>,
     ) -> i32 {
-        let now = Instant::now();
-        for idx in 0..self.slots.len() {
-            if self.slots[idx].program.config().autostart {
-                self.feed(idx, Event::Start, now);
-            }
-        }
+        self.autostart_slice();
         self.settle(Instant::now());
-        notify(&HostNotice::Ready);
         let mut requests_open = true;
         let mut checks_rx = self.checks_rx.take().expect("checks channel");
+        let mut samples_rx = self.monitor.samples();
         while !self.finished() {
             let deadline = self.next_deadline();
             tokio::select! {
@@ -225,6 +264,11 @@ impl Engine {
                 },
                 () = sleep_until(deadline), if deadline.is_some() => self.on_tick(),
                 Some(ev) = checks_rx.recv() => self.on_check(ev),
+                Some(sample) = samples_rx.recv() => self.on_sample(sample),
+                // Yields first: the control server and the pipes run on this thread too.
+                () = tokio::task::yield_now(), if self.autostart_from.is_some() => {
+                    self.autostart_slice();
+                }
             }
             self.settle(Instant::now());
         }
@@ -232,6 +276,28 @@ impl Engine {
             let _ = reply.send(Ok(()));
         }
         self.exit_code
+    }
+
+    /// Starts the next programs of the autostart, in config order, for about
+    /// [`AUTOSTART_SLICE`]; tells the host manager it is ready once the last one is started.
+    fn autostart_slice(&mut self) {
+        let Some(mut idx) = self.autostart_from else {
+            return;
+        };
+        let began = Instant::now();
+        while idx < self.slots.len() {
+            let slot = &mut self.slots[idx];
+            idx += 1;
+            if std::mem::take(&mut slot.autostart) && !self.shutting_down {
+                self.feed(idx - 1, Event::Start, Instant::now());
+                if began.elapsed() >= AUTOSTART_SLICE {
+                    self.autostart_from = Some(idx);
+                    return;
+                }
+            }
+        }
+        self.autostart_from = None;
+        notify(&HostNotice::Ready);
     }
 
     fn finished(&self) -> bool {
@@ -262,7 +328,10 @@ impl Engine {
     }
 
     fn find_pid(&self, pid: u32) -> Option<usize> {
-        self.slots.iter().position(|s| s.program.pid() == Some(pid))
+        self.pids
+            .get(&pid)
+            .copied()
+            .filter(|&idx| self.slots.get(idx).and_then(|s| s.program.pid()) == Some(pid))
     }
 
     /// Feeds one event to a program and carries out what it asks.
@@ -416,7 +485,19 @@ impl Engine {
                 Event::SpawnFailed { error }
             }
         };
+        if let Event::Spawned { pid } = event {
+            self.file_pid(idx, pid);
+        }
         self.feed(idx, event, now);
+    }
+
+    /// Files slot `idx` under its new main pid, in place of its previous one: the index
+    /// holds one pid per slot, however often programs restart.
+    fn file_pid(&mut self, idx: usize, pid: u32) {
+        if let Some(old) = self.slots[idx].indexed_pid.replace(pid) {
+            self.pids.remove(&old);
+        }
+        self.pids.insert(pid, idx);
     }
 
     /// Sends `signal`; false when it could not be delivered to the main process or group.
@@ -544,9 +625,13 @@ impl Engine {
         if lingering {
             self.recheck_at.get_or_insert(now + TREE_RECHECK);
         }
+        let before = self.slots.len();
         self.slots.retain(|s| {
             !(s.remove_when_stopped && s.child.is_none() && s.program.state().is_at_rest())
         });
+        if self.slots.len() != before {
+            self.reindex();
+        }
         if self.shutting_down {
             self.shut_down_in_order(now);
         } else {
@@ -623,24 +708,34 @@ impl Engine {
 
     /// Sends Shutdown to every program that no live program depends on: dependents stop
     /// first, what they depend on after them (the reverse of the start order).
+    /// In passes: each sends Shutdown to the programs no live program depends on, and the
+    /// next sees which of what they depend on that freed (one pass per level of the graph).
     fn shut_down_in_order(&mut self, now: Instant) {
         loop {
-            let next = (0..self.slots.len()).find(|&i| {
-                let s = &self.slots[i];
-                !s.shutdown_sent && !self.has_live_dependents(&s.program.config().group)
-            });
-            let Some(idx) = next else { return };
-            self.slots[idx].shutdown_sent = true;
-            self.feed(idx, Event::Shutdown, now);
+            let held = self.groups_with_live_dependents();
+            let next: Vec<usize> = (0..self.slots.len())
+                .filter(|&i| {
+                    let s = &self.slots[i];
+                    !s.shutdown_sent && !held.contains(s.program.config().group.as_str())
+                })
+                .collect();
+            if next.is_empty() {
+                return;
+            }
+            for idx in next {
+                self.slots[idx].shutdown_sent = true;
+                self.feed(idx, Event::Shutdown, now);
+            }
         }
     }
 
-    /// Whether a program not yet at rest (or not yet told to stop) depends on `group`.
-    fn has_live_dependents(&self, group: &str) -> bool {
-        self.slots.iter().any(|s| {
-            s.program.config().depends_on.iter().any(|d| d == group)
-                && !(s.shutdown_sent && s.child.is_none() && s.program.state().is_at_rest())
-        })
+    /// The groups that a program not yet at rest (or not yet told to stop) depends on.
+    fn groups_with_live_dependents(&self) -> HashSet<String> {
+        self.slots
+            .iter()
+            .filter(|s| !(s.shutdown_sent && s.child.is_none() && s.program.state().is_at_rest()))
+            .flat_map(|s| s.program.config().depends_on.iter().cloned())
+            .collect()
     }
 
     /// `Ok` when every program this one depends on is running — or, for a one-shot task
@@ -648,11 +743,8 @@ impl Engine {
     fn dependencies_met(&self, idx: usize) -> Result<(), String> {
         let config = self.slots[idx].program.config();
         for dep in &config.depends_on {
-            for s in self
-                .slots
-                .iter()
-                .filter(|s| &s.program.config().group == dep)
-            {
+            let members = self.groups.get(dep).map_or(&[][..], Vec::as_slice);
+            for s in members.iter().map(|&i| &self.slots[i]) {
                 let p = &s.program;
                 let one_shot = p.config().restart == crate::config::RestartPolicy::Never;
                 let started_enough = config.depends_started.contains(dep);
@@ -802,9 +894,14 @@ impl Engine {
 
     fn on_request(&mut self, req: Request) {
         let now = Instant::now();
+        if matches!(req, Request::Status { .. } | Request::Metrics { .. })
+            && self.resources_wanted(now)
+        {
+            self.deferred.push(req);
+            return;
+        }
         match req {
             Request::Status { names, reply } => {
-                self.resources_wanted(now);
                 let result = self.select(&names).map(|idxs| StatusReport {
                     pid: std::process::id(),
                     version: env!("CARGO_PKG_VERSION").to_string(),
@@ -889,7 +986,6 @@ impl Engine {
                 self.answer_event_waiters(now);
             }
             Request::Metrics { reply } => {
-                self.resources_wanted(now);
                 let _ = reply.send(Ok(self.metrics(now)));
             }
         }
@@ -901,15 +997,19 @@ impl Engine {
         }
         let now = Instant::now();
         let waiters = std::mem::take(&mut self.waiters);
+        let by_name: HashMap<&str, usize> = self
+            .slots
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.program.config().name.as_str(), i))
+            .rev()
+            .collect();
+        let mut keep = Vec::new();
         for w in waiters {
             let idxs: Vec<usize> = w
                 .names
                 .iter()
-                .filter_map(|n| {
-                    self.slots
-                        .iter()
-                        .position(|s| s.program.config().name == *n)
-                })
+                .filter_map(|n| by_name.get(n.as_str()).copied())
                 .collect();
             let settled = idxs.iter().all(|&i| {
                 let slot = &self.slots[i];
@@ -925,9 +1025,10 @@ impl Engine {
                 let programs = idxs.iter().map(|&i| self.status_of(i, now)).collect();
                 let _ = w.reply.send(Ok(ActionReport { programs }));
             } else {
-                self.waiters.push(w);
+                keep.push(w);
             }
         }
+        self.waiters = keep;
     }
 
     /// Re-reads the config file and applies the difference. A file with any error changes
@@ -988,20 +1089,32 @@ impl Engine {
         // What runs is what stead started with: keep it, so that `status` of the config and
         // every later reload tell the truth until stead restarts.
         fresh.supervisor.metrics = self.config.supervisor.metrics.clone();
-        fresh.supervisor.log_dir = self.config.supervisor.log_dir.clone();
+        fresh
+            .supervisor
+            .log_dir
+            .clone_from(&self.config.supervisor.log_dir);
         if !report.needs_restart.is_empty() {
             tracing::warn!(
                 "reload: {} changed; this takes effect when stead itself restarts (the programs' changes are applied now)",
                 report.needs_restart.join(", ")
             );
         }
-        let mut old: Vec<Slot> = std::mem::take(&mut self.slots);
+        let mut old: Vec<Option<Slot>> = std::mem::take(&mut self.slots)
+            .into_iter()
+            .map(Some)
+            .collect();
+        let by_name: HashMap<String, usize> = old
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| Some((s.as_ref()?.program.config().name.clone(), i)))
+            .collect();
         let mut next: Vec<Slot> = Vec::with_capacity(fresh.programs.len());
         let mut to_start = Vec::new();
         let mut to_restart = Vec::new();
         for cfg in &fresh.programs {
-            if let Some(pos) = old.iter().position(|s| s.program.config().name == cfg.name) {
-                let mut slot = old.remove(pos);
+            if let Some(mut slot) = by_name.get(&cfg.name).and_then(|&i| old[i].take()) {
+                // Not yet reached by the autostart: started by it, if still wanted.
+                slot.autostart &= cfg.autostart;
                 // Back in the file while still being stopped by an earlier removal: it is
                 // wanted again, so it starts once that stop completes.
                 if std::mem::take(&mut slot.remove_when_stopped) && cfg.autostart {
@@ -1039,13 +1152,19 @@ impl Engine {
             }
         }
         let first_removed = next.len();
-        for mut slot in old {
+        for mut slot in old.into_iter().flatten() {
             report.removed.push(slot.program.config().name.clone());
             slot.remove_when_stopped = true;
+            slot.autostart = false;
             next.push(slot);
         }
         self.slots = next;
+        self.reindex();
+        if self.autostart_from.is_some() {
+            self.autostart_from = Some(0);
+        }
         self.config = fresh;
+        self.config.programs = Vec::new();
         for idx in to_start {
             self.feed(idx, Event::Start, now);
         }
@@ -1111,8 +1230,9 @@ fn log_transition(p: &Program) {
 }
 
 fn spawn_error(e: &std::io::Error, config: &ProgramConfig) -> String {
+    let what = crate::host::fd_shortage(e).unwrap_or_else(|| e.to_string());
     format!(
-        "{e} (running `{}` in {})",
+        "{what} (running `{}` in {})",
         config.command[0],
         config.cwd.display()
     )
@@ -1122,5 +1242,107 @@ async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d.into()).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine(names: &[&str]) -> Engine {
+        let mut config = Config {
+            path: PathBuf::new(),
+            supervisor: crate::config::SupervisorSettings::default(),
+            programs: Vec::new(),
+        };
+        for n in names {
+            let mut p = ProgramConfig::new(n, vec!["sleep".into(), "1".into()]);
+            if *n == "web" {
+                p.depends_on = vec!["db".into()];
+            }
+            config.programs.push(p);
+        }
+        Engine::new(EngineSetup {
+            config,
+            output: Output::Inherit,
+            log_dir: PathBuf::new(),
+            foreground: false,
+            state_marker: None,
+            run_mode: false,
+        })
+    }
+
+    /// What the engine does at a successful spawn, without a process.
+    fn spawned(e: &mut Engine, idx: usize, pid: u32) {
+        let now = Instant::now();
+        e.slots[idx].program.handle(Event::Start, now);
+        e.file_pid(idx, pid);
+        e.slots[idx].program.handle(Event::Spawned { pid }, now);
+    }
+
+    #[test]
+    fn exits_are_found_by_pid_through_restarts_and_removals() {
+        let mut e = engine(&["db", "web", "worker"]);
+        for (idx, pid) in [(0, 100), (1, 101), (2, 102)] {
+            spawned(&mut e, idx, pid);
+        }
+        assert_eq!(
+            [100, 101, 102, 7].map(|p| e.find_pid(p)),
+            [Some(0), Some(1), Some(2), None]
+        );
+        // web exits: its old pid no longer finds it, not even if the OS reuses the number
+        // for a process that is not a program.
+        let now = Instant::now();
+        e.slots[1].program.handle(
+            Event::Exited {
+                status: ExitStatus::Code(1),
+                tree_left: false,
+            },
+            now,
+        );
+        e.slots[1]
+            .program
+            .handle(Event::Tick, now + Duration::from_secs(60));
+        assert_eq!(e.find_pid(101), None);
+        // Restarted many times: one entry per slot, the latest pid.
+        for pid in 200..300 {
+            e.slots[1].program.handle(Event::Stop, now);
+            e.slots[1].program.handle(
+                Event::Exited {
+                    status: ExitStatus::Signal(15),
+                    tree_left: false,
+                },
+                now,
+            );
+            spawned(&mut e, 1, pid);
+        }
+        assert_eq!(e.pids.len(), 3);
+        assert_eq!(e.find_pid(299), Some(1));
+        assert_eq!(e.find_pid(250), None);
+        // A slot goes away (a reload removed it): the others are found at their new places.
+        e.slots.remove(0);
+        e.reindex();
+        assert_eq!(e.find_pid(100), None);
+        assert_eq!(e.find_pid(299), Some(0));
+        assert_eq!(e.find_pid(102), Some(1));
+        assert_eq!(e.groups["worker"], [1]);
+    }
+
+    #[test]
+    fn dependencies_are_looked_up_by_group() {
+        let mut e = engine(&["web", "worker", "db"]);
+        assert_eq!(e.groups["db"], [2]);
+        assert_eq!(
+            e.dependencies_met(0).unwrap_err(),
+            "waiting for db to be ready"
+        );
+        spawned(&mut e, 2, 300);
+        e.slots[2].checks = Some(Checks::new(
+            e.slots[2].program.config(),
+            Instant::now(),
+            Checks::watches(e.slots[2].program.config()),
+        ));
+        assert_eq!(e.dependencies_met(0), Ok(()));
+        assert_eq!(e.dependencies_met(1), Ok(()));
     }
 }

@@ -227,6 +227,7 @@ pub async fn supervise(mut options: Options) -> Result<i32, Error> {
             tracing::warn!("{warning}");
         }
     }
+    host::raise_fd_limit();
     spawn::init_supervisor(options.control.then_some(options.state_dir.as_path()))
         .map_err(Error::Setup)?;
     // Both must exist before the first spawn, so that no exit or signal is missed.

@@ -634,6 +634,29 @@ impl Walker<'_> {
         {
             self.c.error(name_key.span(), msg, Some(hint));
         }
+        // The longest instance name (`web:9999`) makes the longest log file name.
+        let longest = if numprocs > 1 {
+            format!("{name}:{}", numprocs - 1)
+        } else {
+            name.clone()
+        };
+        let file = crate::logs::longest_file_name(&longest);
+        if file.len() > crate::logs::NAME_MAX {
+            let over = file.len() - crate::logs::NAME_MAX;
+            self.c.error(
+                name_key.span(),
+                format!(
+                    "program name `{name}` is too long: its log files would be named like \
+                     `{file}` ({} bytes), over the {} a file name may have",
+                    file.len(),
+                    crate::logs::NAME_MAX
+                ),
+                Some(format!(
+                    "use a name of at most {} characters",
+                    name.len().saturating_sub(over)
+                )),
+            );
+        }
         p.numprocs = numprocs;
         p.template.command.clone_from(&argv);
         p.template.env = env.iter().cloned().collect();
@@ -849,6 +872,50 @@ mod tests {
         assert_eq!(names, ["w:0", "w:1", "w:2"]);
         assert_eq!(c.programs[2].command[2], "echo 2");
         assert_eq!(c.programs[1].env["SLOT"], "slot-1");
+    }
+
+    #[test]
+    fn names_whose_log_file_names_exceed_name_max_are_refused() {
+        // `.err.<23-char stamp>.log.gz.tmp` adds 39 bytes: 216 is the longest name.
+        let fits = "a".repeat(216);
+        let c = parse(
+            Path::new("t.toml"),
+            &format!("[program.{fits}]\ncommand = ['sh']\n"),
+        )
+        .unwrap();
+        assert_eq!(
+            crate::logs::longest_file_name(&c.programs[0].name).len(),
+            crate::logs::NAME_MAX
+        );
+        let long = "a".repeat(217);
+        let err = parse_err(&format!("[program.{long}]\ncommand = ['sh']\n"));
+        let d = &err.diagnostics[0];
+        assert_eq!((d.line, d.column), (1, 10), "{d:?}");
+        assert!(d.message.contains("is too long"), "{}", d.message);
+        assert!(d.message.contains("256 bytes"), "{}", d.message);
+        assert_eq!(
+            d.hint.as_deref(),
+            Some("use a name of at most 216 characters")
+        );
+        // numprocs instances carry `@9999` in their file names: the limit counts it.
+        let err = parse_err(&format!(
+            "[program.{}]\ncommand = ['sh']\nnumprocs = 10000\n",
+            "b".repeat(212)
+        ));
+        assert_eq!(
+            err.diagnostics[0].hint.as_deref(),
+            Some("use a name of at most 211 characters")
+        );
+        assert!(
+            parse(
+                Path::new("t.toml"),
+                &format!(
+                    "[program.{}]\ncommand = ['sh']\nnumprocs = 10000\n",
+                    "b".repeat(211)
+                ),
+            )
+            .is_ok()
+        );
     }
 
     #[test]

@@ -136,23 +136,46 @@ impl Engine {
         }
     }
 
-    /// Samples every running program's tree now and checks the limits.
+    /// Begins a sample of every running program's tree, taken off the engine's thread
+    /// (reading `/proc` for thousands of processes takes a while); [`Engine::on_sample`]
+    /// gets it.
     pub(super) fn sample_resources(&mut self, now: Instant) {
         let targets: Vec<(String, u32)> = self
             .slots
             .iter()
             .filter_map(|s| s.program.pid().map(|pid| (s.instance_id.clone(), pid)))
             .collect();
-        self.monitor.sample(&targets, now);
+        self.monitor.start(targets, now);
+    }
+
+    /// A sample was taken: keep its figures, check the limits, remove what stopped instances
+    /// left, and answer the requests that waited for it.
+    pub(super) fn on_sample(&mut self, sample: Sample) {
+        let now = Instant::now();
+        self.monitor.absorb(sample, now);
         self.check_limits(now);
+        let live: Vec<&str> = self
+            .slots
+            .iter()
+            .filter(|s| s.program.pid().is_some())
+            .map(|s| s.instance_id.as_str())
+            .collect();
+        crate::health::resources::tidy(&live);
+        for req in std::mem::take(&mut self.deferred) {
+            self.on_request(req);
+        }
     }
 
     /// Someone looks (status, metrics, `stead top`): keep sampling for a while, and sample
-    /// at once when the figures are stale.
-    pub(super) fn resources_wanted(&mut self, now: Instant) {
-        if self.monitor.watch(now) {
-            self.sample_resources(now);
+    /// at once when the figures are stale. True when the answer must wait for that sample.
+    pub(super) fn resources_wanted(&mut self, now: Instant) -> bool {
+        if self.monitor.watch(now) && !self.shutting_down {
+            if !self.monitor.sampling() {
+                self.sample_resources(now);
+            }
+            return self.monitor.sampling();
         }
+        false
     }
 
     fn start_probe(&mut self, idx: usize, due: &Due) {
@@ -354,9 +377,13 @@ fn human_bytes(n: u64) -> String {
     format!("{:.1} MB", n as f64 / MB)
 }
 
+/// A sample of trees (by instance id), and when it began.
+pub(crate) type Sample = (Instant, HashMap<String, crate::health::resources::Tree>);
+
 /// Samples CPU, memory, fds and threads of every running program's tree: all the time when
 /// something depends on it (limits, the metrics endpoint, an explicit `[metrics] sample`),
-/// else only while someone looks — so an idle supervisor keeps no timer.
+/// else only while someone looks — so an idle supervisor keeps no timer. A sample is taken
+/// on tokio's blocking pool and delivered on a channel the engine waits on.
 pub(crate) struct Monitor {
     every: Duration,
     next: Instant,
@@ -366,12 +393,17 @@ pub(crate) struct Monitor {
     /// CPU seconds of each instance's tree at the last sample.
     last_cpu: HashMap<String, (Instant, f64)>,
     current: HashMap<String, Resources>,
+    /// A sample is being taken.
+    sampling: bool,
+    samples_tx: tokio::sync::mpsc::UnboundedSender<Sample>,
+    samples_rx: Option<tokio::sync::mpsc::UnboundedReceiver<Sample>>,
 }
 
 impl Monitor {
     pub(crate) fn new(every: Option<Duration>, always: bool) -> Monitor {
         let always = always || every.is_some();
         let every = every.unwrap_or(Duration::from_secs(5));
+        let (samples_tx, samples_rx) = tokio::sync::mpsc::unbounded_channel();
         Monitor {
             every,
             next: Instant::now() + every.min(Duration::from_secs(1)),
@@ -380,7 +412,20 @@ impl Monitor {
             last: None,
             last_cpu: HashMap::new(),
             current: HashMap::new(),
+            sampling: false,
+            samples_tx,
+            samples_rx: Some(samples_rx),
         }
+    }
+
+    /// Where samples arrive (taken once, by the engine's loop).
+    pub(crate) fn samples(&mut self) -> tokio::sync::mpsc::UnboundedReceiver<Sample> {
+        self.samples_rx.take().expect("samples channel")
+    }
+
+    /// Whether a sample is being taken.
+    pub(crate) fn sampling(&self) -> bool {
+        self.sampling
     }
 
     pub(crate) fn deadline(&self, any_running: bool) -> Option<Instant> {
@@ -407,10 +452,26 @@ impl Monitor {
         now >= self.next
     }
 
-    fn sample(&mut self, targets: &[(String, u32)], now: Instant) {
+    /// Begins a sample of `targets` (instance id, main pid), unless one is being taken.
+    fn start(&mut self, targets: Vec<(String, u32)>, now: Instant) {
         self.next = now + self.every;
-        self.last = Some(now);
-        let trees = crate::health::resources::sample(targets);
+        if self.sampling {
+            return;
+        }
+        self.sampling = true;
+        let tx = self.samples_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            // CPU percentages divide by the time between samples: count from the reading.
+            let at = Instant::now();
+            let _ = tx.send((at, crate::health::resources::sample(&targets)));
+        });
+    }
+
+    /// Keeps a sample's figures; CPU percentages are over the time since the last one.
+    fn absorb(&mut self, (now, trees): Sample, done: Instant) {
+        self.sampling = false;
+        // Fresh from when it was complete: a slow sample is not stale at once.
+        self.last = Some(done);
         let mut current = HashMap::new();
         for (instance, t) in trees {
             let cpu_percent = match self.last_cpu.get(&instance) {

@@ -16,7 +16,7 @@ mod sampler;
 #[path = "resources_windows.rs"]
 mod sampler;
 
-pub(crate) use sampler::{SUPPORTED, sample};
+pub(crate) use sampler::{SUPPORTED, sample, tidy};
 
 /// Totals of one tree.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

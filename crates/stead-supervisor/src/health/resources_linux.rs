@@ -3,7 +3,7 @@
 //! group plus every descendant of its main process. Per-process figures come from `/proc`
 //! through the `procfs` crate.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::Tree;
 
@@ -43,14 +43,16 @@ pub(crate) fn sample(targets: &[(String, u32)]) -> HashMap<String, Tree> {
             },
         );
     }
+    // One pass makes both indexes, so a sample of n trees among P processes costs O(n + P),
+    // not O(n × P).
     let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+    let mut groups: HashMap<i32, Vec<i32>> = HashMap::new();
     for (pid, p) in &procs {
         children.entry(p.ppid).or_default().push(*pid);
+        groups.entry(p.pgrp).or_default().push(*pid);
     }
     let ticks = procfs::ticks_per_second() as f64;
     let page = procfs::page_size();
-    let live: Vec<&str> = targets.iter().map(|(i, _)| i.as_str()).collect();
-    crate::spawn::cgroup::tidy(&live);
     for (instance, main) in targets {
         let main = *main as i32;
         if let Some(pids) = crate::spawn::cgroup::members(instance).filter(|m| !m.is_empty()) {
@@ -77,15 +79,11 @@ pub(crate) fn sample(targets: &[(String, u32)]) -> HashMap<String, Tree> {
             out.insert(instance.clone(), t);
             continue;
         }
-        let mut members: Vec<i32> = procs
-            .iter()
-            .filter(|(_, p)| p.pgrp == main)
-            .map(|(pid, _)| *pid)
-            .collect();
+        let mut members: HashSet<i32> = groups.get(&main).into_iter().flatten().copied().collect();
         let mut stack = vec![main];
         while let Some(pid) = stack.pop() {
-            if !members.contains(&pid) && procs.contains_key(&pid) {
-                members.push(pid);
+            if procs.contains_key(&pid) {
+                members.insert(pid);
             }
             if let Some(kids) = children.get(&pid) {
                 stack.extend(kids.iter().copied().filter(|k| !members.contains(k)));
@@ -105,4 +103,11 @@ pub(crate) fn sample(targets: &[(String, u32)]) -> HashMap<String, Tree> {
         }
     }
     out
+}
+
+/// Removes the empty cgroups of instances not in `live` (those that stopped). Called on the
+/// engine's thread, which makes the cgroups, so that none is removed between its creation
+/// and its child moving in.
+pub(crate) fn tidy(live: &[&str]) {
+    crate::spawn::cgroup::tidy(live);
 }

@@ -14,7 +14,6 @@ mod imp;
 mod imp;
 
 pub use imp::default_state_dir;
-pub(crate) use imp::{HostSignals, background_priority, judge_path, notify, shared_dir_warning};
 
 /// What [`judge_path`] found on the way to a directory stead writes in.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -24,6 +23,14 @@ pub(crate) struct PathVerdict {
     /// What is not safe but not refused, each with the fix.
     pub warnings: Vec<String>,
 }
+
+/// Used by the Unix fork+exec only (Windows has no descriptor limit to restore).
+#[cfg(unix)]
+pub(crate) use imp::inherited_fd_limit;
+pub(crate) use imp::{
+    HostSignals, background_priority, fd_shortage, judge_path, notify, raise_fd_limit,
+    shared_dir_warning,
+};
 
 /// What the supervisor's host asked of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,6 +3,7 @@
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
@@ -213,6 +214,85 @@ pub(crate) fn background_priority() {
     unsafe {
         let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
         libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+    }
+}
+
+/// The soft `RLIMIT_NOFILE` stead was started with, when [`raise_fd_limit`] raised it.
+static INHERITED_NOFILE: OnceLock<libc::rlim_t> = OnceLock::new();
+
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit, as a supervisor must: it holds a pipe
+/// or two per program, and a soft limit of 1024 (the usual default) would refuse the
+/// 500th program. Programs still start with the soft limit stead was given
+/// ([`inherited_fd_limit`]), so nothing changes for them.
+pub(crate) fn raise_fd_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into a live local struct.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut lim) } != 0 {
+        tracing::debug!("cannot read RLIMIT_NOFILE: {}", io::Error::last_os_error());
+        return;
+    }
+    let old = lim.rlim_cur;
+    if old >= lim.rlim_max {
+        tracing::debug!("RLIMIT_NOFILE: the soft limit is the hard limit ({old})");
+        return;
+    }
+    // macOS refuses a soft limit above OPEN_MAX (10240) even when the hard one is unlimited.
+    for want in [lim.rlim_max, lim.rlim_max.min(10_240)] {
+        let new = libc::rlimit {
+            rlim_cur: want,
+            rlim_max: lim.rlim_max,
+        };
+        // SAFETY: setrlimit reads a live local struct.
+        if want > old && unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raw const new) } == 0 {
+            let _ = INHERITED_NOFILE.set(old);
+            tracing::debug!(
+                "raised the soft RLIMIT_NOFILE from {old} to {want} (hard {}); programs start with {old}",
+                lim.rlim_max
+            );
+            return;
+        }
+    }
+    tracing::debug!(
+        "cannot raise the soft RLIMIT_NOFILE from {old}: {}",
+        io::Error::last_os_error()
+    );
+}
+
+/// The soft `RLIMIT_NOFILE` to give programs: the one stead was started with, when it
+/// raised its own.
+pub(crate) fn inherited_fd_limit() -> Option<libc::rlim_t> {
+    INHERITED_NOFILE.get().copied()
+}
+
+/// What to say when a spawn failed for want of file descriptors (`EMFILE`: stead's own
+/// limit; `ENFILE`: the system's), with the fix; `None` for any other error.
+pub(crate) fn fd_shortage(e: &io::Error) -> Option<String> {
+    match e.raw_os_error()? {
+        libc::EMFILE => {
+            let mut lim = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            // SAFETY: getrlimit writes into a live local struct.
+            let limit = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut lim) } == 0 {
+                format!("stead may hold {}, ", lim.rlim_cur)
+            } else {
+                String::new()
+            };
+            Some(format!(
+                "out of file descriptors (EMFILE: {e}; {limit}a program takes one or two): raise \
+                 LimitNOFILE= in stead's service unit or `ulimit -Hn` before `stead up`, or run \
+                 fewer programs"
+            ))
+        }
+        libc::ENFILE => Some(format!(
+            "the system is out of file descriptors (ENFILE: {e}): raise fs.file-max (sysctl) \
+             or end what holds them"
+        )),
+        _ => None,
     }
 }
 

@@ -240,3 +240,11 @@ pub(crate) fn background_priority() {
     // SAFETY: the pseudo-handle of the calling thread; failure leaves the priority as it was.
     unsafe { SetThreadPriority(GetCurrentThread(), THREAD_PRIORITY_BELOW_NORMAL) };
 }
+
+/// Windows has no descriptor limit to raise (handles are limited per process by memory).
+pub(crate) fn raise_fd_limit() {}
+
+/// Windows reports no descriptor shortage of its own (handles are limited by memory).
+pub(crate) fn fd_shortage(_e: &io::Error) -> Option<String> {
+    None
+}

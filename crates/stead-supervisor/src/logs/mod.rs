@@ -120,6 +120,21 @@ pub fn file_stem(instance: &str) -> String {
     instance.replace(':', "@")
 }
 
+/// The longest file name most file systems allow (`NAME_MAX`: ext4, XFS, Btrfs, tmpfs, APFS;
+/// NTFS counts 255 UTF-16 units, which a program name, being ASCII, fills the same).
+pub const NAME_MAX: usize = 255;
+
+/// The longest file name the log files of `instance` ever get: a rotated file being
+/// compressed, `web@1.err.20261123T090000.000001Z.log.gz.tmp`.
+pub fn longest_file_name(instance: &str) -> String {
+    let stamp = stamp::file_stamp(jiff::Timestamp::UNIX_EPOCH);
+    format!(
+        "{}.{}.{stamp}.log.gz.tmp",
+        file_stem(instance),
+        Stream::Err.short()
+    )
+}
+
 /// A rotated file: `<stem>.<stamp>.log` or `.log.gz`, `stamp` the rotation time in UTC.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RotatedFile {

@@ -313,12 +313,13 @@ pub(crate) fn tidy(live: &[&str]) {
     let Ok(entries) = std::fs::read_dir(base) else {
         return;
     };
+    let live: std::collections::HashSet<&str> = live.iter().copied().collect();
     for e in entries.flatten() {
         if !e.file_type().is_ok_and(|t| t.is_dir()) {
             continue;
         }
         let name = e.file_name();
-        if live.iter().any(|l| name.to_str() == Some(*l)) {
+        if name.to_str().is_some_and(|n| live.contains(n)) {
             continue;
         }
         remove_tree(&e.path());

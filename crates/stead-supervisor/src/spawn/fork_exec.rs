@@ -112,6 +112,18 @@ pub(super) fn fork_exec(p: &Prepared) -> io::Result<(u32, OwnedFd)> {
     let report = err_w.as_raw_fd();
     let cgroup_fd = p.cgroup.as_ref().map(AsRawFd::as_raw_fd);
     let ceiling = fd_ceiling();
+    // The soft descriptor limit stead was started with (it raised its own): the program's.
+    let nofile = crate::host::inherited_fd_limit().and_then(|soft| {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes into a live local struct.
+        (unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut lim) } == 0).then(|| {
+            lim.rlim_cur = soft.min(lim.rlim_max);
+            lim
+        })
+    });
     // SAFETY: the child runs only async-signal-safe calls on memory prepared above, then
     // execs or _exits; the parent's state is untouched by it.
     let pid = unsafe { libc::fork() };
@@ -129,7 +141,7 @@ pub(super) fn fork_exec(p: &Prepared) -> io::Result<(u32, OwnedFd)> {
                 null_fd,
                 (out_fd, err_fd),
                 (report, ceiling),
-                cgroup_fd,
+                (cgroup_fd, nofile.as_ref()),
             )
         }
     }
@@ -149,7 +161,7 @@ unsafe fn child(
     null_fd: RawFd,
     (out_fd, err_fd): (Option<RawFd>, Option<RawFd>),
     (report, ceiling): (RawFd, libc::c_int),
-    cgroup_fd: Option<RawFd>,
+    (cgroup_fd, nofile): (Option<RawFd>, Option<&libc::rlimit>),
 ) -> ! {
     let fail = |stage: i32| -> ! {
         // Reading errno allocates nothing; write and _exit are async-signal-safe.
@@ -186,6 +198,10 @@ unsafe fn child(
             fail(2);
         }
         cloexec_above_stdio(ceiling);
+        if let Some(lim) = nofile {
+            // Failure leaves the program stead's raised limit: more, never less.
+            libc::setrlimit(libc::RLIMIT_NOFILE, lim);
+        }
         // A clean signal state: nothing blocked, SIGPIPE back to its default (Rust ignores
         // it; handlers are reset by exec, ignored dispositions are not).
         let mut set: libc::sigset_t = std::mem::zeroed();
