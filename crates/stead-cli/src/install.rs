@@ -27,7 +27,7 @@ pub(crate) struct Target {
     /// The native manager (default: this machine's).
     #[arg(long, value_enum, default_value = "auto")]
     pub backend: BackendArg,
-    /// A per-user service: systemd --user, a `LaunchAgent`, a Task Scheduler logon task.
+    /// A per-user service: systemd --user, a LaunchAgent, a Task Scheduler logon task.
     #[arg(long)]
     pub user: bool,
 }
@@ -37,38 +37,38 @@ pub(crate) struct Target {
 pub(crate) struct InstallArgs {
     #[command(flatten)]
     pub target: Target,
-    /// The service name (default: the program's file name, or `stead` with -c).
+    /// The service name (default: the program's file name, or "stead" with -c).
     #[arg(long)]
     pub name: Option<String>,
-    /// Install `stead up -c FILE` as the service: every program of the file under stead's
-    /// supervision (the NSSM/`WinSW` role), with stead's readiness towards the manager.
+    /// Install 'stead up -c FILE' as the service: every program of the file under stead's
+    /// supervision (the NSSM/WinSW role), with stead's readiness towards the manager.
     #[arg(short, long, conflicts_with = "command")]
     pub config: Option<PathBuf>,
-    /// Run the program after `--` under stead (the NSSM/`WinSW` role on every manager): a
-    /// generated `stead.toml` with that one program, and `stead up` on it as the service, so
+    /// Run the program after -- under stead (the NSSM/WinSW role on every manager): a
+    /// generated stead.toml with that one program, and 'stead up' on it as the service, so
     /// it gets stead's restarts with backoff, whole-tree stop and log capture with rotation.
     /// On Windows this is how a program that does not answer the SCM becomes a service.
     #[arg(long, conflicts_with = "config")]
     pub wrap: bool,
-    /// The account: `dynamic`, a user name, `LocalSystem`, `LocalService`, `NetworkService`
-    /// (default: root on Unix, with a warning; the virtual `NT SERVICE\NAME` on Windows).
+    /// The account: dynamic, a user name, LocalSystem, LocalService, NetworkService
+    /// (default: root on Unix, with a warning; the virtual NT SERVICE\NAME on Windows).
     #[arg(long)]
     pub account: Option<String>,
     /// Create this system account (no login shell, no home) if it does not exist, run the
-    /// service as it (systemd, `OpenRC`, launchd); `uninstall --purge` deletes it again if
+    /// service as it (systemd, OpenRC, launchd); uninstall --purge deletes it again if
     /// this install created it.
     #[arg(long, conflicts_with = "account")]
     pub create_user: Option<String>,
-    /// `auto`, `delayed` (Windows delayed auto-start) or `manual`.
+    /// When the service starts: auto, delayed (Windows delayed auto-start) or manual.
     #[arg(long, default_value = "auto")]
     pub start: String,
-    /// `always`, `on-failure` or `never`.
+    /// When the manager restarts it: always, on-failure or never.
     #[arg(long, default_value = "on-failure")]
     pub restart: String,
     /// A service to start first (repeatable).
     #[arg(long = "after")]
     pub after: Vec<String>,
-    /// `KEY=VALUE` for the service's environment (repeatable; never secrets).
+    /// A KEY=VALUE for the service's environment (repeatable; never secrets).
     #[arg(long = "env")]
     pub env: Vec<String>,
     /// Working directory.
@@ -77,13 +77,13 @@ pub(crate) struct InstallArgs {
     /// One line about the service.
     #[arg(long)]
     pub description: Option<String>,
-    /// The program speaks the notify protocol (built with the `stead` library).
+    /// The program speaks the notify protocol (built with the stead library).
     #[arg(long)]
     pub notify: bool,
-    /// Watchdog interval for a notify program (`30s`).
+    /// Watchdog interval for a notify program (30s).
     #[arg(long)]
     pub watchdog: Option<String>,
-    /// Delay before the first restart (`5s`); Windows failure actions then wait 10 s and
+    /// Delay before the first restart (5s); Windows failure actions then wait 10 s and
     /// 60 s.
     #[arg(long)]
     pub restart_delay: Option<String>,
@@ -91,7 +91,7 @@ pub(crate) struct InstallArgs {
     /// longest ordered shutdown (each dependency chain's stop timeouts added up) plus 15s]
     #[arg(long)]
     pub stop_timeout: Option<String>,
-    /// No systemd sandboxing (`NoNewPrivileges`, `ProtectSystem`, `ProtectHome`, `PrivateTmp`).
+    /// No systemd sandboxing (NoNewPrivileges, ProtectSystem, ProtectHome, PrivateTmp).
     #[arg(long)]
     pub no_hardening: bool,
     /// Print what would be written and run, change nothing.
@@ -103,7 +103,7 @@ pub(crate) struct InstallArgs {
     /// Replace an installed service of the same name.
     #[arg(long)]
     pub force: bool,
-    /// The program and its arguments (after `--`).
+    /// The program and its arguments (after --).
     #[arg(last = true)]
     pub command: Vec<String>,
 }
@@ -124,7 +124,7 @@ pub(crate) struct UninstallArgs {
 /// `stead service VERB NAME`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ServiceArgs {
-    /// `start`, `stop`, `restart` or `status`.
+    /// What to do: start, stop, restart or status.
     pub verb: String,
     /// The service.
     pub name: String,
