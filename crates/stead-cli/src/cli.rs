@@ -112,6 +112,10 @@ pub(crate) enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Write the command reference and the man pages from these definitions (for
+    /// maintainers and packagers: 'stead __docs --man target/man').
+    #[command(name = "__docs", hide = true)]
+    Docs(crate::docs::DocsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -247,6 +251,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<u8, Failure> {
             clap_complete::generate(shell, &mut cmd, "stead", &mut std::io::stdout());
             Ok(0)
         }
+        Command::Docs(a) => crate::docs::run(&a, <Cli as clap::CommandFactory>::command()),
     }
 }
 

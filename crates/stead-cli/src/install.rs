@@ -38,11 +38,11 @@ pub(crate) struct InstallArgs {
     #[command(flatten)]
     pub target: Target,
     /// The service name (default: the program's file name, or "stead" with -c).
-    #[arg(long)]
+    #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
     /// Install 'stead up -c FILE' as the service: every program of the file under stead's
     /// supervision (the NSSM/WinSW role), with stead's readiness towards the manager.
-    #[arg(short, long, conflicts_with = "command")]
+    #[arg(short, long, conflicts_with = "command", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Run the program after -- under stead (the NSSM/WinSW role on every manager): a
     /// generated stead.toml with that one program, and 'stead up' on it as the service, so
@@ -52,44 +52,44 @@ pub(crate) struct InstallArgs {
     pub wrap: bool,
     /// The account: dynamic, a user name, LocalSystem, LocalService, NetworkService
     /// (default: root on Unix, with a warning; the virtual NT SERVICE\NAME on Windows).
-    #[arg(long)]
+    #[arg(long, value_name = "ACCOUNT")]
     pub account: Option<String>,
     /// Create this system account (no login shell, no home) if it does not exist, run the
     /// service as it (systemd, OpenRC, launchd); uninstall --purge deletes it again if
     /// this install created it.
-    #[arg(long, conflicts_with = "account")]
+    #[arg(long, conflicts_with = "account", value_name = "USER")]
     pub create_user: Option<String>,
     /// When the service starts: auto, delayed (Windows delayed auto-start) or manual.
-    #[arg(long, default_value = "auto")]
+    #[arg(long, default_value = "auto", value_name = "WHEN")]
     pub start: String,
     /// When the manager restarts it: always, on-failure or never.
-    #[arg(long, default_value = "on-failure")]
+    #[arg(long, default_value = "on-failure", value_name = "POLICY")]
     pub restart: String,
     /// A service to start first (repeatable).
-    #[arg(long = "after")]
+    #[arg(long = "after", value_name = "SERVICE")]
     pub after: Vec<String>,
     /// A KEY=VALUE for the service's environment (repeatable; never secrets).
-    #[arg(long = "env")]
+    #[arg(long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
     /// Working directory.
-    #[arg(long)]
+    #[arg(long, value_name = "DIR")]
     pub cwd: Option<PathBuf>,
     /// One line about the service.
-    #[arg(long)]
+    #[arg(long, value_name = "TEXT")]
     pub description: Option<String>,
     /// The program speaks the notify protocol (built with the stead library).
     #[arg(long)]
     pub notify: bool,
     /// Watchdog interval for a notify program (30s).
-    #[arg(long)]
+    #[arg(long, value_name = "DURATION")]
     pub watchdog: Option<String>,
     /// Delay before the first restart (5s); Windows failure actions then wait 10 s and
     /// 60 s.
-    #[arg(long)]
+    #[arg(long, value_name = "DURATION")]
     pub restart_delay: Option<String>,
     /// How long a stop may take before the kill [default: 30s; with -c, the config's
     /// longest ordered shutdown (each dependency chain's stop timeouts added up) plus 15s]
-    #[arg(long)]
+    #[arg(long, value_name = "DURATION")]
     pub stop_timeout: Option<String>,
     /// No systemd sandboxing (NoNewPrivileges, ProtectSystem, ProtectHome, PrivateTmp).
     #[arg(long)]

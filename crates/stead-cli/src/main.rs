@@ -24,6 +24,7 @@ mod cli;
 mod ctl;
 #[cfg(unix)]
 mod daemon;
+mod docs;
 mod export;
 mod install;
 mod logs;
