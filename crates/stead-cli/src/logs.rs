@@ -84,6 +84,9 @@ pub(crate) fn logs(state_dir: &Path, args: &LogsArgs) -> Result<u8, Failure> {
     for r in positions.refused() {
         eprintln!("stead: not read: {}", terminal::escape(r));
     }
+    if records.is_empty() {
+        eprintln!("{}", nothing_yet(&sources, since.is_some()));
+    }
     let printer = Printer::new(&sources, args);
     let mut out = std::io::stdout().lock();
     if printer.print(&mut out, &records).is_err() {
@@ -106,6 +109,29 @@ pub(crate) fn logs(state_dir: &Path, args: &LogsArgs) -> Result<u8, Failure> {
             return Ok(0);
         }
     }
+}
+
+/// Why `stead logs` printed no line: which programs, and the files it read (so an empty
+/// answer is never mistaken for a broken command).
+fn nothing_yet(sources: &[Source], since: bool) -> String {
+    let mut programs: Vec<&str> = sources.iter().map(|s| s.program.as_str()).collect();
+    programs.dedup();
+    let files: Vec<String> = sources
+        .iter()
+        .map(|s| s.live.display().to_string())
+        .collect();
+    let has = if programs.len() == 1 { "has" } else { "have" };
+    let who = programs.join(", ");
+    let what = if since {
+        "no output in that time"
+    } else {
+        "no output yet"
+    };
+    format!(
+        "stead: {} {has} {what} ({})",
+        terminal::escape(&who),
+        terminal::escape(&files.join(", "))
+    )
 }
 
 // `--since 5m` means five minutes before now on the same wall clock the log lines carry.
