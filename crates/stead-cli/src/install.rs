@@ -140,10 +140,36 @@ fn usage(msg: impl Into<String>) -> Failure {
 }
 
 fn backend(t: &Target) -> Result<Backend, Failure> {
+    backend_or(t, None)
+}
+
+/// The backend; with `--dry-run` (`preview`) where no manager can be detected, this OS's
+/// usual one (systemd on Linux and other Unix, launchd on macOS), with a note: a preview
+/// needs no manager.
+fn backend_or(t: &Target, preview: Option<()>) -> Result<Backend, Failure> {
     Ok(match t.backend {
-        BackendArg::Auto => Backend::detect(t.user).ok_or_else(|| {
-            usage("cannot tell this machine's service manager; pass --backend systemd|openrc|launchd|windows")
-        })?,
+        BackendArg::Auto => match (Backend::detect(t.user), preview) {
+            (Some(b), _) => b,
+            (None, Some(())) => {
+                let b = if cfg!(target_os = "macos") {
+                    Backend::Launchd
+                } else if t.user {
+                    Backend::SystemdUser
+                } else {
+                    Backend::Systemd
+                };
+                eprintln!(
+                    "stead: note: no service manager detected here; showing the {} plan (pass --backend systemd|openrc|launchd|windows for another)",
+                    b.as_str()
+                );
+                b
+            }
+            (None, None) => {
+                return Err(usage(
+                    "cannot tell this machine's service manager; pass --backend systemd|openrc|launchd|windows",
+                ));
+            }
+        },
         BackendArg::Systemd if t.user => Backend::SystemdUser,
         BackendArg::Systemd => Backend::Systemd,
         BackendArg::SystemdUser => Backend::SystemdUser,
@@ -159,8 +185,24 @@ fn home() -> PathBuf {
     stead_manager::home_dir()
 }
 
-/// The program as an absolute path: a path made absolute, a bare name found in `PATH`.
-fn absolute_program(p: &str) -> Result<PathBuf, Failure> {
+/// The program as an absolute path: a path made absolute, a bare name found in `PATH`. For
+/// a backend of another OS (`--backend windows` on Linux) the program is on that machine:
+/// its path is judged by that OS's rules and taken as it is, never resolved here.
+fn absolute_program(p: &str, backend: Backend) -> Result<PathBuf, Failure> {
+    if backend.is_windows() != cfg!(windows) {
+        if backend.is_absolute(p) {
+            return Ok(PathBuf::from(p));
+        }
+        let example = if backend.is_windows() {
+            r"C:\Program Files\App\app.exe or \\server\share\app.exe"
+        } else {
+            "/usr/local/bin/app"
+        };
+        return Err(usage(format!(
+            "`{p}` is not an absolute path on the machine a {} service runs on; give its full path there ({example})",
+            backend.as_str()
+        )));
+    }
     let path = Path::new(p);
     if path.is_absolute() {
         return Ok(path.to_path_buf());
@@ -218,15 +260,25 @@ fn spec(args: &InstallArgs, backend: Backend) -> Result<ServiceSpec, Failure> {
                 "give the program after `--` (stead install --name web -- /usr/local/bin/web --port 80), or -c stead.toml",
             ));
         };
-        (absolute_program(first)?, rest.to_vec(), false)
+        (absolute_program(first, backend)?, rest.to_vec(), false)
     };
     let name = match &args.name {
         Some(n) => n.clone(),
         None if wrap => "stead".into(),
-        None => program
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        // The file name by the service's OS's separators (`\` too for Windows on Linux).
+        None => {
+            let path = program.to_string_lossy();
+            let seps: &[char] = if backend.is_windows() {
+                &['/', '\\']
+            } else {
+                &['/']
+            };
+            let file = path.rsplit(seps).next().unwrap_or_default();
+            Path::new(file)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        }
     };
     let mut spec = ServiceSpec::new(&name, program, &[]);
     spec.args = rest;
@@ -262,12 +314,13 @@ fn spec(args: &InstallArgs, backend: Backend) -> Result<ServiceSpec, Failure> {
     spec.hardening = !args.no_hardening;
     spec.user_mode = args.target.user;
     spec.create_user.clone_from(&args.create_user);
-    spec.validate().map_err(|e| usage(e.to_string()))?;
+    spec.validate_for(backend)
+        .map_err(|e| usage(e.to_string()))?;
     Ok(spec)
 }
 
 pub(crate) fn install(args: &InstallArgs) -> Result<u8, Failure> {
-    let backend = backend(&args.target)?;
+    let backend = backend_or(&args.target, args.dry_run.then_some(()))?;
     let mut spec = spec(args, backend)?;
     let mut wrapped = None;
     if args.wrap {
