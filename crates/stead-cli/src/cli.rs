@@ -9,7 +9,7 @@ use crate::{EXIT_USAGE, Failure};
 /// Keep any program running: restart it when it dies, stop its whole process tree, capture
 /// its output, and control it from the command line.
 ///
-/// Start with `stead up -c examples/stead.toml` in one terminal and `stead status` in another.
+/// Start with 'stead up -c examples/stead.toml' in one terminal and 'stead status' in another.
 #[derive(Debug, Parser)]
 #[command(
     name = "stead",
@@ -19,13 +19,13 @@ use crate::{EXIT_USAGE, Failure};
 )]
 pub(crate) struct Cli {
     /// Directory for the control socket, the lock and the logs
-    /// [default: /run/stead for root, else $`XDG_RUNTIME_DIR/stead`]
+    /// [default: /run/stead for root, else $XDG_RUNTIME_DIR/stead]
     #[arg(long, global = true, env = "STEAD_STATE_DIR", value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
 
     /// How long to wait for the supervisor to answer (connecting included) before giving up
     /// with exit code 75; refusals for load are retried until then. Waits that are the
-    /// point of a command (`events -f`, `logs -f`, a stop waiting for a tree to end) are not
+    /// point of a command (events -f, logs -f, a stop waiting for a tree to end) are not
     /// cut short: the supervisor only has to take the request up within this time.
     #[arg(
         long,
@@ -45,11 +45,11 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Supervise every program in a stead.toml (in the foreground, or with --daemon).
     ///
-    /// Programs with `autostart = true` (the default) start at once. SIGTERM or Ctrl-C stops
-    /// them all (each with its `stop_signal`, then SIGKILL of its whole tree after
-    /// `stop_timeout`); SIGHUP or `stead reload` re-reads the file and applies the difference.
+    /// Programs with autostart = true (the default) start at once. SIGTERM or Ctrl-C stops
+    /// them all (each with its stop_signal, then SIGKILL of its whole tree after
+    /// stop_timeout); SIGHUP or 'stead reload' re-reads the file and applies the difference.
     Up(UpArgs),
-    /// Supervise one command in the foreground: `stead run --restart on-failure -- ./server`.
+    /// Supervise one command in the foreground: stead run --restart on-failure -- ./server.
     ///
     /// The command runs directly (no shell) with this terminal as its stdout and stderr. It
     /// is restarted per --restart; Ctrl-C stops it gracefully. stead exits with the program's
@@ -58,13 +58,13 @@ pub(crate) enum Command {
     Run(crate::run::RunArgs),
     /// Show each program's state, pid, uptime, restarts, last exit and why.
     Status(StatusArgs),
-    /// Start programs (by name, `group` for all its instances, or `--all`).
+    /// Start programs: by name (a program's name means all its instances), or --all.
     Start(ActionArgs),
-    /// Stop programs: `stop_signal` to the whole tree, SIGKILL after `stop_timeout`.
+    /// Stop programs: stop_signal to the whole tree, SIGKILL after stop_timeout.
     Stop(ActionArgs),
     /// Stop, then start programs.
     Restart(ActionArgs),
-    /// Send a signal to programs' process trees: `stead signal HUP web`.
+    /// Send a signal to programs' process trees: stead signal HUP web.
     Signal(SignalArgs),
     /// Re-read the config file and apply it: add, remove and restart changed programs.
     ///
@@ -73,45 +73,49 @@ pub(crate) enum Command {
     Reload(JsonArg),
     /// Stop every program and end the supervisor.
     Shutdown(JsonArg),
-    /// Show programs' output: the newest lines, merged by time; `-f` follows.
+    /// Show programs' output: the newest lines, merged by time; -f follows.
     ///
-    /// `stead logs web -n 50`, `stead logs --since 10m`, `stead logs -f` (all programs,
+    /// Examples: stead logs web -n 50; stead logs --since 10m; stead logs -f (all programs,
     /// interleaved). Reads the files, rotated and compressed ones included.
     Logs(crate::logs::LogsArgs),
     /// Show what happened: started, ready, unhealthy, exited, backoff, fatal, reloaded…
     ///
-    /// `stead events` prints the recent history (the supervisor keeps the last 2000);
-    /// `stead events -f` keeps following; `--json` prints one JSON object per line.
+    /// 'stead events' prints the recent history (the supervisor keeps the last 2000);
+    /// 'stead events -f' keeps following; --json prints one JSON object per line.
     Events(EventsArgs),
     /// A live view: programs with state, readiness, CPU, memory, restarts, and the selected
     /// program's output; keys r (restart), s (stop), a (start), q (quit).
     Top(crate::top::TopArgs),
-    /// Register a service with this OS's manager: systemd, the Windows SCM, launchd, `OpenRC`.
+    /// Register a service with this OS's manager: systemd, the Windows SCM, launchd, OpenRC.
     ///
-    /// `stead install --name web --account www-data -- /usr/local/bin/web --port 80`, or
-    /// `stead install -c stead.toml` to run stead itself (and every program of the file) as the
-    /// service. `--dry-run` prints exactly what would be written and run, for any backend on
-    /// any OS (`--backend windows` on Linux shows the SCM parameters).
+    /// 'stead install --name web --account www-data -- /usr/local/bin/web --port 80', or
+    /// 'stead install -c stead.toml' to run stead itself (and every program of the file) as the
+    /// service. --dry-run prints exactly what would be written and run, for any backend on
+    /// any OS (--backend windows on Linux shows the SCM parameters).
     Install(crate::install::InstallArgs),
-    /// Stop, disable and remove a service `stead install` registered.
+    /// Stop, disable and remove a service that 'stead install' registered.
     Uninstall(crate::install::UninstallArgs),
-    /// Start, stop, restart a native service, or show the manager's view of it (`status`).
+    /// Start, stop, restart a native service, or show the manager's view of it (status).
     Service(crate::install::ServiceArgs),
     /// Render the programs for another engine: systemd units, Kubernetes, Nomad, Compose.
     ///
-    /// `stead export systemd -o units/`, `stead export kubernetes --image reg/app:1 > app.yaml`.
-    /// What does not translate is listed per program (`--strict` fails on it).
+    /// Examples: stead export systemd -o units/; stead export kubernetes --image reg/app:1.
+    /// What does not translate is listed per program (--strict fails on it).
     Export(crate::export::ExportArgs),
     /// Turn systemd units, a supervisord config or a PM2 ecosystem file into a stead.toml.
     #[command(subcommand)]
     Import(crate::export::ImportCommand),
     /// Check a config file without running anything.
     Validate(ValidateArgs),
-    /// Print a shell completion script: `stead completions bash > /etc/bash_completion.d/stead`.
+    /// Print a shell completion script: stead completions bash > /etc/bash_completion.d/stead.
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Write the command reference and the man pages from these definitions (for
+    /// maintainers and packagers: 'stead __docs --man target/man').
+    #[command(name = "__docs", hide = true)]
+    Docs(crate::docs::DocsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -140,9 +144,9 @@ pub(crate) struct UpArgs {
     /// With --daemon: stead's own log [default: stead.log in the state directory].
     #[arg(long, value_name = "FILE", requires = "daemon")]
     pub log_file: Option<PathBuf>,
-    /// Windows: run as the SCM service NAME (what `stead install -c` registers): report
-    /// start and stop to the SCM, stop every program on Stop, Shutdown or `PreShutdown`, and
-    /// log to the Event Log and to `NAME.log` in the log directory.
+    /// Windows: run as the SCM service NAME (what 'stead install -c' registers): report
+    /// start and stop to the SCM, stop every program on Stop, Shutdown or PreShutdown, and
+    /// log to the Event Log and to NAME.log in the log directory.
     #[arg(long, value_name = "NAME", conflicts_with = "daemon")]
     pub service: Option<String>,
 }
@@ -164,7 +168,7 @@ pub(crate) struct StatusArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ActionArgs {
-    /// Programs (a name from the config selects all its instances; `web:1` selects one).
+    /// Programs (a name from the config selects all its instances; web:1 selects one).
     #[arg(required_unless_present = "all")]
     pub names: Vec<String>,
     /// Every program.
@@ -196,7 +200,7 @@ pub(crate) struct ValidateArgs {
     pub json: JsonArg,
 }
 
-/// `stead events`.
+/// stead events.
 #[derive(Debug, clap::Args)]
 pub(crate) struct EventsArgs {
     /// Keep printing events as they happen (Ctrl-C ends).
@@ -247,6 +251,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<u8, Failure> {
             clap_complete::generate(shell, &mut cmd, "stead", &mut std::io::stdout());
             Ok(0)
         }
+        Command::Docs(a) => crate::docs::run(&a, <Cli as clap::CommandFactory>::command()),
     }
 }
 
@@ -280,5 +285,63 @@ fn validate(args: &ValidateArgs) -> Result<u8, Failure> {
                 Err(Failure::new(EXIT_USAGE, e.to_string()))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// Every command's help, short (`-h`) and long (`--help`), with the command line.
+    fn every_help() -> Vec<(String, String)> {
+        fn walk(cmd: &mut clap::Command, path: &str, out: &mut Vec<(String, String)>) {
+            let path = format!("{path} {}", cmd.get_name());
+            out.push((format!("{path} -h"), cmd.render_help().to_string()));
+            out.push((format!("{path} --help"), cmd.render_long_help().to_string()));
+            // clap's own `help` subcommand repeats the others' texts.
+            for sub in cmd.get_subcommands_mut().filter(|s| s.get_name() != "help") {
+                walk(sub, &path, out);
+            }
+        }
+        let mut cmd = Cli::command();
+        cmd.build();
+        let mut out = Vec::new();
+        walk(&mut cmd, "", &mut out);
+        for (path, _) in &mut out {
+            *path = path.trim_start().to_string();
+        }
+        out
+    }
+
+    /// clap prints doc comments as they are: help is plain text, so Markdown in a doc comment
+    /// (backticks, links) reaches the terminal as punctuation.
+    #[test]
+    fn help_is_plain_text_without_markdown() {
+        let helps = every_help();
+        assert!(
+            helps.len() > 40,
+            "the walk missed commands: {}",
+            helps.len()
+        );
+        let mut bad = Vec::new();
+        for (path, text) in &helps {
+            for (n, line) in text.lines().enumerate() {
+                if line.contains('`') || line.contains("](") || line.contains("<http") {
+                    bad.push(format!("{path}, line {}: {line}", n + 1));
+                }
+            }
+        }
+        assert!(
+            bad.is_empty(),
+            "Markdown in --help (write plain text in these doc comments):\n{}",
+            bad.join("\n")
+        );
+    }
+
+    #[test]
+    fn the_command_tree_is_consistent() {
+        Cli::command().debug_assert();
     }
 }

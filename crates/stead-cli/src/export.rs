@@ -21,7 +21,7 @@ pub(crate) struct ExportArgs {
     /// Only this program (repeatable); all when none.
     #[arg(long = "program", value_name = "NAME")]
     pub programs: Vec<String>,
-    /// The image for programs without `image` (kubernetes, nomad's docker driver, compose).
+    /// The image for programs without image (kubernetes, nomad's docker driver, compose).
     #[arg(long)]
     pub image: Option<String>,
     /// Fail instead of warning when a setting does not translate.
@@ -42,7 +42,7 @@ fn parse_format(s: &str) -> Result<Format, String> {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ImportCommand {
-    /// systemd service units: `stead import systemd /etc/systemd/system/web.service …`
+    /// systemd service units: stead import systemd /etc/systemd/system/web.service …
     Systemd {
         /// The unit files.
         #[arg(required = true)]
@@ -51,7 +51,7 @@ pub(crate) enum ImportCommand {
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
-    /// A PM2 ecosystem file (JSON, or .js read with node): `stead import pm2 ecosystem.config.js`
+    /// A PM2 ecosystem file (JSON, or .js read with node): stead import pm2 ecosystem.config.js
     Pm2 {
         /// The ecosystem file.
         file: PathBuf,
@@ -59,9 +59,9 @@ pub(crate) enum ImportCommand {
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
-    /// A supervisord config: `stead import supervisord /etc/supervisor/supervisord.conf`
+    /// A supervisord config: stead import supervisord /etc/supervisor/supervisord.conf
     Supervisord {
-        /// The config file (its `[program:x]` sections).
+        /// The config file (its [program:x] sections).
         file: PathBuf,
         /// Write the config here instead of printing it (never over an existing file).
         #[arg(short, long, value_name = "FILE")]

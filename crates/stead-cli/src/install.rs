@@ -27,7 +27,7 @@ pub(crate) struct Target {
     /// The native manager (default: this machine's).
     #[arg(long, value_enum, default_value = "auto")]
     pub backend: BackendArg,
-    /// A per-user service: systemd --user, a `LaunchAgent`, a Task Scheduler logon task.
+    /// A per-user service: systemd --user, a LaunchAgent, a Task Scheduler logon task.
     #[arg(long)]
     pub user: bool,
 }
@@ -37,61 +37,61 @@ pub(crate) struct Target {
 pub(crate) struct InstallArgs {
     #[command(flatten)]
     pub target: Target,
-    /// The service name (default: the program's file name, or `stead` with -c).
-    #[arg(long)]
+    /// The service name (default: the program's file name, or "stead" with -c).
+    #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
-    /// Install `stead up -c FILE` as the service: every program of the file under stead's
-    /// supervision (the NSSM/`WinSW` role), with stead's readiness towards the manager.
-    #[arg(short, long, conflicts_with = "command")]
+    /// Install 'stead up -c FILE' as the service: every program of the file under stead's
+    /// supervision (the NSSM/WinSW role), with stead's readiness towards the manager.
+    #[arg(short, long, conflicts_with = "command", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Run the program after `--` under stead (the NSSM/`WinSW` role on every manager): a
-    /// generated `stead.toml` with that one program, and `stead up` on it as the service, so
+    /// Run the program after -- under stead (the NSSM/WinSW role on every manager): a
+    /// generated stead.toml with that one program, and 'stead up' on it as the service, so
     /// it gets stead's restarts with backoff, whole-tree stop and log capture with rotation.
     /// On Windows this is how a program that does not answer the SCM becomes a service.
     #[arg(long, conflicts_with = "config")]
     pub wrap: bool,
-    /// The account: `dynamic`, a user name, `LocalSystem`, `LocalService`, `NetworkService`
-    /// (default: root on Unix, with a warning; the virtual `NT SERVICE\NAME` on Windows).
-    #[arg(long)]
+    /// The account: dynamic, a user name, LocalSystem, LocalService, NetworkService
+    /// (default: root on Unix, with a warning; the virtual NT SERVICE\NAME on Windows).
+    #[arg(long, value_name = "ACCOUNT")]
     pub account: Option<String>,
     /// Create this system account (no login shell, no home) if it does not exist, run the
-    /// service as it (systemd, `OpenRC`, launchd); `uninstall --purge` deletes it again if
+    /// service as it (systemd, OpenRC, launchd); uninstall --purge deletes it again if
     /// this install created it.
-    #[arg(long, conflicts_with = "account")]
+    #[arg(long, conflicts_with = "account", value_name = "USER")]
     pub create_user: Option<String>,
-    /// `auto`, `delayed` (Windows delayed auto-start) or `manual`.
-    #[arg(long, default_value = "auto")]
+    /// When the service starts: auto, delayed (Windows delayed auto-start) or manual.
+    #[arg(long, default_value = "auto", value_name = "WHEN")]
     pub start: String,
-    /// `always`, `on-failure` or `never`.
-    #[arg(long, default_value = "on-failure")]
+    /// When the manager restarts it: always, on-failure or never.
+    #[arg(long, default_value = "on-failure", value_name = "POLICY")]
     pub restart: String,
     /// A service to start first (repeatable).
-    #[arg(long = "after")]
+    #[arg(long = "after", value_name = "SERVICE")]
     pub after: Vec<String>,
-    /// `KEY=VALUE` for the service's environment (repeatable; never secrets).
-    #[arg(long = "env")]
+    /// A KEY=VALUE for the service's environment (repeatable; never secrets).
+    #[arg(long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
     /// Working directory.
-    #[arg(long)]
+    #[arg(long, value_name = "DIR")]
     pub cwd: Option<PathBuf>,
     /// One line about the service.
-    #[arg(long)]
+    #[arg(long, value_name = "TEXT")]
     pub description: Option<String>,
-    /// The program speaks the notify protocol (built with the `stead` library).
+    /// The program speaks the notify protocol (built with the stead library).
     #[arg(long)]
     pub notify: bool,
-    /// Watchdog interval for a notify program (`30s`).
-    #[arg(long)]
+    /// Watchdog interval for a notify program (30s).
+    #[arg(long, value_name = "DURATION")]
     pub watchdog: Option<String>,
-    /// Delay before the first restart (`5s`); Windows failure actions then wait 10 s and
+    /// Delay before the first restart (5s); Windows failure actions then wait 10 s and
     /// 60 s.
-    #[arg(long)]
+    #[arg(long, value_name = "DURATION")]
     pub restart_delay: Option<String>,
     /// How long a stop may take before the kill [default: 30s; with -c, the config's
     /// longest ordered shutdown (each dependency chain's stop timeouts added up) plus 15s]
-    #[arg(long)]
+    #[arg(long, value_name = "DURATION")]
     pub stop_timeout: Option<String>,
-    /// No systemd sandboxing (`NoNewPrivileges`, `ProtectSystem`, `ProtectHome`, `PrivateTmp`).
+    /// No systemd sandboxing (NoNewPrivileges, ProtectSystem, ProtectHome, PrivateTmp).
     #[arg(long)]
     pub no_hardening: bool,
     /// Print what would be written and run, change nothing.
@@ -103,7 +103,7 @@ pub(crate) struct InstallArgs {
     /// Replace an installed service of the same name.
     #[arg(long)]
     pub force: bool,
-    /// The program and its arguments (after `--`).
+    /// The program and its arguments (after --).
     #[arg(last = true)]
     pub command: Vec<String>,
 }
@@ -124,7 +124,7 @@ pub(crate) struct UninstallArgs {
 /// `stead service VERB NAME`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ServiceArgs {
-    /// `start`, `stop`, `restart` or `status`.
+    /// What to do: start, stop, restart or status.
     pub verb: String,
     /// The service.
     pub name: String,
@@ -140,10 +140,36 @@ fn usage(msg: impl Into<String>) -> Failure {
 }
 
 fn backend(t: &Target) -> Result<Backend, Failure> {
+    backend_or(t, None)
+}
+
+/// The backend; with `--dry-run` (`preview`) where no manager can be detected, this OS's
+/// usual one (systemd on Linux and other Unix, launchd on macOS), with a note: a preview
+/// needs no manager.
+fn backend_or(t: &Target, preview: Option<()>) -> Result<Backend, Failure> {
     Ok(match t.backend {
-        BackendArg::Auto => Backend::detect(t.user).ok_or_else(|| {
-            usage("cannot tell this machine's service manager; pass --backend systemd|openrc|launchd|windows")
-        })?,
+        BackendArg::Auto => match (Backend::detect(t.user), preview) {
+            (Some(b), _) => b,
+            (None, Some(())) => {
+                let b = if cfg!(target_os = "macos") {
+                    Backend::Launchd
+                } else if t.user {
+                    Backend::SystemdUser
+                } else {
+                    Backend::Systemd
+                };
+                eprintln!(
+                    "stead: note: no service manager detected here; showing the {} plan (pass --backend systemd|openrc|launchd|windows for another)",
+                    b.as_str()
+                );
+                b
+            }
+            (None, None) => {
+                return Err(usage(
+                    "cannot tell this machine's service manager; pass --backend systemd|openrc|launchd|windows",
+                ));
+            }
+        },
         BackendArg::Systemd if t.user => Backend::SystemdUser,
         BackendArg::Systemd => Backend::Systemd,
         BackendArg::SystemdUser => Backend::SystemdUser,
@@ -159,8 +185,24 @@ fn home() -> PathBuf {
     stead_manager::home_dir()
 }
 
-/// The program as an absolute path: a path made absolute, a bare name found in `PATH`.
-fn absolute_program(p: &str) -> Result<PathBuf, Failure> {
+/// The program as an absolute path: a path made absolute, a bare name found in `PATH`. For
+/// a backend of another OS (`--backend windows` on Linux) the program is on that machine:
+/// its path is judged by that OS's rules and taken as it is, never resolved here.
+fn absolute_program(p: &str, backend: Backend) -> Result<PathBuf, Failure> {
+    if backend.is_windows() != cfg!(windows) {
+        if backend.is_absolute(p) {
+            return Ok(PathBuf::from(p));
+        }
+        let example = if backend.is_windows() {
+            r"C:\Program Files\App\app.exe or \\server\share\app.exe"
+        } else {
+            "/usr/local/bin/app"
+        };
+        return Err(usage(format!(
+            "`{p}` is not an absolute path on the machine a {} service runs on; give its full path there ({example})",
+            backend.as_str()
+        )));
+    }
     let path = Path::new(p);
     if path.is_absolute() {
         return Ok(path.to_path_buf());
@@ -218,15 +260,25 @@ fn spec(args: &InstallArgs, backend: Backend) -> Result<ServiceSpec, Failure> {
                 "give the program after `--` (stead install --name web -- /usr/local/bin/web --port 80), or -c stead.toml",
             ));
         };
-        (absolute_program(first)?, rest.to_vec(), false)
+        (absolute_program(first, backend)?, rest.to_vec(), false)
     };
     let name = match &args.name {
         Some(n) => n.clone(),
         None if wrap => "stead".into(),
-        None => program
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        // The file name by the service's OS's separators (`\` too for Windows on Linux).
+        None => {
+            let path = program.to_string_lossy();
+            let seps: &[char] = if backend.is_windows() {
+                &['/', '\\']
+            } else {
+                &['/']
+            };
+            let file = path.rsplit(seps).next().unwrap_or_default();
+            Path::new(file)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        }
     };
     let mut spec = ServiceSpec::new(&name, program, &[]);
     spec.args = rest;
@@ -262,12 +314,13 @@ fn spec(args: &InstallArgs, backend: Backend) -> Result<ServiceSpec, Failure> {
     spec.hardening = !args.no_hardening;
     spec.user_mode = args.target.user;
     spec.create_user.clone_from(&args.create_user);
-    spec.validate().map_err(|e| usage(e.to_string()))?;
+    spec.validate_for(backend)
+        .map_err(|e| usage(e.to_string()))?;
     Ok(spec)
 }
 
 pub(crate) fn install(args: &InstallArgs) -> Result<u8, Failure> {
-    let backend = backend(&args.target)?;
+    let backend = backend_or(&args.target, args.dry_run.then_some(()))?;
     let mut spec = spec(args, backend)?;
     let mut wrapped = None;
     if args.wrap {

@@ -20,7 +20,7 @@ use crate::{EXIT_FAILED, EXIT_NOT_FOUND, EXIT_USAGE, Failure};
 
 #[derive(Debug, Args)]
 pub(crate) struct LogsArgs {
-    /// Programs (a name selects all its instances; `web:1` one); all when none.
+    /// Programs (a name selects all its instances; web:1 one); all when none.
     pub names: Vec<String>,
     /// Keep printing lines as they are written (across rotations) until interrupted.
     #[arg(short, long)]
@@ -28,8 +28,8 @@ pub(crate) struct LogsArgs {
     /// How many of the newest lines to show [default: 10, or all with --since].
     #[arg(short = 'n', long, value_name = "N")]
     pub lines: Option<usize>,
-    /// Only lines written in the last DURATION (`10m`, `2h`) or since a time
-    /// (`2026-11-23T15:00:00Z`). Needs timestamps in the log (the default).
+    /// Only lines written in the last DURATION (10m, 2h) or since a time
+    /// (2026-11-23T15:00:00Z). Needs timestamps in the log (the default).
     #[arg(long, value_name = "WHEN")]
     pub since: Option<String>,
     /// Only standard error.
@@ -42,7 +42,7 @@ pub(crate) struct LogsArgs {
     #[arg(long)]
     pub json: bool,
     /// Print each line's bytes as they are, even on a terminal (where control characters are
-    /// otherwise shown escaped: `\e[2J`, `\r`, `\x07`).
+    /// otherwise shown escaped: \e[2J, \r, \x07).
     #[arg(long, conflicts_with = "json")]
     pub raw: bool,
     /// Where the logs are when no supervisor is running: the config it was started with.
@@ -84,6 +84,9 @@ pub(crate) fn logs(state_dir: &Path, args: &LogsArgs) -> Result<u8, Failure> {
     for r in positions.refused() {
         eprintln!("stead: not read: {}", terminal::escape(r));
     }
+    if records.is_empty() {
+        eprintln!("{}", nothing_yet(&sources, since.is_some()));
+    }
     let printer = Printer::new(&sources, args);
     let mut out = std::io::stdout().lock();
     if printer.print(&mut out, &records).is_err() {
@@ -106,6 +109,29 @@ pub(crate) fn logs(state_dir: &Path, args: &LogsArgs) -> Result<u8, Failure> {
             return Ok(0);
         }
     }
+}
+
+/// Why `stead logs` printed no line: which programs, and the files it read (so an empty
+/// answer is never mistaken for a broken command).
+fn nothing_yet(sources: &[Source], since: bool) -> String {
+    let mut programs: Vec<&str> = sources.iter().map(|s| s.program.as_str()).collect();
+    programs.dedup();
+    let files: Vec<String> = sources
+        .iter()
+        .map(|s| s.live.display().to_string())
+        .collect();
+    let has = if programs.len() == 1 { "has" } else { "have" };
+    let who = programs.join(", ");
+    let what = if since {
+        "no output in that time"
+    } else {
+        "no output yet"
+    };
+    format!(
+        "stead: {} {has} {what} ({})",
+        terminal::escape(&who),
+        terminal::escape(&files.join(", "))
+    )
 }
 
 // `--since 5m` means five minutes before now on the same wall clock the log lines carry.

@@ -37,8 +37,8 @@ pub(crate) struct RunArgs {
     /// Signal that asks the program to stop.
     #[arg(long, default_value = "TERM", value_parser = signal)]
     pub stop_signal: Signal,
-    /// Wait this long after the stop signal, then SIGKILL the whole tree (`infinity`: wait
-    /// however long it takes; `0`: SIGKILL at once).
+    /// Wait this long after the stop signal, then SIGKILL the whole tree (infinity: wait
+    /// however long it takes; 0: SIGKILL at once).
     #[arg(long, value_parser = timeout, default_value = "10s", value_name = "DURATION")]
     pub stop_timeout: Duration,
     /// An exit code that counts as success (repeatable; default 0).
@@ -63,11 +63,11 @@ pub(crate) struct RunArgs {
     #[arg(long)]
     pub no_kill_tree: bool,
     /// Capture output into the logs directory of the state directory (rotated, with
-    /// timestamps), and echo it here as `NAME | line`, instead of giving the program this
+    /// timestamps), and echo it here as "NAME | line", instead of giving the program this
     /// terminal.
     #[arg(long)]
     pub capture: bool,
-    /// The command and its arguments, after `--`.
+    /// The command and its arguments, after --.
     #[arg(required = true, last = true, value_name = "CMD")]
     pub command: Vec<String>,
 }

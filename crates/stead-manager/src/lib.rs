@@ -81,6 +81,41 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// Whether this backend's services run on Windows (the SCM, Task Scheduler), so its
+    /// paths follow Windows' rules wherever the plan is made.
+    pub fn is_windows(self) -> bool {
+        matches!(self, Backend::Windows | Backend::TaskScheduler)
+    }
+
+    /// Whether `path` is absolute on the OS this backend's services run on, judged by that
+    /// OS's rules rather than this machine's: on Windows a drive letter and `\` or `/`
+    /// (`C:\Program Files\app.exe`) or a UNC path (`\\server\share\app.exe`); elsewhere a
+    /// leading `/`.
+    ///
+    /// ```
+    /// use stead_manager::Backend;
+    /// assert!(Backend::Windows.is_absolute(r"C:\Program Files\App\app.exe"));
+    /// assert!(Backend::Windows.is_absolute(r"\\server\share\app.exe"));
+    /// assert!(!Backend::Windows.is_absolute(r"C:app.exe"));
+    /// assert!(!Backend::Windows.is_absolute("/usr/bin/app"));
+    /// assert!(Backend::Systemd.is_absolute("/usr/bin/app"));
+    /// assert!(!Backend::Systemd.is_absolute(r"C:\app.exe"));
+    /// ```
+    pub fn is_absolute(self, path: &str) -> bool {
+        if !self.is_windows() {
+            return path.starts_with('/');
+        }
+        let b = path.as_bytes();
+        let drive = b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':';
+        if drive {
+            return matches!(b[2], b'\\' | b'/');
+        }
+        // `\\server\share\…` (and `\\?\C:\…`): two leading separators, then a server and a
+        // share.
+        let unc = path.strip_prefix(r"\\").or_else(|| path.strip_prefix("//"));
+        unc.is_some_and(|rest| rest.split(['\\', '/']).filter(|s| !s.is_empty()).count() >= 2)
+    }
+
     /// The backend for this machine: systemd when it is PID 1, `OpenRC` when its run
     /// directory exists, launchd on macOS, the SCM on Windows; `user` picks the per-user
     /// flavour.
@@ -224,7 +259,7 @@ pub struct Wrapped {
 
 /// The plan to install `spec` with `backend`; `home` is the user's home for `--user` paths.
 pub fn plan(spec: &ServiceSpec, backend: Backend, home: &Path) -> Result<Plan, SpecError> {
-    spec.validate()?;
+    spec.validate_for(backend)?;
     let mut spec = spec.clone();
     spec.user_mode =
         matches!(backend, Backend::SystemdUser | Backend::TaskScheduler) || spec.user_mode;

@@ -235,6 +235,24 @@ impl ServiceSpec {
     /// assert!(s.validate().unwrap_err().to_string().contains("service name"));
     /// ```
     pub fn validate(&self) -> Result<(), SpecError> {
+        self.check(self.program.is_absolute())
+    }
+
+    /// [`ServiceSpec::validate`] for a service of `backend`, which may run on another OS
+    /// than this one (`--dry-run --backend windows` on Linux): the program's path is judged
+    /// by that OS's rules ([`Backend::is_absolute`]).
+    pub fn validate_for(&self, backend: crate::Backend) -> Result<(), SpecError> {
+        let absolute = if backend.is_windows() == cfg!(windows) {
+            self.program.is_absolute()
+        } else {
+            self.program
+                .to_str()
+                .is_some_and(|p| backend.is_absolute(p))
+        };
+        self.check(absolute)
+    }
+
+    fn check(&self, absolute: bool) -> Result<(), SpecError> {
         let n = &self.name;
         if n.is_empty()
             || n.len() > 80
@@ -247,7 +265,7 @@ impl ServiceSpec {
                 "bad service name `{n}`: use 1-80 letters, digits, `-`, `_` or `.`, not starting with `.` or `-`"
             )));
         }
-        if !self.program.is_absolute() {
+        if !absolute {
             return Err(SpecError(format!(
                 "the program must be an absolute path, not `{}`",
                 self.program.display()

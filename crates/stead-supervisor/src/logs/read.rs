@@ -95,7 +95,14 @@ pub fn sources_from_config(
         .unwrap_or_else(|| state_dir.join("logs"));
     for n in names {
         if config.select(n).next().is_none() {
-            return Err(format!("no program `{n}` in {}", config.path.display()));
+            let mut known: Vec<&str> = config.programs.iter().map(|p| p.group.as_str()).collect();
+            known.sort_unstable();
+            known.dedup();
+            return Err(format!(
+                "no program `{n}` in {}\n  hint: the programs are: {}",
+                config.path.display(),
+                known.join(", ")
+            ));
         }
     }
     let mut out = Vec::new();
