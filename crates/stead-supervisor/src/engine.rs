@@ -128,6 +128,10 @@ pub(crate) struct Engine {
     groups: HashMap<String, Vec<usize>>,
     /// Where the autostart goes on at its next slice; `None` once it is done.
     autostart_from: Option<usize>,
+    /// READY=1 (or the failed start) has been told to the host manager.
+    startup_reported: bool,
+    /// The programs before this index have come through the start.
+    startup_checked: usize,
 }
 
 impl Engine {
@@ -161,6 +165,8 @@ impl Engine {
             pids: HashMap::new(),
             groups: HashMap::new(),
             autostart_from: Some(0),
+            startup_reported: false,
+            startup_checked: 0,
             monitor: checks::Monitor::new(
                 setup.config.supervisor.metrics.sample,
                 setup.config.supervisor.metrics.listen.is_some()
@@ -297,7 +303,78 @@ impl Engine {
             }
         }
         self.autostart_from = None;
-        notify(&HostNotice::Ready);
+        // READY=1 follows once every autostart program is ready (`settle`).
+    }
+
+    /// Whether the start is over for the host manager: every program that autostarted is
+    /// ready (running with its `ready` check passed), finished successfully, or was stopped
+    /// by a person; `Err` with the reason when one gave up (fatal, held, ended with a
+    /// failure) before that.
+    ///
+    /// Programs are judged in order from `startup_checked`, which moves past each one that
+    /// has come through (a program that was ready once has started, whatever it does
+    /// later), so ten thousand programs cost one look each, not one per event.
+    fn startup_verdict(&mut self) -> Option<Result<(), String>> {
+        while let Some(s) = self.slots.get(self.startup_checked) {
+            self.startup_checked += 1;
+            if !s.program.config().autostart {
+                continue;
+            }
+            let p = &s.program;
+            match p.state() {
+                State::Running if s.checks.as_ref().is_none_or(Checks::is_ready) => {}
+                State::Stopped => {}
+                State::Exited if matches!(p.last_exit(), Some(ExitStatus::Code(c)) if p.config().exit_codes.contains(&c)) =>
+                    {}
+                State::Fatal | State::Exited => {
+                    return Some(Err(format!("{}: {}", p.config().name, p.reason())));
+                }
+                State::Waiting if p.reason().starts_with("held") => {
+                    return Some(Err(format!("{}: {}", p.config().name, p.reason())));
+                }
+                // Waiting for a program nobody starts automatically: a person will.
+                State::Waiting
+                    if p.config().depends_on.iter().any(|d| {
+                        !self
+                            .slots
+                            .iter()
+                            .any(|o| &o.program.config().group == d && o.program.config().autostart)
+                    }) => {}
+                _ => {
+                    self.startup_checked -= 1;
+                    return None;
+                }
+            }
+        }
+        Some(Ok(()))
+    }
+
+    /// Tells the host manager the start is over once [`Engine::startup_verdict`] says so:
+    /// READY=1, or — under a manager waiting for readiness — a failed start: stead shuts
+    /// down with [`EXIT_PROGRAM_FATAL`] and the reason in `STATUS=`, so that `systemctl
+    /// start` fails with it instead of timing out.
+    fn report_startup(&mut self) {
+        if self.startup_reported || self.autostart_from.is_some() || self.shutting_down {
+            return;
+        }
+        match self.startup_verdict() {
+            None => {}
+            Some(Ok(())) => {
+                self.startup_reported = true;
+                notify(&HostNotice::Ready);
+            }
+            Some(Err(why)) => {
+                self.startup_reported = true;
+                if crate::host::awaits_readiness() {
+                    tracing::error!("the start failed: {why}");
+                    notify(&HostNotice::Status(format!("start failed: {why}")));
+                    self.exit_code = EXIT_PROGRAM_FATAL;
+                    self.begin_shutdown("a program could not start");
+                } else {
+                    notify(&HostNotice::Ready);
+                }
+            }
+        }
     }
 
     fn finished(&self) -> bool {
@@ -637,6 +714,7 @@ impl Engine {
         } else {
             self.start_waiting(now);
         }
+        self.report_startup();
         self.answer_waiters();
         self.answer_event_waiters(now);
         if !self.shutting_down {

@@ -51,6 +51,11 @@ pub(crate) fn notify(notice: &HostNotice) {
     }
 }
 
+/// Whether a service manager started stead and waits for its readiness (`NOTIFY_SOCKET`).
+pub(crate) fn awaits_readiness() -> bool {
+    std::env::var_os("NOTIFY_SOCKET").is_some_and(|v| !v.is_empty())
+}
+
 /// `/run/stead` for root; `$XDG_RUNTIME_DIR/stead` for others, or `/tmp/stead-UID` where
 /// there is no runtime directory.
 pub fn default_state_dir() -> PathBuf {

@@ -39,6 +39,12 @@ impl HostSignals {
 /// No readiness protocol on a Windows console; the SCM adapter reports status itself.
 pub(crate) fn notify(_notice: &HostNotice) {}
 
+/// The SCM is told RUNNING by the service host once the control pipe answers; nothing here
+/// waits for the programs' readiness.
+pub(crate) fn awaits_readiness() -> bool {
+    false
+}
+
 /// `%LOCALAPPDATA%\stead`, or `%ProgramData%\stead` where there is no user profile (services).
 pub fn default_state_dir() -> PathBuf {
     std::env::var_os("LOCALAPPDATA")
