@@ -60,7 +60,7 @@ mod wrap_apply;
 
 use std::path::{Path, PathBuf};
 
-pub use spec::{Account, Readiness, Restart, ServiceSpec, SpecError, StartMode};
+pub use spec::{Account, Harden, Readiness, Restart, ServiceSpec, SpecError, StartMode};
 
 /// A native service manager.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
