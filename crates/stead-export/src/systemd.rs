@@ -10,7 +10,7 @@
 //! | `max_restarts`, `restart_window` | `StartLimitBurst=` (max_restarts + 1 starts), `StartLimitIntervalSec=` |
 //! | `stop_signal`, `stop_timeout`, `kill_tree` | `KillSignal=`, `TimeoutStopSec=`, `KillMode=control-group` / `process` |
 //! | `exit_codes` | `SuccessExitStatus=` |
-//! | `depends_on` | `After=` and `Requires=` on the dependencies' units; a one-shot dependency (`restart = "never"`) is `Type=oneshot`, so `After=` waits for it to finish |
+//! | `depends_on` | `After=` and `Wants=` on the dependencies' units (not `Requires=`: a dependency's restart does not restart its dependents, as under stead); a one-shot dependency (`restart = "never"`) is `Type=oneshot` with `RemainAfterExit=yes`, so `After=` waits for it to finish and it runs once |
 //! | `ready = "notify"` (timeout) | `Type=notify`, `TimeoutStartSec=`; other probes are noted (systemd has none) |
 //! | `health = { watchdog = … }` | `WatchdogSec=`; other health checks are noted |
 //! | `limits` | `MemoryMax=`, `CPUQuota=` (the action is always a kill by the kernel or nothing) |
@@ -53,8 +53,10 @@ pub(crate) fn render(programs: &mut [Program<'_>], options: &Options) -> Vec<Fil
             }
         }
         if !deps.is_empty() {
+            // Ordering and a pull, as `depends_on` is under stead: `Requires=` would stop and
+            // restart this program whenever a dependency restarts, which stead never does.
             unit.set("Unit", "After", deps.join(" "));
-            unit.set("Unit", "Requires", deps.join(" "));
+            unit.set("Unit", "Wants", deps.join(" "));
         }
         files.push(File {
             name: unit_name,
@@ -175,6 +177,10 @@ fn program_unit(p: &mut Program<'_>, options: &Options, target: &str, template: 
             (false, false) => "exec",
         },
     );
+    if one_shot {
+        // Done stays done: a dependent's start (or a dependency's restart) does not run it again.
+        u.set("Service", "RemainAfterExit", "yes");
+    }
     checks(p, &mut u);
     let mut argv = c.template.command.clone();
     if let Some(first) = argv.first_mut()
