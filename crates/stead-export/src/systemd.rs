@@ -466,10 +466,10 @@ pub fn harden(u: &mut Unit, c: &Confinement<'_>) {
     if strict {
         set("MemoryDenyWriteExecute", "yes");
         set("UMask", "0077");
-        if !root_supervisor {
-            set("ProtectProc", "invisible");
-        } else {
+        if root_supervisor {
             set("ReadWritePaths", "/run");
+        } else {
+            set("ProtectProc", "invisible");
         }
     } else {
         set("UMask", "0027");
