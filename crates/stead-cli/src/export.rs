@@ -34,6 +34,14 @@ pub(crate) struct ExportArgs {
     /// The name of the group: the .target, the Nomad job, the Compose project.
     #[arg(long, default_value = "stead")]
     pub name: String,
+    /// systemd sandboxing of each program: none, default or strict (see docs/install.md for
+    /// what each sets and its systemd-analyze security score).
+    #[arg(long, default_value = "default", value_parser = parse_harden)]
+    pub harden: stead_export::systemd::Harden,
+}
+
+fn parse_harden(s: &str) -> Result<stead_export::systemd::Harden, String> {
+    s.parse()
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
@@ -78,6 +86,7 @@ pub(crate) fn run_export(args: &ExportArgs) -> Result<u8, Failure> {
         strict: args.strict,
         systemd_version: args.systemd_version.unwrap_or_else(local_systemd_version),
         name: args.name.clone(),
+        harden: args.harden,
     };
     let out = export(&config, args.format, &options)
         .map_err(|e| Failure::new(EXIT_USAGE, format!("stead export: {e}")))?;

@@ -91,9 +91,17 @@ pub(crate) struct InstallArgs {
     /// longest ordered shutdown (each dependency chain's stop timeouts added up) plus 15s]
     #[arg(long, value_name = "DURATION")]
     pub stop_timeout: Option<String>,
-    /// No systemd sandboxing (NoNewPrivileges, ProtectSystem, ProtectHome, PrivateTmp).
-    #[arg(long)]
+    /// systemd sandboxing: none, default or strict (docs/install.md lists what each sets,
+    /// and its systemd-analyze security score).
+    #[arg(long, default_value = "default", value_parser = parse_harden)]
+    pub harden: stead_manager::Harden,
+    /// The same as --harden none.
+    #[arg(long, conflicts_with = "harden")]
     pub no_hardening: bool,
+    /// A capability the program needs (CAP_NET_BIND_SERVICE for a port below 1024;
+    /// repeatable): kept when hardened, and given to an account other than root.
+    #[arg(long = "capability", value_name = "CAP")]
+    pub capabilities: Vec<String>,
     /// Print what would be written and run, change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -179,6 +187,10 @@ fn backend_or(t: &Target, preview: Option<()>) -> Result<Backend, Failure> {
         BackendArg::Windows => Backend::Windows,
         BackendArg::TaskScheduler => Backend::TaskScheduler,
     })
+}
+
+fn parse_harden(s: &str) -> Result<stead_manager::Harden, String> {
+    s.parse()
 }
 
 fn home() -> PathBuf {
@@ -311,7 +323,12 @@ fn spec(args: &InstallArgs, backend: Backend) -> Result<ServiceSpec, Failure> {
     if let Some(w) = &args.watchdog {
         spec.watchdog = Some(duration(w, "--watchdog")?);
     }
-    spec.hardening = !args.no_hardening;
+    spec.hardening = if args.no_hardening {
+        stead_manager::Harden::None
+    } else {
+        args.harden
+    };
+    spec.capabilities.clone_from(&args.capabilities);
     spec.user_mode = args.target.user;
     spec.create_user.clone_from(&args.create_user);
     spec.validate_for(backend)

@@ -1,7 +1,8 @@
 //! Units from `stead export systemd` run under real systemd (PID 1 in a sandbox): the
 //! target starts every program and every instance of a template unit, in dependency order (a
 //! one-shot dependency finishes before its dependent starts), a killed program is restarted
-//! by systemd per `restart`, and stopping the target stops them all.
+//! by systemd per `restart` while a crash of its dependency restarts neither it nor the
+//! one-shot (`Wants=`, `RemainAfterExit=yes`), and stopping the target stops them all.
 #![cfg(target_os = "linux")]
 mod support;
 use std::time::Duration;
@@ -22,7 +23,8 @@ fn exported_units_run_under_systemd() {
     // `cwd` names where the programs run (not where the config is being exported from).
     h.write_config(
         "[program.setup]\ncwd = \"/opt/stead/test\"\ncommand = [\"/opt/stead/bin/stead-testchild\", \"--sleep\", \"300ms\"]\nrestart = \"never\"\n\
-         [program.api]\ndepends_on = [\"setup\"]\ncwd = \"/opt/stead/test\"\ncommand = [\"/opt/stead/bin/stead-testchild\", \"--sleep\", \"forever\"]\nbackoff = { initial = \"200ms\" }\n\
+         [program.db]\ncwd = \"/opt/stead/test\"\ncommand = [\"/opt/stead/bin/stead-testchild\", \"--sleep\", \"forever\"]\nrestart = \"always\"\nbackoff = { initial = \"200ms\" }\n\
+         [program.api]\ndepends_on = [\"setup\", \"db\"]\ncwd = \"/opt/stead/test\"\ncommand = [\"/opt/stead/bin/stead-testchild\", \"--sleep\", \"forever\"]\nbackoff = { initial = \"200ms\" }\n\
          [program.pool]\ncwd = \"/opt/stead/test\"\ncommand = [\"/opt/stead/bin/stead-testchild\", \"--stdout\", \"slot {index}\", \"--sleep\", \"forever\"]\nnumprocs = 2\n",
     );
     let units = h.dir.join("units");
@@ -48,6 +50,7 @@ fn exported_units_run_under_systemd() {
         "units/",
         &[
             "setup.service",
+            "db.service",
             "api.service",
             "pool@.service",
             "fleet.target",
@@ -60,7 +63,12 @@ fn exported_units_run_under_systemd() {
         String::from_utf8_lossy(&out.stderr)
     );
     let active = |u: &str| sb.show(u, "ActiveState").contains("ActiveState=active");
-    for u in ["api.service", "pool@0.service", "pool@1.service"] {
+    for u in [
+        "db.service",
+        "api.service",
+        "pool@0.service",
+        "pool@1.service",
+    ] {
         wait(&format!("{u} active"), TEN_S, || active(u));
     }
     // depends_on: api started only once the one-shot setup had finished.
@@ -91,6 +99,29 @@ fn exported_units_run_under_systemd() {
         ]);
         String::from_utf8_lossy(&j.stdout).contains("slot 1")
     });
+    // A dependency crashes and is restarted by systemd: its dependent keeps running (no
+    // restart, as under stead), and the one-shot is not run again.
+    let api_pid = sb.show("api.service", "MainPID");
+    let setup_started = num("setup.service", "ExecMainStartTimestampMonotonic");
+    let db_pid = sb.show("db.service", "MainPID");
+    let db_pid = db_pid.trim().trim_start_matches("MainPID=").to_string();
+    assert!(sb.exec(&["kill", "-9", &db_pid]).status.success());
+    wait("db restarted", TEN_S, || {
+        let s = sb.show("db.service", "NRestarts,ActiveState");
+        s.contains("NRestarts=1") && s.contains("ActiveState=active")
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        sb.show("api.service", "MainPID"),
+        api_pid,
+        "api was restarted with db"
+    );
+    assert!(sb.show("api.service", "NRestarts").contains("NRestarts=0"));
+    assert_eq!(
+        num("setup.service", "ExecMainStartTimestampMonotonic"),
+        setup_started,
+        "the one-shot ran again"
+    );
     // Killed: systemd restarts it (Restart=always).
     let pid = sb.show("api.service", "MainPID");
     let pid = pid.trim().trim_start_matches("MainPID=").to_string();

@@ -79,6 +79,8 @@ pub struct Options {
     pub systemd_version: u32,
     /// The name of the group: the `.target`, the Nomad job, the Compose project.
     pub name: String,
+    /// How far systemd units confine each program (`--harden`).
+    pub harden: systemd::Harden,
 }
 
 impl Default for Options {
@@ -89,6 +91,7 @@ impl Default for Options {
             strict: false,
             systemd_version: 254,
             name: "stead".to_string(),
+            harden: systemd::Harden::Default,
         }
     }
 }

@@ -10,10 +10,11 @@
 //! | `max_restarts`, `restart_window` | `StartLimitBurst=` (max_restarts + 1 starts), `StartLimitIntervalSec=` |
 //! | `stop_signal`, `stop_timeout`, `kill_tree` | `KillSignal=`, `TimeoutStopSec=`, `KillMode=control-group` / `process` |
 //! | `exit_codes` | `SuccessExitStatus=` |
-//! | `depends_on` | `After=` and `Requires=` on the dependencies' units; a one-shot dependency (`restart = "never"`) is `Type=oneshot`, so `After=` waits for it to finish |
+//! | `depends_on` | `After=` and `Wants=` on the dependencies' units (not `Requires=`: a dependency's restart does not restart its dependents, as under stead); a one-shot dependency (`restart = "never"`) is `Type=oneshot` with `RemainAfterExit=yes`, so `After=` waits for it to finish and it runs once |
 //! | `ready = "notify"` (timeout) | `Type=notify`, `TimeoutStartSec=`; other probes are noted (systemd has none) |
 //! | `health = { watchdog = … }` | `WatchdogSec=`; other health checks are noted |
 //! | `limits` | `MemoryMax=`, `CPUQuota=` (the action is always a kill by the kernel or nothing) |
+//! | (`--harden`) | the sandbox of [`harden`]: `default` unless `none` or `strict` |
 
 use std::path::Path;
 
@@ -52,8 +53,10 @@ pub(crate) fn render(programs: &mut [Program<'_>], options: &Options) -> Vec<Fil
             }
         }
         if !deps.is_empty() {
+            // Ordering and a pull, as `depends_on` is under stead: `Requires=` would stop and
+            // restart this program whenever a dependency restarts, which stead never does.
             unit.set("Unit", "After", deps.join(" "));
-            unit.set("Unit", "Requires", deps.join(" "));
+            unit.set("Unit", "Wants", deps.join(" "));
         }
         files.push(File {
             name: unit_name,
@@ -174,6 +177,10 @@ fn program_unit(p: &mut Program<'_>, options: &Options, target: &str, template: 
             (false, false) => "exec",
         },
     );
+    if one_shot {
+        // Done stays done: a dependent's start (or a dependency's restart) does not run it again.
+        u.set("Service", "RemainAfterExit", "yes");
+    }
     checks(p, &mut u);
     let mut argv = c.template.command.clone();
     if let Some(first) = argv.first_mut()
@@ -294,8 +301,179 @@ fn program_unit(p: &mut Program<'_>, options: &Options, target: &str, template: 
     if c.log != default_log {
         p.drop("`[log]` settings: the unit's output goes to the journal (journald's own retention applies)");
     }
+    harden(
+        &mut u,
+        &Confinement {
+            level: options.harden,
+            user_mode: false,
+            root: c.user.is_none(),
+            supervisor: false,
+            capabilities: &[],
+        },
+    );
     u.set("Install", "WantedBy", target);
     u
+}
+
+/// How far a unit confines its service (`--harden` of `stead install` and `stead export
+/// systemd`). `systemd-analyze security` scores are in `docs/install.md`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Harden {
+    /// No sandboxing directives.
+    None,
+    /// What nearly every service keeps working under: no new privileges, private `/tmp` and
+    /// devices, `/usr`, `/boot` and `/etc` read-only, homes read-only, kernel tunables, modules,
+    /// logs, clock and hostname protected, the `@system-service` system calls, native ABI,
+    /// Internet, local and netlink sockets, no namespaces, no capabilities for an account other
+    /// than root (only those asked for).
+    #[default]
+    Default,
+    /// Also: the whole file system read-only but the service's own directories, homes hidden,
+    /// other users' processes hidden, no writable-and-executable memory (a program with a JIT,
+    /// such as Java or Node.js, needs `default`), files private to the account (`UMask=0077`),
+    /// no capabilities even for root but those asked for (and those stead as root needs to run
+    /// programs as other accounts).
+    Strict,
+}
+
+impl std::str::FromStr for Harden {
+    type Err = String;
+    /// `none`, `default` or `strict`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "none" => Ok(Harden::None),
+            "default" => Ok(Harden::Default),
+            "strict" => Ok(Harden::Strict),
+            o => Err(format!("--harden {o}: use none, default or strict")),
+        }
+    }
+}
+
+/// What a service must keep under its sandbox.
+#[derive(Debug, Clone, Copy)]
+pub struct Confinement<'a> {
+    /// The level.
+    pub level: Harden,
+    /// A `systemd --user` unit: its manager sandboxes only inside a user namespace of the
+    /// service's own (`PrivateUsers=yes`).
+    pub user_mode: bool,
+    /// It runs as root (no `User=`, no `DynamicUser=`).
+    pub root: bool,
+    /// It is stead supervising programs: it makes their cgroups in its delegated subtree (so
+    /// `/sys/fs/cgroup` stays writable), and as root it runs programs as other accounts
+    /// (`CAP_SETUID`, `CAP_SETGID`, `CAP_KILL`, `CAP_CHOWN` for their notify sockets in `/run`,
+    /// which stays writable, `CAP_DAC_OVERRIDE`/`CAP_FOWNER` for their files, and their
+    /// processes visible in `/proc`).
+    pub supervisor: bool,
+    /// Capabilities asked for (`CAP_NET_BIND_SERVICE`): kept in the bounding set, and given
+    /// as ambient capabilities to an account other than root.
+    pub capabilities: &'a [String],
+}
+
+/// What stead as root keeps to run its programs as their accounts.
+const SUPERVISOR_CAPS: &str =
+    "CAP_SETUID CAP_SETGID CAP_KILL CAP_CHOWN CAP_DAC_OVERRIDE CAP_FOWNER";
+
+/// What a root service loses at `default`: the capabilities that own the machine.
+const ROOT_DROPS: &str = "~CAP_SYS_ADMIN CAP_SYS_MODULE CAP_SYS_RAWIO CAP_SYS_PTRACE CAP_SYS_BOOT CAP_SYS_TIME CAP_SYS_PACCT CAP_SYS_TTY_CONFIG CAP_MKNOD CAP_MAC_ADMIN CAP_MAC_OVERRIDE CAP_AUDIT_CONTROL CAP_AUDIT_READ CAP_AUDIT_WRITE CAP_LINUX_IMMUTABLE CAP_BPF CAP_PERFMON CAP_WAKE_ALARM CAP_BLOCK_SUSPEND CAP_SYSLOG CAP_LEASE CAP_IPC_LOCK";
+
+/// Adds the sandboxing directives of `c.level` to `u`'s `[Service]`.
+///
+/// ```
+/// use stead_export::systemd::{Confinement, Harden, harden};
+/// let mut u = stead_export::unit::Unit::default();
+/// let c = Confinement { level: Harden::Strict, user_mode: false, root: false, supervisor: false, capabilities: &[] };
+/// harden(&mut u, &c);
+/// let text = u.render();
+/// assert!(text.contains("ProtectSystem=strict") && text.contains("CapabilityBoundingSet=\n"));
+/// ```
+pub fn harden(u: &mut Unit, c: &Confinement<'_>) {
+    if c.level == Harden::None {
+        return;
+    }
+    let strict = c.level == Harden::Strict;
+    let mut set = |k: &str, v: &str| u.set("Service", k, v);
+    if c.user_mode {
+        set("PrivateUsers", "yes");
+    }
+    set("NoNewPrivileges", "yes");
+    set("PrivateTmp", "yes");
+    set("PrivateDevices", "yes");
+    // A user unit's home is where its state lives: `strict` there would need every path named.
+    set(
+        "ProtectSystem",
+        if strict && !c.user_mode {
+            "strict"
+        } else {
+            "full"
+        },
+    );
+    if !c.user_mode {
+        set("ProtectHome", if strict { "yes" } else { "read-only" });
+    }
+    if !c.user_mode {
+        // A user cannot read the kernel log anyway (CAP_SYSLOG); in a user unit the option
+        // fails where /proc/kmsg is missing (containers).
+        set("ProtectKernelLogs", "yes");
+    }
+    for k in [
+        "ProtectKernelTunables",
+        "ProtectKernelModules",
+        "ProtectClock",
+        "ProtectHostname",
+        "RestrictSUIDSGID",
+        "RestrictRealtime",
+        "RestrictNamespaces",
+        "LockPersonality",
+    ] {
+        set(k, "yes");
+    }
+    if !c.supervisor {
+        // systemd 252 makes all of /sys/fs/cgroup read-only, the delegated subtree included.
+        set("ProtectControlGroups", "yes");
+    }
+    set("SystemCallArchitectures", "native");
+    set("SystemCallFilter", "@system-service");
+    // A call outside the set fails with EPERM instead of killing the program.
+    set("SystemCallErrorNumber", "EPERM");
+    set(
+        "RestrictAddressFamilies",
+        if strict {
+            "AF_UNIX AF_INET AF_INET6"
+        } else {
+            "AF_UNIX AF_INET AF_INET6 AF_NETLINK"
+        },
+    );
+    let asked = c.capabilities.join(" ");
+    let root_supervisor = c.root && c.supervisor && !c.user_mode;
+    if !c.user_mode {
+        let bounding = if root_supervisor {
+            format!("{SUPERVISOR_CAPS} {asked}").trim().to_string()
+        } else if c.root && !strict {
+            ROOT_DROPS.to_string()
+        } else {
+            asked.clone()
+        };
+        set("CapabilityBoundingSet", &bounding);
+        if !c.root && !asked.is_empty() {
+            set("AmbientCapabilities", &asked);
+        }
+    }
+    if !c.root && !c.user_mode {
+        set("RemoveIPC", "yes");
+    }
+    if strict {
+        set("MemoryDenyWriteExecute", "yes");
+        set("UMask", "0077");
+        if root_supervisor {
+            set("ReadWritePaths", "/run");
+        } else {
+            set("ProtectProc", "invisible");
+        }
+    } else {
+        set("UMask", "0027");
+    }
 }
 
 #[cfg(test)]
@@ -320,5 +498,67 @@ mod tests {
         // stead's "0" kills at once; systemd's 0 would wait for ever.
         assert!(unit_for("0").contains("TimeoutStopSec=1ms\n"));
         assert!(unit_for("1m30s").contains("TimeoutStopSec=1m30s\n"));
+    }
+
+    fn confined(level: super::Harden, root: bool, supervisor: bool, user_mode: bool) -> String {
+        let mut u = crate::unit::Unit::default();
+        let caps = ["CAP_NET_BIND_SERVICE".to_string()];
+        super::harden(
+            &mut u,
+            &super::Confinement {
+                level,
+                user_mode,
+                root,
+                supervisor,
+                capabilities: &caps,
+            },
+        );
+        u.render()
+    }
+
+    #[test]
+    fn each_level_keeps_what_the_service_needs() {
+        use super::Harden::{Default, None, Strict};
+        assert_eq!(confined(None, true, true, false), "");
+        // An account of its own: no capability but the one asked for, given to it.
+        let own = confined(Default, false, false, false);
+        assert!(
+            own.contains("CapabilityBoundingSet=CAP_NET_BIND_SERVICE\n"),
+            "{own}"
+        );
+        assert!(
+            own.contains("AmbientCapabilities=CAP_NET_BIND_SERVICE\n"),
+            "{own}"
+        );
+        assert!(own.contains("ProtectControlGroups=yes") && own.contains("ProtectSystem=full"));
+        // stead as the service: its delegated cgroup stays writable; as root it keeps what
+        // running programs as other accounts takes, and sees their processes.
+        let sup = confined(Strict, true, true, false);
+        assert!(!sup.contains("ProtectControlGroups"), "{sup}");
+        assert!(
+            sup.contains("CapabilityBoundingSet=CAP_SETUID CAP_SETGID CAP_KILL"),
+            "{sup}"
+        );
+        assert!(
+            sup.contains("ReadWritePaths=/run") && !sup.contains("ProtectProc"),
+            "{sup}"
+        );
+        assert!(!sup.contains("AmbientCapabilities"), "{sup}");
+        // A root program under strict keeps only what it asked for.
+        let root = confined(Strict, true, false, false);
+        assert!(
+            root.contains("CapabilityBoundingSet=CAP_NET_BIND_SERVICE\n"),
+            "{root}"
+        );
+        assert!(
+            root.contains("ProtectSystem=strict") && root.contains("MemoryDenyWriteExecute=yes")
+        );
+        // A user unit sandboxes only in a user namespace, and cannot mask /proc/kmsg there.
+        let user = confined(Strict, false, true, true);
+        assert!(
+            user.contains("PrivateUsers=yes") && !user.contains("ProtectKernelLogs"),
+            "{user}"
+        );
+        assert!(user.contains("ProtectSystem=full") && !user.contains("CapabilityBoundingSet"));
     }
 }

@@ -60,7 +60,7 @@ mod wrap_apply;
 
 use std::path::{Path, PathBuf};
 
-pub use spec::{Account, Readiness, Restart, ServiceSpec, SpecError, StartMode};
+pub use spec::{Account, Harden, Readiness, Restart, ServiceSpec, SpecError, StartMode};
 
 /// A native service manager.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -196,15 +196,20 @@ impl Provision {
     /// What a system-wide install for `spec` provisions: something only when it runs as a
     /// named account. The state directory is `/var/lib/NAME` on Linux, `/var/db/NAME` on
     /// macOS (launchd), where system daemons keep theirs.
+    /// A service running as root gets the same record, so that `--purge` removes its
+    /// directories too; a dynamic account has no id before its first start, and systemd
+    /// makes and keeps its directories itself.
     fn for_spec(spec: &ServiceSpec, backend: Backend) -> Option<Provision> {
-        let Account::User(user) = &spec.account else {
-            return None;
+        let user = match &spec.account {
+            Account::User(user) => user.clone(),
+            Account::Default => "root".to_string(),
+            _ => return None,
         };
         if spec.user_mode {
             return None;
         }
         Some(Provision {
-            user: user.clone(),
+            user,
             create_user: spec.create_user.is_some(),
             user_created: false,
             directories: [state_root(backend), "/var/log"]
@@ -215,6 +220,14 @@ impl Provision {
             config_dir_created: false,
         })
     }
+}
+
+/// Whether systemd keeps the installing user's manager running after logout (`loginctl
+/// enable-linger` leaves `/var/lib/systemd/linger/USER`).
+fn lingers() -> bool {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .is_ok_and(|u| Path::new("/var/lib/systemd/linger").join(u).exists())
 }
 
 /// Where system services keep their state with `backend`.
@@ -309,7 +322,7 @@ pub fn plan(spec: &ServiceSpec, backend: Backend, home: &Path) -> Result<Plan, S
                 commands.push(ctl(&["enable", &unit_name]));
             }
             commands.push(ctl(&["start", &unit_name]));
-            if user {
+            if user && !lingers() {
                 warnings.push("user units run while you are logged in; `loginctl enable-linger` keeps them running after logout".into());
             }
             let provision = Provision::for_spec(&spec, backend).filter(|_| !user);

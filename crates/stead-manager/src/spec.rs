@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use stead_export::systemd::Harden;
+
 /// The account a service runs as.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -166,9 +168,12 @@ pub struct ServiceSpec {
     pub watchdog: Option<Duration>,
     /// Per-user service (systemd `--user`, `LaunchAgent`, Task Scheduler logon task).
     pub user_mode: bool,
-    /// systemd sandboxing defaults (`NoNewPrivileges`, `ProtectSystem`, `ProtectHome`,
-    /// `PrivateTmp`); `--no-hardening` turns them off.
-    pub hardening: bool,
+    /// How far systemd sandboxes it (`--harden none|default|strict`; `--no-hardening` is
+    /// `none`): see [`Harden`].
+    pub hardening: Harden,
+    /// Capabilities it needs (`CAP_NET_BIND_SERVICE`): kept when hardened, given to an account
+    /// other than root as ambient capabilities.
+    pub capabilities: Vec<String>,
     /// Where stdout/stderr go when the manager does not collect them itself (launchd).
     pub log_dir: Option<PathBuf>,
     /// Create this system account (no shell, no home) if it does not exist, and run as it.
@@ -218,7 +223,8 @@ impl ServiceSpec {
             readiness: Readiness::Exec,
             watchdog: None,
             user_mode: false,
-            hardening: true,
+            hardening: Harden::Default,
+            capabilities: Vec::new(),
             log_dir: None,
             create_user: None,
             supervisor_state: None,
@@ -297,6 +303,17 @@ impl ServiceSpec {
         {
             return Err(SpecError(format!(
                 "bad account name `{u}`: use up to 32 lowercase letters, digits, `-` or `_`"
+            )));
+        }
+        if let Some(c) = self.capabilities.iter().find(|c| {
+            c.len() <= 4
+                || !c.starts_with("CAP_")
+                || !c
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        }) {
+            return Err(SpecError(format!(
+                "bad capability `{c}`: name one as capabilities(7) does, CAP_NET_BIND_SERVICE"
             )));
         }
         for k in self.env.keys() {

@@ -192,12 +192,16 @@ pub fn wrap(
     host.supervisor_state = Some(state.clone());
     // stead's own stop is the program's, plus time to close its logs.
     host.stop_timeout = program.stop_timeout + Duration::from_secs(15);
+    // The program works where it keeps its state unless told otherwise (`--cwd`): never in
+    // its configuration directory.
+    let mut inner = program.clone();
+    inner.cwd.get_or_insert(state);
     let wrapped = Wrapped {
         program: program.program.clone(),
         config: PlannedFile {
             path: config,
             mode: 0o644,
-            text: config_text(program),
+            text: config_text(&inner),
         },
     };
     (host, wrapped)
@@ -252,6 +256,23 @@ mod tests {
         assert!(host.env.is_empty() && host.readiness == Readiness::Notify);
         assert_eq!(file.path, Path::new("/etc/web/stead.toml"));
         assert!(file.text.contains("PORT"));
+        assert!(
+            file.text.contains("cwd = \"/var/lib/web\""),
+            "{}",
+            file.text
+        );
+        s.cwd = Some(PathBuf::from("/srv/web"));
+        let (_, w) = wrap(
+            &s,
+            Path::new("/usr/local/bin/stead"),
+            Backend::Systemd,
+            Path::new("/root"),
+        );
+        assert!(
+            w.config.text.contains("cwd = \"/srv/web\""),
+            "{}",
+            w.config.text
+        );
         let (host, _) = wrap(
             &s,
             Path::new("/usr/local/bin/stead"),

@@ -30,8 +30,22 @@ fn spec() -> ServiceSpec {
     s
 }
 
+/// The same spec with the paths a Windows service has (a Windows backend judges paths by
+/// Windows rules, wherever the plan is made).
+fn windows_spec() -> ServiceSpec {
+    let mut s = spec();
+    s.program = PathBuf::from(r"C:\Program Files\Billing App\billing.exe");
+    s.cwd = Some(PathBuf::from(r"D:\billing data"));
+    s
+}
+
 fn check(backend: Backend) {
-    check_spec(backend, &spec(), backend.as_str());
+    let spec = if backend.is_windows() {
+        windows_spec()
+    } else {
+        spec()
+    };
+    check_spec(backend, &spec, backend.as_str());
 }
 
 fn check_spec(backend: Backend, spec: &ServiceSpec, golden: &str) {
@@ -135,6 +149,8 @@ fn create_user_provisions_on_unix_and_is_refused_on_windows() {
         ]
     );
     assert!(p.files[0].text.contains("<string>_billing</string>"));
+    let mut s = windows_spec();
+    s.create_user = Some("_billing".into());
     for backend in [Backend::Windows, Backend::TaskScheduler] {
         let e = plan(&s, backend, Path::new("/home/alice")).unwrap_err();
         assert!(e.to_string().contains(r"NT SERVICE\billing-api"), "{e}");

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use stead_export::systemd::{Confinement, harden};
 use stead_export::unit::{Unit, environment, escape_value, exec_arg};
 
 use crate::spec::{Account, Readiness, Restart, ServiceSpec, StartMode};
@@ -112,14 +113,16 @@ pub fn unit(spec: &ServiceSpec) -> Unit {
     } else {
         u.set("Service", "KillMode", "control-group");
     }
-    if spec.hardening {
-        u.set("Service", "NoNewPrivileges", "yes");
-        u.set("Service", "PrivateTmp", "yes");
-        u.set("Service", "ProtectSystem", "full");
-        if !spec.user_mode {
-            u.set("Service", "ProtectHome", "read-only");
-        }
-    }
+    harden(
+        &mut u,
+        &Confinement {
+            level: spec.hardening,
+            user_mode: spec.user_mode,
+            root: !spec.user_mode && !matches!(spec.account, Account::User(_) | Account::Dynamic),
+            supervisor: spec.supervisor_state.is_some(),
+            capabilities: &spec.capabilities,
+        },
+    );
     if !spec.user_mode {
         // Made by systemd at start, owned by the service's account, closed to others.
         u.set("Service", "StateDirectory", &spec.name);

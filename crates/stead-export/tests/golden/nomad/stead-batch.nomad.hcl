@@ -19,7 +19,7 @@ job "stead-batch" {
       config {
         image   = "registry.example/app:1.0"
         command = "sh"
-        args    = ["-c", "echo \"worker ${NOMAD_ALLOC_INDEX}: up\"; sleep $((4 + ${NOMAD_ALLOC_INDEX} * 3)); echo \"worker ${NOMAD_ALLOC_INDEX}: crashed\" >&2; exit 3"]
+        args    = ["-c", "echo \"worker ${NOMAD_ALLOC_INDEX}: up\"; sleep $((2 + ${NOMAD_ALLOC_INDEX} * 13)); echo \"worker ${NOMAD_ALLOC_INDEX}: crashed\" >&2; exit 3"]
       }
 
       env = {
