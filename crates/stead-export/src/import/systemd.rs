@@ -16,6 +16,41 @@ use stead_supervisor::{INFINITY, format_duration};
 use super::{Draft, program_name, toml_array, toml_str, toml_table};
 use crate::unit::{Unit, split_exec_words};
 
+/// The directives the import maps (some with a note about what their value could not
+/// keep); every other directive of a unit is listed as not mapped, by name.
+pub const MAPPED: &[(&str, &str)] = &[
+    ("Service", "ExecStart"),
+    ("Service", "WorkingDirectory"),
+    ("Service", "Environment"),
+    ("Service", "EnvironmentFile"),
+    ("Service", "User"),
+    ("Service", "Group"),
+    ("Service", "Restart"),
+    ("Service", "RestartSec"),
+    ("Service", "RestartMaxDelaySec"),
+    ("Service", "KillSignal"),
+    ("Service", "TimeoutStopSec"),
+    ("Service", "TimeoutSec"),
+    ("Service", "TimeoutStartSec"),
+    ("Service", "KillMode"),
+    ("Service", "WatchdogSec"),
+    ("Service", "SuccessExitStatus"),
+    ("Service", "Type"),
+    // Derived from `backoff` on export.
+    ("Service", "RestartSteps"),
+    ("Unit", "StartLimitBurst"),
+    ("Service", "StartLimitBurst"),
+    ("Unit", "StartLimitIntervalSec"),
+    ("Service", "StartLimitIntervalSec"),
+    ("Unit", "StartLimitInterval"),
+    ("Service", "StartLimitInterval"),
+    // Informational.
+    ("Unit", "Description"),
+    ("Unit", "Documentation"),
+    // Started at boot: stead's `autostart`, its default.
+    ("Install", "WantedBy"),
+];
+
 /// Reads unit files into drafts; `After=`/`Requires=`/`Wants=` between them become
 /// `depends_on` (the others are listed as not mapped).
 pub fn import_units(paths: &[std::path::PathBuf]) -> Result<Vec<Draft>, String> {
@@ -247,7 +282,7 @@ pub fn import_unit(path: &Path) -> Result<Draft, String> {
             }
             // Derived from the backoff on export; informational here.
             ("Unit", "Description" | "Documentation")
-            | ("Install", _)
+            | ("Install", "WantedBy")
             | ("Service", "RestartSteps") => {}
             ("Unit", "After" | "Requires" | "Wants" | "BindsTo") => {
                 // Kept aside: dependencies on other imported units become `depends_on`.
