@@ -31,6 +31,13 @@ env = { SLOT = "slot-{index}" }
 command = "sh -c 'echo done'"
 restart = "never"
 kill_tree = false
+[program.cache]
+command = ["/usr/bin/env", "$OPTS", "--name=${NAME} x", "sleep", "100"]
+env = { OPTS = "-u UNWANTED -i", NAME = "c" }
+env_file = { path = "/etc/default/cache", optional = true }
+cwd = "./run/.."
+ready = { exec = ["sh", "-c", "test -e /tmp/ready"], timeout = "15s" }
+health = { exec = ["true"], interval = "5s" }
 "#;
 
 fn export(h: &Harness, format: &str, extra: &[&str]) -> PathBuf {

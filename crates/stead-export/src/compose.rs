@@ -1,8 +1,10 @@
 //! `stead export compose`: a Compose file with one service per program — `restart:` from the
 //! policy (`on-failure:N` from `max_restarts`), `stop_signal`, `stop_grace_period`, `env_file`
 //! (read on the host by Compose, so secrets stay in their file), `environment`, and
-//! `deploy.replicas` from `numprocs`, `depends_on` with `condition: service_started` (or
-//! `service_completed_successfully` for a one-shot dependency).
+//! `deploy.replicas` from `numprocs`, `healthcheck:` from an exec `ready` (else `health`)
+//! check, `depends_on` with `condition: service_started` (`service_healthy` when the
+//! dependency's `ready` is its healthcheck, `service_completed_successfully` for a one-shot
+//! dependency).
 
 use serde_json::{Map, Value, json};
 use stead_supervisor::config::RestartPolicy;
@@ -15,9 +17,22 @@ pub(crate) fn render(
     options: &Options,
 ) -> Result<Vec<File>, ExportError> {
     let images = images(programs, options)?;
-    let one_shot: Vec<(String, bool)> = programs
+    // Per program: whether it is one-shot, and whether its `ready` is an exec check (its
+    // healthcheck, which dependents then wait for).
+    let one_shot: Vec<(String, bool, bool)> = programs
         .iter()
-        .map(|p| (p.name.to_string(), p.cfg.restart == RestartPolicy::Never))
+        .map(|p| {
+            let ready_exec = p
+                .cfg
+                .ready
+                .as_ref()
+                .is_some_and(|r| matches!(r.probe, stead_supervisor::config::Probe::Exec(_)));
+            (
+                p.name.to_string(),
+                p.cfg.restart == RestartPolicy::Never,
+                ready_exec,
+            )
+        })
         .collect();
     let mut services = Map::new();
     for (p, image) in programs.iter_mut().zip(images) {
@@ -31,10 +46,12 @@ pub(crate) fn render(
         let mut svc = service(p, &image);
         let mut deps = Map::new();
         for d in &p.cfg.depends_on {
-            match one_shot.iter().find(|(n, _)| n == d) {
-                Some((_, once)) => {
+            match one_shot.iter().find(|(n, _, _)| n == d) {
+                Some((_, once, ready_exec)) => {
                     let condition = if *once {
                         "service_completed_successfully"
+                    } else if *ready_exec && !p.cfg.depends_started.contains(d) {
+                        "service_healthy"
                     } else {
                         "service_started"
                     };
@@ -62,15 +79,85 @@ pub(crate) fn render(
     }])
 }
 
+/// `ready` (else `health`) with an exec probe as the service's `healthcheck:` (Compose has one,
+/// and runs it inside the container); whether it came from `ready`. tcp and http probes are
+/// noted: Compose has no such check, only a command the image must provide.
+fn healthcheck(p: &mut Program<'_>) -> Option<(Value, bool)> {
+    use stead_supervisor::config::{CheckAction, HealthProbe, Probe};
+    let c = p.cfg;
+    let cmd = |probe: &Probe| match probe {
+        Probe::Exec(argv) => {
+            let mut test = vec![Value::from("CMD")];
+            test.extend(argv.iter().map(|a| Value::from(a.replace('$', "$$"))));
+            Some(Value::Array(test))
+        }
+        _ => None,
+    };
+    let unexpressed = |probe: &Probe| {
+        format!(
+            "`{}`: Compose's healthcheck runs a command inside the container; write the check as exec (e.g. [\"curl\", \"-fsS\", URL] or [\"nc\", \"-z\", HOST, PORT], if the image has them)",
+            probe.describe()
+        )
+    };
+    let health_probe = c.health.as_ref().and_then(|h| match &h.probe {
+        HealthProbe::Probe(probe) => Some((h, probe)),
+        _ => None,
+    });
+    if let Some(r) = &c.ready {
+        if let Some(test) = cmd(&r.probe) {
+            if c.health.is_some() {
+                p.drop("`health`: Compose has one healthcheck per service; it is `ready`'s");
+            }
+            return Some((
+                json!({
+                    "test": test,
+                    "interval": duration(r.interval),
+                    "start_period": duration(r.timeout),
+                    "retries": 3,
+                }),
+                true,
+            ));
+        }
+        if matches!(r.probe, Probe::Tcp(_) | Probe::Http { .. }) {
+            p.drop(unexpressed(&r.probe));
+        }
+    }
+    let (h, probe) = health_probe?;
+    let Some(test) = cmd(probe) else {
+        p.drop(unexpressed(probe));
+        return None;
+    };
+    if h.action == CheckAction::Restart {
+        p.drop("`health` with action = \"restart\": Docker marks the container unhealthy but does not restart it");
+    }
+    let mut v = json!({
+        "test": test,
+        "interval": duration(h.interval),
+        "timeout": duration(h.timeout),
+        "retries": h.failures,
+    });
+    if !h.grace.is_zero() {
+        v["start_period"] = json!(duration(h.grace));
+    }
+    Some((v, false))
+}
+
 fn service(p: &mut Program<'_>, image: &str) -> Value {
-    p.note_checks("Compose");
+    let check = healthcheck(p);
+    let from_ready = check.as_ref().is_some_and(|(_, r)| *r);
+    let from_health = check.as_ref().is_some_and(|(_, r)| !*r);
+    p.note_checks(
+        "Compose",
+        from_ready,
+        from_health || (from_ready && p.cfg.health.is_some()),
+        "dependents wait for it to start only",
+    );
     let c = p.cfg;
     if p.uses_index() {
         p.drop("`{index}`: Compose replicas are identical; `{index}` became 0");
     }
-    let command: Vec<String> = c
-        .template
-        .command
+    let command: Vec<String> = p
+        .resolved_command("Compose")
         .iter()
         .map(|a| a.replace('$', "$$").replace("{index}", "0"))
         .collect();
@@ -100,6 +187,9 @@ fn service(p: &mut Program<'_>, image: &str) -> Value {
     if c.numprocs > 1 {
         s["deploy"] = json!({"replicas": c.numprocs});
     }
+    if let Some((h, _)) = check {
+        s["healthcheck"] = h;
+    }
     if c.user.is_some() || c.group_name.is_some() {
         p.drop(
             "`user`/`group` name host accounts; set `user:` to a uid:gid that exists in the image",
@@ -119,4 +209,50 @@ fn service(p: &mut Program<'_>, image: &str) -> Value {
         p.drop("`[log]` settings: output goes to the container's logging driver");
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Format, Options, export};
+
+    fn compose(text: &str) -> (String, Vec<String>) {
+        let config =
+            stead_supervisor::Config::parse_portable(std::path::Path::new("/srv/stead.toml"), text)
+                .unwrap();
+        let options = Options {
+            image: Some("app:1".into()),
+            ..Options::default()
+        };
+        let out = export(&config, Format::Compose, &options).unwrap();
+        let notes = out.warnings.into_iter().flat_map(|w| w.dropped).collect();
+        (out.files[0].text.clone(), notes)
+    }
+
+    #[test]
+    fn an_exec_ready_check_is_the_healthcheck_dependents_wait_for() {
+        let (text, notes) = compose(
+            "[program.db]\ncommand = ['/bin/db']\nready = { exec = ['pg_isready', '-q'], timeout = '30s' }\n\
+             [program.web]\ncommand = ['/bin/web']\ndepends_on = ['db']\n",
+        );
+        assert!(text.contains("healthcheck:"), "{text}");
+        assert!(
+            text.contains("- \"CMD\"\n") && text.contains("- \"pg_isready\""),
+            "{text}"
+        );
+        assert!(text.contains("start_period: \"30s\""), "{text}");
+        assert!(text.contains("condition: \"service_healthy\""), "{text}");
+        assert!(!notes.iter().any(|n| n.contains("`ready`")), "{notes:?}");
+    }
+
+    #[test]
+    fn a_tcp_or_http_check_is_noted_with_the_exec_form_to_write() {
+        let (text, notes) = compose(
+            "[program.web]\ncommand = ['/bin/web']\nhealth = { http = 'http://127.0.0.1:8080/health' }\n",
+        );
+        assert!(!text.contains("healthcheck:"), "{text}");
+        assert!(
+            notes.iter().any(|n| n.contains("write the check as exec")),
+            "{notes:?}"
+        );
+    }
 }

@@ -58,9 +58,8 @@ fn manifest(p: &mut Program<'_>, options: &Options, image: &str) -> Value {
     } else {
         "0"
     };
-    let command: Vec<String> = c
-        .template
-        .command
+    let command: Vec<String> = p
+        .resolved_command("Kubernetes")
         .iter()
         .map(|a| a.replace('$', "$$").replace("{index}", index))
         .collect();
@@ -144,6 +143,26 @@ fn manifest(p: &mut Program<'_>, options: &Options, image: &str) -> Value {
     }
 }
 
+/// The kubelet probes the pod's IP, not its loopback: a probe of 127.0.0.1 or localhost
+/// keeps its port, and says so (a program listening on loopback only would fail it).
+fn loopback_note(p: &stead_supervisor::config::Probe) -> Option<String> {
+    use stead_supervisor::config::Probe;
+    let host = match p {
+        Probe::Tcp(addr) => addr.rsplit_once(':')?.0,
+        Probe::Http { url, .. } => {
+            let authority = url.strip_prefix("http://")?.split('/').next()?;
+            authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+        }
+        _ => return None,
+    };
+    matches!(host, "127.0.0.1" | "localhost" | "[::1]").then(|| {
+        format!(
+            "`{}`: the kubelet probes the pod's IP, not {host}; the program must listen on all interfaces (0.0.0.0), or write the check as an exec probe",
+            p.describe()
+        )
+    })
+}
+
 /// A Kubernetes probe handler for a stead probe; `None` (noted) for those it cannot express.
 fn handler(p: &stead_supervisor::config::Probe) -> Option<Value> {
     use stead_supervisor::config::Probe;
@@ -177,6 +196,16 @@ fn handler(p: &stead_supervisor::config::Probe) -> Option<Value> {
 fn probes(p: &mut Program<'_>, container: &mut Value) {
     use stead_supervisor::config::{CheckAction, HealthProbe};
     let c = p.cfg;
+    let probed = [
+        c.ready.as_ref().map(|r| &r.probe),
+        c.health.as_ref().and_then(|h| match &h.probe {
+            HealthProbe::Probe(probe) => Some(probe),
+            _ => None,
+        }),
+    ];
+    for note in probed.into_iter().flatten().filter_map(loopback_note) {
+        p.drop(note);
+    }
     if let Some(r) = &c.ready {
         match handler(&r.probe) {
             Some(mut h) => {
@@ -229,5 +258,39 @@ fn probes(p: &mut Program<'_>, container: &mut Value) {
     }
     if c.on_fatal.is_some() || c.on_unhealthy.is_some() {
         p.drop("`on_fatal`/`on_unhealthy`: alert from your cluster's monitoring instead");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Format, Options, export};
+
+    #[test]
+    fn a_loopback_probe_is_said_to_reach_the_pods_ip() {
+        let config = stead_supervisor::Config::parse_portable(
+            std::path::Path::new("/srv/stead.toml"),
+            "[program.web]\ncommand = ['/bin/web']\nready = { tcp = '127.0.0.1:8080' }\n\
+             [program.api]\ncommand = ['/bin/api']\nready = { tcp = '0.0.0.0:9090' }\n",
+        )
+        .unwrap();
+        let options = Options {
+            image: Some("app:1".into()),
+            ..Options::default()
+        };
+        let out = export(&config, Format::Kubernetes, &options).unwrap();
+        assert!(out.files[0].text.contains("port: 8080"));
+        let notes: Vec<(String, String)> = out
+            .warnings
+            .into_iter()
+            .flat_map(|w| w.dropped.into_iter().map(move |d| (w.program.clone(), d)))
+            .collect();
+        assert!(
+            notes
+                .iter()
+                .any(|(p, n)| p == "web"
+                    && n.contains("the kubelet probes the pod's IP, not 127.0.0.1")),
+            "{notes:?}"
+        );
+        assert!(!notes.iter().any(|(p, _)| p == "api"), "{notes:?}");
     }
 }

@@ -31,6 +31,7 @@ mod yaml;
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use stead_supervisor::Config;
@@ -167,6 +168,46 @@ impl Program<'_> {
             || t.env.values().any(|v| v.contains("{index}"))
     }
 
+    /// The argv for a format that runs it without stead's variable expansion (containers):
+    /// `$NAME`, `${NAME}` and `$$` resolved from the program's `env` table, `{index}` left for
+    /// the format. A variable `env` does not set (it comes from the `env_file` or stead's own
+    /// environment) cannot be resolved here: its argument is kept as written, with a warning.
+    pub(crate) fn resolved_command(&mut self, format: &str) -> Vec<String> {
+        use stead_supervisor::config::vars::{Piece, expand_argv, parse_arg};
+        let t = &self.cfg.template;
+        if t.shell {
+            return t.command.clone();
+        }
+        let mut out = Vec::new();
+        let mut notes = Vec::new();
+        for a in &t.command {
+            let unset: Vec<String> = parse_arg(a, 0)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|p| match p {
+                    Piece::Braced(n) | Piece::Words(n) if !t.env.contains_key(&n) => Some(n),
+                    _ => None,
+                })
+                .collect();
+            if unset.is_empty() {
+                out.extend(
+                    expand_argv(std::slice::from_ref(a), |n| t.env.get(n).cloned())
+                        .unwrap_or_else(|_| vec![a.clone()]),
+                );
+            } else {
+                notes.push(format!(
+                    "`{a}` in `command`: {} set by no `env` entry (an env_file or stead's own environment), so {format} cannot be given its value; kept as written",
+                    unset.join(", ")
+                ));
+                out.push(a.clone());
+            }
+        }
+        for n in notes {
+            self.drop(n);
+        }
+        out
+    }
+
     /// `stop_timeout` for a format whose timeout cannot be infinite (`field` names it):
     /// `"infinity"` becomes [`LONGEST_STOP`], with a warning.
     pub(crate) fn finite_stop_timeout(&mut self, format: &str, field: &str) -> Duration {
@@ -181,15 +222,20 @@ impl Program<'_> {
         }
     }
 
-    /// `ready`, `health`, `limits` and hooks, for a format that maps none of them: noted.
-    pub(crate) fn note_checks(&mut self, format: &str) {
+    /// `ready` (unless `mapped_ready`), `health` (unless `mapped_health`), `limits` and hooks:
+    /// noted. `then` says what dependents wait for without `ready`.
+    pub(crate) fn note_checks(
+        &mut self,
+        format: &str,
+        mapped_ready: bool,
+        mapped_health: bool,
+        then: &str,
+    ) {
         let c = self.cfg;
-        if c.ready.is_some() {
-            self.drop(format!(
-                "`ready`: not exported to {format}; dependents are ordered only"
-            ));
+        if c.ready.is_some() && !mapped_ready {
+            self.drop(format!("`ready`: not exported to {format}; {then}"));
         }
-        if c.health.is_some() {
+        if c.health.is_some() && !mapped_health {
             self.drop(format!(
                 "`health`: not exported to {format}; add the engine's own check"
             ));
@@ -277,6 +323,35 @@ pub const LONGEST_STOP: Duration = Duration::from_secs(365 * 24 * 3600);
 /// `"1.5s"`-style text that systemd, Nomad and Compose all read.
 pub(crate) fn duration(d: Duration) -> String {
     stead_supervisor::format_duration(d)
+}
+
+/// `path` without `.` and with each `..` taking back the component before it, lexically
+/// (systemd refuses `/srv/app/..`; the file system is not asked).
+///
+/// ```
+/// # use std::path::Path;
+/// assert_eq!(stead_export::normalize(Path::new("/srv/app/../stead.toml")), Path::new("/srv/stead.toml"));
+/// assert_eq!(stead_export::normalize(Path::new("/srv/./app/..")), Path::new("/srv"));
+/// assert_eq!(stead_export::normalize(Path::new("/..")), Path::new("/"));
+/// ```
+pub fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                // `..` of the root is the root.
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(".."),
+            },
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Whole seconds, rounded up (Kubernetes fields).

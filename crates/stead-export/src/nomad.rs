@@ -51,11 +51,18 @@ fn hcl_indexed(s: &str) -> String {
 
 fn group(p: &mut Program<'_>, options: &Options, out: &mut String) {
     let c = p.cfg;
-    p.note_checks("Nomad");
+    // Nomad orders nothing between groups: one statement about `depends_on`, and a `ready`
+    // that is not said to order anything.
+    p.note_checks(
+        "Nomad",
+        false,
+        false,
+        "Nomad starts groups without waiting for one another",
+    );
     let docker = c.image.is_some() || options.image.is_some();
     if !c.depends_on.is_empty() {
         p.drop(format!(
-            "depends_on {:?}: Nomad groups start independently; use a `lifecycle {{ hook = \"prestart\" }}` task or service checks",
+            "depends_on {:?}: not exported; Nomad starts groups in no order and waits for none of them (to wait, add a `lifecycle {{ hook = \"prestart\" }}` task that polls the dependency's service check)",
             c.depends_on
         ));
     }
@@ -85,7 +92,7 @@ fn group(p: &mut Program<'_>, options: &Options, out: &mut String) {
         "      driver = \"{}\"",
         if docker { "docker" } else { "raw_exec" }
     );
-    let cmd = &c.template.command;
+    let cmd = &p.resolved_command("Nomad");
     let args: Vec<String> = cmd.iter().skip(1).map(|a| hcl_indexed(a)).collect();
     let _ = writeln!(out, "\n      config {{");
     if let Some(image) = &image {
@@ -93,7 +100,9 @@ fn group(p: &mut Program<'_>, options: &Options, out: &mut String) {
     }
     let mut program = cmd.first().cloned().unwrap_or_default();
     if !docker && program.contains('/') && !std::path::Path::new(&program).is_absolute() {
-        program = c.cwd.join(&program).display().to_string();
+        program = crate::normalize(&c.cwd.join(&program))
+            .display()
+            .to_string();
     }
     let _ = writeln!(out, "        command = {}", hcl_indexed(&program));
     let _ = writeln!(out, "        args    = [{}]", args.join(", "));
@@ -151,4 +160,31 @@ fn group(p: &mut Program<'_>, options: &Options, out: &mut String) {
         hcl(&format!("SIG{}", c.stop_signal.name()))
     );
     let _ = writeln!(out, "    }}\n  }}");
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Format, Options, export};
+
+    #[test]
+    fn depends_on_and_ready_agree_that_nomad_orders_nothing() {
+        let config = stead_supervisor::Config::parse_portable(
+            std::path::Path::new("/srv/stead.toml"),
+            "[program.db]\ncommand = ['/bin/db']\nready = { tcp = '127.0.0.1:5432' }\n\
+             [program.web]\ncommand = ['/bin/web']\ndepends_on = ['db']\n",
+        )
+        .unwrap();
+        let out = export(&config, Format::Nomad, &Options::default()).unwrap();
+        let notes: Vec<String> = out.warnings.into_iter().flat_map(|w| w.dropped).collect();
+        assert!(
+            !notes.iter().any(|n| n.contains("ordered")),
+            "nothing claims an order: {notes:?}"
+        );
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("Nomad starts groups in no order")),
+            "{notes:?}"
+        );
+    }
 }

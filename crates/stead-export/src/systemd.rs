@@ -3,8 +3,8 @@
 //!
 //! | stead.toml | unit |
 //! |---|---|
-//! | `command` | `ExecStart=` (each argument quoted for systemd; `{index}` → `%i`) |
-//! | `cwd`, `env`, `env_file`, `user`, `group` | `WorkingDirectory=`, `Environment=`, `EnvironmentFile=`, `User=`, `Group=` |
+//! | `command` | `ExecStart=` (each argument quoted for systemd, its `$NAME`/`${NAME}`/`$$` kept, a shell's `$` doubled; `{index}` → `%i`) |
+//! | `cwd`, `env`, `env_file`, `user`, `group` | `WorkingDirectory=` (normalized), `Environment=`, `EnvironmentFile=` (`-` when optional), `User=`, `Group=` |
 //! | `restart` | `Restart=always` / `on-failure` / `no` |
 //! | `backoff` | `RestartSec=` initial; with systemd ≥ 254 `RestartSteps=` and `RestartMaxDelaySec=` |
 //! | `max_restarts`, `restart_window` | `StartLimitBurst=` (max_restarts + 1 starts), `StartLimitIntervalSec=` |
@@ -18,11 +18,11 @@
 
 use std::path::Path;
 
-use crate::unit::{Unit, environment, escape_value, exec_arg};
+use crate::unit::{Unit, environment, escape_value, exec_arg, exec_word};
 
 /// Stands in for `{index}` while an argument is quoted (quoting leaves it alone).
 const SLOT: &str = "\u{e000}";
-use crate::{File, Options, Program, duration};
+use crate::{File, Options, Program, duration, normalize};
 
 pub(crate) fn render(programs: &mut [Program<'_>], options: &Options) -> Vec<File> {
     let target = format!("{}.target", options.name);
@@ -187,25 +187,45 @@ fn program_unit(p: &mut Program<'_>, options: &Options, target: &str, template: 
         && first.contains('/')
         && !Path::new(first.as_str()).is_absolute()
     {
-        *first = c.cwd.join(&*first).display().to_string();
+        *first = normalize(&c.cwd.join(&*first)).display().to_string();
     }
-    // `{index}` becomes the instance specifier; everything else is literal. A private-use
-    // character (SLOT) stands in for it while quoting, which leaves it alone.
+    // `{index}` becomes the instance specifier. A private-use character (SLOT) stands in for
+    // it while quoting, which leaves it alone. stead reads `$NAME`, `${NAME}` and `$$` in a
+    // command as systemd does, so they are written as they are; a shell's command is the
+    // shell's, and its `$` are doubled so that systemd leaves them to it.
+    let quote = if c.template.shell {
+        exec_arg
+    } else {
+        exec_word
+    };
     let exec: Vec<String> = argv
         .iter()
-        .map(|a| exec_arg(&a.replace("{index}", SLOT)).replace(SLOT, index))
+        .map(|a| quote(&a.replace("{index}", SLOT)).replace(SLOT, index))
         .collect();
     u.set("Service", "ExecStart", exec.join(" "));
+    if !c.template.shell {
+        unset_variables(p, &argv);
+    }
+    // systemd refuses paths that are not normalized (`/srv/app/..`).
     u.set(
         "Service",
         "WorkingDirectory",
-        escape_value(&c.cwd.display().to_string()),
+        escape_value(&normalize(&c.cwd).display().to_string()),
     );
     if let Some(f) = &c.template.env_file {
+        // A leading `-`: a missing file is no error.
+        let optional = if c.template.env_file_optional {
+            "-"
+        } else {
+            ""
+        };
         u.set(
             "Service",
             "EnvironmentFile",
-            escape_value(&f.display().to_string()),
+            format!(
+                "{optional}{}",
+                escape_value(&normalize(f).display().to_string())
+            ),
         );
     }
     for (k, v) in &c.template.env {
@@ -476,6 +496,31 @@ pub fn harden(u: &mut Unit, c: &Confinement<'_>) {
     }
 }
 
+/// A `${NAME}` the unit does not set: systemd expands it from its own few variables or to
+/// nothing, where stead took it from its own environment.
+fn unset_variables(p: &mut Program<'_>, argv: &[String]) {
+    use stead_supervisor::config::vars::{Piece, parse_arg};
+    let c = p.cfg;
+    if c.template.env_file.is_some() {
+        return;
+    }
+    let mut notes = Vec::new();
+    for a in argv {
+        for piece in parse_arg(a, 0).unwrap_or_default() {
+            if let Piece::Braced(name) | Piece::Words(name) = piece
+                && !c.template.env.contains_key(&name)
+            {
+                notes.push(format!(
+                    "`{a}` in `command`: `{name}` is set by neither `env` nor `env_file`; systemd expands it from its own environment (PATH, and HOME/USER with User=) or to nothing, not from stead's: set it in `env`"
+                ));
+            }
+        }
+    }
+    for n in notes {
+        p.drop(n);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::{Format, Options, export};
@@ -490,6 +535,58 @@ mod tests {
         .unwrap();
         let out = export(&config, Format::Systemd, &Options::default()).unwrap();
         out.files[0].text.clone()
+    }
+
+    fn units(config_path: &str, text: &str) -> (String, Vec<String>) {
+        let config =
+            stead_supervisor::Config::parse_portable(std::path::Path::new(config_path), text)
+                .unwrap();
+        let out = export(&config, Format::Systemd, &Options::default()).unwrap();
+        let notes = out.warnings.into_iter().flat_map(|w| w.dropped).collect();
+        (out.files[0].text.clone(), notes)
+    }
+
+    #[test]
+    fn variables_stay_variables_and_a_shells_dollars_stay_the_shells() {
+        let (unit, notes) = units(
+            "/srv/stead.toml",
+            "[program.a]\ncommand = ['/usr/sbin/sshd', '-D', '$OPTS', '--x=${X} y', '$$1', 'a$b']\n\
+             env_file = { path = '/etc/default/ssh', optional = true }\n",
+        );
+        assert!(
+            unit.contains("ExecStart=/usr/sbin/sshd -D $OPTS \"--x=${X} y\" $$1 a$b\n"),
+            "{unit}"
+        );
+        assert!(
+            unit.contains("EnvironmentFile=-/etc/default/ssh\n"),
+            "{unit}"
+        );
+        assert!(notes.is_empty(), "{notes:?}");
+        let (unit, _) = units(
+            "/srv/stead.toml",
+            "[program.a]\ncommand = 'echo $$ $HOME'\nshell = true\n",
+        );
+        assert!(unit.contains(" -c \"echo $$$$ $$HOME\"\n"), "{unit}");
+        // Without an env_file, a variable `env` does not set is stead's, not the unit's.
+        let (_, notes) = units(
+            "/srv/stead.toml",
+            "[program.a]\ncommand = ['/bin/p', '${X}']\n",
+        );
+        assert!(
+            notes[0].contains("`X` is set by neither `env` nor `env_file`"),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn paths_are_normalized_as_systemd_requires() {
+        let (unit, _) = units(
+            "/srv/app/../stead.toml",
+            "[program.a]\ncommand = ['./bin/../bin/p']\nenv_file = './x/../app.env'\ncwd = 'run/.'\n",
+        );
+        assert!(unit.contains("WorkingDirectory=/srv/run\n"), "{unit}");
+        assert!(unit.contains("EnvironmentFile=/srv/app.env\n"), "{unit}");
+        assert!(unit.contains("ExecStart=/srv/run/bin/p\n"), "{unit}");
     }
 
     #[test]

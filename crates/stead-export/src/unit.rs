@@ -114,7 +114,20 @@ impl Unit {
 /// assert_eq!(exec_arg(""), "\"\"");
 /// ```
 pub fn exec_arg(arg: &str) -> String {
-    let escaped = escape_value(arg).replace('$', "$$");
+    exec_word(&arg.replace('$', "$$"))
+}
+
+/// Quotes one argument of `ExecStart=` whose `$` are meant for systemd: a stead `command`
+/// argument, whose variables (`$NAME`, `${NAME}`, `$$`) follow systemd's own rules.
+///
+/// ```
+/// use stead_export::unit::exec_word;
+/// assert_eq!(exec_word("$OPTS"), "$OPTS");
+/// assert_eq!(exec_word("--dir=${DIR} x"), "\"--dir=${DIR} x\"");
+/// assert_eq!(exec_word("$$1"), "$$1");
+/// ```
+pub fn exec_word(arg: &str) -> String {
+    let escaped = escape_value(arg);
     let needs_quotes = arg.is_empty()
         || arg
             .chars()
@@ -161,6 +174,24 @@ pub fn environment(key: &str, value: &str) -> String {
 /// assert_eq!(split_exec(&line.join(" ")).unwrap(), argv);
 /// ```
 pub fn split_exec(line: &str) -> Result<Vec<String>, String> {
+    split_words(line, true)
+}
+
+/// Splits an `ExecStart=`-style command line into its words like [`split_exec`], but leaves
+/// `$` as written (`$NAME`, `${NAME}`, `$$`): stead's `command` reads variables by systemd's
+/// rules. The inverse of joining [`exec_word`]s.
+///
+/// ```
+/// use stead_export::unit::{exec_word, split_exec_words};
+/// let argv = vec!["/usr/sbin/sshd".to_string(), "-D".into(), "$SSHD_OPTS".into(), "a $$b".into()];
+/// let line: Vec<String> = argv.iter().map(|a| exec_word(a)).collect();
+/// assert_eq!(split_exec_words(&line.join(" ")).unwrap(), argv);
+/// ```
+pub fn split_exec_words(line: &str) -> Result<Vec<String>, String> {
+    split_words(line, false)
+}
+
+fn split_words(line: &str, unescape_dollars: bool) -> Result<Vec<String>, String> {
     let line = line.trim_start_matches(['-', '@', ':', '+', '!']);
     let mut argv = Vec::new();
     let mut chars = line.chars().peekable();
@@ -202,7 +233,7 @@ pub fn split_exec(line: &str) -> Result<Vec<String>, String> {
                     chars.next();
                     arg.push('%');
                 }
-                '$' if chars.peek() == Some(&'$') => {
+                '$' if unescape_dollars && chars.peek() == Some(&'$') => {
                     chars.next();
                     arg.push('$');
                 }

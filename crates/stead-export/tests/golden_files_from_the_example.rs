@@ -10,7 +10,10 @@ use stead_supervisor::Config;
 fn example() -> (Config, String) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/stead.toml");
     let config = Config::load(&path).expect("the example config loads");
-    let dir = config.programs[0].cwd.display().to_string();
+    // As exports write it: normalized (`crates/stead-export/../../examples` is `examples`).
+    let dir = stead_export::normalize(&config.programs[0].cwd)
+        .display()
+        .to_string();
     (config, dir)
 }
 
@@ -80,7 +83,7 @@ fn container_formats_refuse_programs_without_an_image() {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("web: no image to run `sh` in; set image"),
+            err.contains("web: no image to run `/bin/sh` in; set image"),
             "{err}"
         );
     }

@@ -126,6 +126,8 @@ fn map_app(i: usize, app: &Value, base: &Path) -> Result<Draft, String> {
         Some(Value::Array(a)) => argv.extend(a.iter().filter_map(string_of)),
         _ => {}
     }
+    // PM2 passes `$` through as it is; stead's `command` would expand `$NAME` and `${NAME}`.
+    let argv: Vec<String> = argv.iter().map(|a| a.replace('$', "$$")).collect();
     d.set("command", toml_array(&argv));
     let mut merged = false;
     let mut backoff: Vec<String> = Vec::new();
@@ -300,6 +302,20 @@ mod tests {
     fn fastrand_name() -> String {
         format!("{}-{:?}", std::process::id(), std::thread::current().id())
             .replace(|c: char| !c.is_ascii_alphanumeric(), "")
+    }
+
+    #[test]
+    fn a_dollar_in_the_arguments_stays_literal() {
+        let out =
+            import(r#"{"apps":[{"name":"api","script":"/bin/api","args":["$HOME","${X}"]}]}"#);
+        out.validate(Path::new("/srv/stead.toml"))
+            .unwrap_or_else(|e| panic!("{e}\n{}", out.toml));
+        assert!(
+            out.toml
+                .contains(r#"command = ["/bin/api", "$$HOME", "$${X}"]"#),
+            "{}",
+            out.toml
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `stead import systemd UNIT…`: service units to programs.
 //!
-//! Mapped: `ExecStart` (one command; prefixes `-@:+!` dropped with a note), `WorkingDirectory`,
-//! `Environment`, `EnvironmentFile`, `User`, `Group`, `Restart` (`always`, `on-failure`,
+//! Mapped: `ExecStart` (one command, its `$VAR`/`${VAR}` kept as variables; prefixes `-@:+!`
+//! dropped with a note), `WorkingDirectory`, `Environment`, `EnvironmentFile` (`-` → optional), `User`, `Group`, `Restart` (`always`, `on-failure`,
 //! `no`; others approximated with a note), `RestartSec`, `RestartMaxDelaySec`,
 //! `StartLimitBurst`/`StartLimitIntervalSec`, `KillSignal`, `TimeoutStopSec`/`TimeoutSec` (0 and
 //! `infinity`: no timeout), `Type=notify` → `ready`, `WatchdogSec`,
@@ -14,7 +14,42 @@ use std::time::Duration;
 use stead_supervisor::{INFINITY, format_duration};
 
 use super::{Draft, program_name, toml_array, toml_str, toml_table};
-use crate::unit::{Unit, split_exec};
+use crate::unit::{Unit, split_exec_words};
+
+/// The directives the import maps (some with a note about what their value could not
+/// keep); every other directive of a unit is listed as not mapped, by name.
+pub const MAPPED: &[(&str, &str)] = &[
+    ("Service", "ExecStart"),
+    ("Service", "WorkingDirectory"),
+    ("Service", "Environment"),
+    ("Service", "EnvironmentFile"),
+    ("Service", "User"),
+    ("Service", "Group"),
+    ("Service", "Restart"),
+    ("Service", "RestartSec"),
+    ("Service", "RestartMaxDelaySec"),
+    ("Service", "KillSignal"),
+    ("Service", "TimeoutStopSec"),
+    ("Service", "TimeoutSec"),
+    ("Service", "TimeoutStartSec"),
+    ("Service", "KillMode"),
+    ("Service", "WatchdogSec"),
+    ("Service", "SuccessExitStatus"),
+    ("Service", "Type"),
+    // Derived from `backoff` on export.
+    ("Service", "RestartSteps"),
+    ("Unit", "StartLimitBurst"),
+    ("Service", "StartLimitBurst"),
+    ("Unit", "StartLimitIntervalSec"),
+    ("Service", "StartLimitIntervalSec"),
+    ("Unit", "StartLimitInterval"),
+    ("Service", "StartLimitInterval"),
+    // Informational.
+    ("Unit", "Description"),
+    ("Unit", "Documentation"),
+    // Started at boot: stead's `autostart`, its default.
+    ("Install", "WantedBy"),
+];
 
 /// Reads unit files into drafts; `After=`/`Requires=`/`Wants=` between them become
 /// `depends_on` (the others are listed as not mapped).
@@ -87,6 +122,8 @@ pub fn import_unit(path: &Path) -> Result<Draft, String> {
         d.unmapped(format!("{file} is a template: one instance was imported; set `numprocs` and use `{{index}}` for %i"));
     }
     let mut env: Vec<(String, String)> = Vec::new();
+    // The `${NAME}`s of ExecStart=: stead refuses an unset one where systemd gives nothing.
+    let mut braced: Vec<String> = Vec::new();
     let mut start_limit: (Option<String>, Option<String>) = (None, None);
     // `Type=`, and `TimeoutStartSec=` (the ready timeout of a notify service).
     let mut kind = String::from("simple");
@@ -98,18 +135,18 @@ pub fn import_unit(path: &Path) -> Result<Draft, String> {
                 if value.starts_with(['-', '@', ':', '+', '!']) {
                     d.unmapped(format!("ExecStart prefix in `{value}`"));
                 }
-                match split_exec(&value) {
+                // `$NAME`, `${NAME}` and `$$` mean in stead's `command` what they mean here.
+                match split_exec_words(&value) {
                     Ok(argv) if !argv.is_empty() => {
                         if d.keys.iter().any(|(k, _)| k == "command") {
                             d.unmapped(format!(
                                 "ExecStart={value} (stead runs one command per program)"
                             ));
                         } else {
-                            if argv.iter().any(|a| a.contains('$')) {
-                                d.unmapped(format!(
-                                    "$VARIABLES in ExecStart={value} (systemd expands them; stead passes the text as is: write the values, or run it with shell = true)"
-                                ));
-                            }
+                            braced = argv
+                                .iter()
+                                .flat_map(|a| braced_names(a))
+                                .collect();
                             d.set("command", toml_array(&argv));
                         }
                     }
@@ -119,7 +156,7 @@ pub fn import_unit(path: &Path) -> Result<Draft, String> {
             ("Service", "WorkingDirectory") => {
                 d.set("cwd", toml_str(value.trim_start_matches('-')))
             }
-            ("Service", "Environment") => match split_exec(&value) {
+            ("Service", "Environment") => match split_exec_words(&value) {
                 Ok(items) => {
                     for item in items {
                         if let Some((k, v)) = item.split_once('=') {
@@ -130,7 +167,18 @@ pub fn import_unit(path: &Path) -> Result<Draft, String> {
                 Err(_) => d.unmapped(format!("Environment={value}")),
             },
             ("Service", "EnvironmentFile") => {
-                d.set("env_file", toml_str(value.trim_start_matches('-')))
+                if d.keys.iter().any(|(k, _)| k == "env_file") {
+                    d.unmapped(format!(
+                        "EnvironmentFile={value} (stead reads one env_file per program: merge the files)"
+                    ));
+                } else if let Some(path) = value.strip_prefix('-') {
+                    d.set(
+                        "env_file",
+                        format!("{{ path = {}, optional = true }}", toml_str(path)),
+                    );
+                } else {
+                    d.set("env_file", toml_str(&value));
+                }
             }
             ("Service", "User") => d.set("user", toml_str(&value)),
             ("Service", "Group") => d.set("group", toml_str(&value)),
@@ -234,7 +282,7 @@ pub fn import_unit(path: &Path) -> Result<Draft, String> {
             }
             // Derived from the backoff on export; informational here.
             ("Unit", "Description" | "Documentation")
-            | ("Install", _)
+            | ("Install", "WantedBy")
             | ("Service", "RestartSteps") => {}
             ("Unit", "After" | "Requires" | "Wants" | "BindsTo") => {
                 // Kept aside: dependencies on other imported units become `depends_on`.
@@ -244,6 +292,13 @@ pub fn import_unit(path: &Path) -> Result<Draft, String> {
                 }
             }
             (s, k) => d.unmapped(format!("[{s}] {k}={value}")),
+        }
+    }
+    if !d.keys.iter().any(|(k, _)| k == "env_file") {
+        for name in braced.iter().filter(|n| !env.iter().any(|(k, _)| k == *n)) {
+            d.unmapped(format!(
+                "${{{name}}} in ExecStart= is set by no Environment= (systemd gives nothing or its own value; stead takes it from its own environment and refuses it unset: define it in `env`)"
+            ));
         }
     }
     if !env.is_empty() {
@@ -272,6 +327,19 @@ pub fn import_unit(path: &Path) -> Result<Draft, String> {
         return Err(format!("{}: no ExecStart= in [Service]", path.display()));
     }
     Ok(d)
+}
+
+/// The names of an argument's `${NAME}`s.
+fn braced_names(arg: &str) -> Vec<String> {
+    use stead_supervisor::config::vars::{Piece, parse_arg};
+    parse_arg(arg, 0)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| match p {
+            Piece::Braced(n) => Some(n),
+            _ => None,
+        })
+        .collect()
 }
 
 /// `Type=`: how systemd knows the service started, as stead's `ready` (notify), or a note.

@@ -23,6 +23,7 @@ mod check;
 mod diagnostic;
 mod log;
 mod parse;
+pub mod vars;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -115,7 +116,8 @@ pub struct ProgramConfig {
     pub group: String,
     /// 0-based instance index (`{index}` in `command` and `env`).
     pub index: u32,
-    /// The argv to execute, after `{index}` expansion; with `shell = true`, the shell's argv.
+    /// The argv to execute, after `{index}` and variable expansion (see [`vars`]); with
+    /// `shell = true`, the shell's argv.
     pub command: Vec<String>,
     /// Working directory; default: the directory of the config file.
     pub cwd: PathBuf,
@@ -180,12 +182,17 @@ pub struct ProgramConfig {
 /// A program's definition as written in the file (see [`ProgramConfig::template`]).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct Template {
-    /// The argv, `{index}` unexpanded (after `shell = true` wrapping or string splitting).
+    /// The argv, `{index}` and variables unexpanded (after `shell = true` wrapping or string
+    /// splitting).
     pub command: Vec<String>,
+    /// `shell = true`: the shell, not stead, expands the variables of `command`.
+    pub shell: bool,
     /// The `env` table only (not the `env_file`'s values), `{index}` unexpanded.
     pub env: BTreeMap<String, String>,
     /// The `env_file`, as an absolute path.
     pub env_file: Option<PathBuf>,
+    /// `env_file = { path = …, optional = true }`: a missing file is no error.
+    pub env_file_optional: bool,
 }
 
 impl ProgramConfig {

@@ -349,6 +349,8 @@ impl Walker<'_> {
         p.log = self.log_defaults.clone();
         let mut command: Option<(Vec<String>, Range<usize>)> = None;
         let mut command_is_string = false;
+        // Each argument's place, for errors about its variables (array form only).
+        let mut arg_spans: Vec<Range<usize>> = Vec::new();
         let mut shell = false;
         let mut shell_span = 0..0;
         let mut numprocs = 1u32;
@@ -365,11 +367,13 @@ impl Walker<'_> {
                     }
                     DeValue::Array(a) => {
                         let mut argv = Vec::new();
+                        arg_spans.clear();
                         for item in a {
                             if let Some(s) =
                                 self.string(item, "command", "[\"./server\", \"--port\", \"8080\"]")
                             {
                                 argv.push(s);
+                                arg_spans.push(item.span());
                             }
                         }
                         if argv.is_empty() {
@@ -418,14 +422,26 @@ impl Walker<'_> {
                     }
                 }
                 "env_file" => {
-                    if let Some(s) = self.string(v, "env_file", "\".env\"") {
-                        let file = self.path(&s);
-                        p.template.env_file = Some(file.clone());
-                        match read_env_file(&file) {
-                            Ok(pairs) => env_file = pairs,
-                            Err(_) if !self.host_checks => {}
-                            Err(e) => self.c.error(v.span(), format!("env_file `{}`: {e}", file.display()), Some("fix the file or the path (relative paths start at the config file's directory)".into())),
-                        }
+                    let Some((written, optional)) = self.env_file(v) else {
+                        continue;
+                    };
+                    let file = self.path(&written);
+                    p.template.env_file = Some(file.clone());
+                    p.template.env_file_optional = optional;
+                    let missing = std::fs::metadata(&file)
+                        .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
+                    match read_env_file(&file) {
+                        Ok(pairs) => env_file = pairs,
+                        Err(_) if !self.host_checks || (optional && missing) => {}
+                        Err(e) => self.c.error(
+                            v.span(),
+                            format!("env_file `{}`: {e}", file.display()),
+                            Some(if missing {
+                                "fix the path (relative paths start at the config file's directory), or let it be missing: env_file = { path = \"…\", optional = true }".into()
+                            } else {
+                                "fix the file or the path (relative paths start at the config file's directory)".into()
+                            }),
+                        ),
                     }
                 }
                 "user" => {
@@ -616,6 +632,14 @@ impl Walker<'_> {
                 }
             }
         }
+        if !shell && super::vars::has_variables(&argv[0]) {
+            self.c.error(
+                arg_spans.first().unwrap_or(&cmd_span).clone(),
+                format!("the program to run, `{}`, cannot be a variable", argv[0]),
+                Some("name the program itself; variables may follow as its arguments (or write $$ for a literal $)".into()),
+            );
+            return;
+        }
         let mut merged: BTreeMap<String, String> = env_file.into_iter().collect();
         merged.extend(env.iter().cloned());
         let path_var = merged.get("PATH").cloned();
@@ -659,6 +683,7 @@ impl Walker<'_> {
         }
         p.numprocs = numprocs;
         p.template.command.clone_from(&argv);
+        p.template.shell = shell;
         p.template.env = env.iter().cloned().collect();
         let expand = numprocs > 1 || argv.iter().any(|a| a.contains("{index}"));
         for index in 0..numprocs {
@@ -668,16 +693,102 @@ impl Walker<'_> {
                 inst.name = format!("{name}:{index}");
             }
             let idx = index.to_string();
-            inst.command = if expand {
-                argv.iter().map(|a| a.replace("{index}", &idx)).collect()
-            } else {
-                argv.clone()
-            };
             inst.env = merged
                 .iter()
                 .map(|(k, v)| (k.clone(), v.replace("{index}", &idx)))
                 .collect();
+            // Variables first (from the instance's own environment, then stead's), so that a
+            // value holding `{index}` is not expanded twice; a shell expands its own.
+            let expanded = if shell {
+                argv.clone()
+            } else {
+                match self.expand_variables(&argv, &inst.env, &arg_spans, &cmd_span) {
+                    Some(a) => a,
+                    None => return,
+                }
+            };
+            inst.command = if expand {
+                expanded
+                    .iter()
+                    .map(|a| a.replace("{index}", &idx))
+                    .collect()
+            } else {
+                expanded
+            };
             out.push(inst);
+        }
+    }
+
+    /// `command`'s variables (see [`super::vars`]): `None` after reporting an error. Without
+    /// this host's checks (`parse_portable`), stead's own environment is not consulted and an
+    /// undefined `${NAME}` is left as written: the program runs elsewhere.
+    fn expand_variables(
+        &mut self,
+        argv: &[String],
+        env: &BTreeMap<String, String>,
+        arg_spans: &[Range<usize>],
+        cmd_span: &Range<usize>,
+    ) -> Option<Vec<String>> {
+        let host = self.host_checks;
+        let lookup = |name: &str| {
+            env.get(name)
+                .cloned()
+                .or_else(|| host.then(|| std::env::var(name).ok()).flatten())
+        };
+        match super::vars::expand_argv(argv, lookup) {
+            Ok(a) => Some(a),
+            Err(super::vars::VarError::Undefined { .. }) if !host => Some(argv.to_vec()),
+            Err(e) => {
+                let span = arg_spans.get(e.arg()).unwrap_or(cmd_span).clone();
+                let hint = match &e {
+                    super::vars::VarError::Undefined { name, .. } => format!(
+                        "define it: env = {{ {name} = \"…\" }} (or in env_file); write $$ for a literal $"
+                    ),
+                    super::vars::VarError::Malformed { .. } => {
+                        "write ${NAME}, or $$ for a literal $".to_string()
+                    }
+                };
+                self.c.error(span, e.to_string(), Some(hint));
+                None
+            }
+        }
+    }
+
+    /// `env_file = "PATH"` or `env_file = { path = "PATH", optional = true }`.
+    fn env_file(&mut self, v: &Spanned<DeValue<'_>>) -> Option<(String, bool)> {
+        const EXAMPLE: &str = "\".env\" or { path = \"/etc/default/app\", optional = true }";
+        match v.get_ref() {
+            DeValue::String(s) => Some((s.to_string(), false)),
+            DeValue::Table(t) => {
+                let mut path = None;
+                let mut optional = false;
+                for (k, item) in t {
+                    match k.get_ref().as_ref() {
+                        "path" => path = self.string(item, "env_file.path", "\"/etc/default/app\""),
+                        "optional" => {
+                            optional = self.boolean(item, "env_file.optional").unwrap_or(false)
+                        }
+                        other => self.unknown(k, other, "`env_file`", &["path", "optional"]),
+                    }
+                }
+                if path.is_none() {
+                    self.c.error(
+                        v.span(),
+                        "`env_file` has no `path`",
+                        Some("env_file = { path = \"/etc/default/app\", optional = true }".into()),
+                    );
+                }
+                path.map(|p| (p, optional))
+            }
+            _ => {
+                self.type_error(
+                    v,
+                    "env_file",
+                    "a path or a table { path, optional }",
+                    EXAMPLE,
+                );
+                None
+            }
         }
     }
 
@@ -916,6 +1027,74 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    #[test]
+    fn command_variables_come_from_the_programs_environment_as_systemd_expands_them() {
+        let dir = std::env::temp_dir().join(format!("stead-vars-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("app.env"), "OPTS=-D -e\n").unwrap();
+        let c = parse(
+            &dir.join("t.toml"),
+            "[program.w]\ncommand = ['sh', '$OPTS', '--name=${NAME}', '$NOTSET', '$$1', 'echo $HOME']\n\
+             env_file = 'app.env'\nenv = { NAME = 'w {index}' }\nnumprocs = 2\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.programs[1].command,
+            ["sh", "-D", "-e", "--name=w 1", "$1", "echo $HOME"]
+        );
+        // Export keeps the variables as variables.
+        assert_eq!(c.programs[1].template.command[1], "$OPTS");
+        // A string command is split first, then expanded; a shell expands its own.
+        let c = parse(
+            Path::new("t.toml"),
+            "[program.a]\ncommand = 'sh ${X}'\nenv = { X = 'a b' }\n\
+             [program.b]\ncommand = 'echo ${X} $$'\nshell = true\n",
+        )
+        .unwrap();
+        assert_eq!(c.programs[0].command, ["sh", "a b"]);
+        assert_eq!(c.programs[1].command[2], "echo ${X} $$");
+    }
+
+    #[test]
+    fn an_undefined_braced_variable_is_an_error_at_its_argument() {
+        let err =
+            parse_err("[program.w]\ncommand = ['sh', '-c', '${STEAD_TEST_SURELY_UNDEFINED}']\n");
+        let text = err.to_string();
+        assert!(text.contains("t.toml:2:24:"), "{text}");
+        assert!(
+            text.contains("`${STEAD_TEST_SURELY_UNDEFINED}` in `command` is not set"),
+            "{text}"
+        );
+        assert!(
+            text.contains("env = { STEAD_TEST_SURELY_UNDEFINED = "),
+            "{text}"
+        );
+        let text = parse_err("[program.w]\ncommand = ['sh', '${A:-b}']\n").to_string();
+        assert!(
+            text.contains("`${A:-b}` in `command` is not a variable"),
+            "{text}"
+        );
+        let text = parse_err("[program.w]\ncommand = ['$PROG', 'x']\n").to_string();
+        assert!(text.contains("cannot be a variable"), "{text}");
+    }
+
+    #[test]
+    fn an_optional_env_file_may_be_missing_and_a_required_one_may_not() {
+        let c = parse(
+            Path::new("t.toml"),
+            "[program.w]\ncommand = ['sh', '$OPTS']\nenv_file = { path = '/nonexistent/default', optional = true }\n",
+        )
+        .unwrap();
+        assert_eq!(c.programs[0].command, ["sh"]);
+        assert!(c.programs[0].template.env_file_optional);
+        let text = parse_err("[program.w]\ncommand = ['sh']\nenv_file = '/nonexistent/default'\n")
+            .to_string();
+        assert!(text.contains("optional = true"), "{text}");
+        let text = parse_err("[program.w]\ncommand = ['sh']\nenv_file = { optional = true }\n")
+            .to_string();
+        assert!(text.contains("`env_file` has no `path`"), "{text}");
     }
 
     #[test]

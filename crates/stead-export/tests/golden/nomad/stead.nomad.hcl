@@ -18,7 +18,7 @@ job "stead" {
 
       config {
         image   = "registry.example/app:1.0"
-        command = "sh"
+        command = "/bin/sh"
         args    = ["-c", "echo \"web: listening (pid $$)\"; while :; do sleep 5; echo \"web: $(date +%T) served a request\"; done"]
       }
 
