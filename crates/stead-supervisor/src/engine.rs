@@ -627,7 +627,30 @@ impl Engine {
             if !tree_left {
                 slot.child = None;
             }
+            let ran = slot
+                .program
+                .started_at()
+                .map(|t| crate::format_duration(now.saturating_duration_since(t)));
             self.feed(idx, Event::Exited { status, tree_left }, now);
+            // Every exit is an event, with how it ended and what follows (a restart at once
+            // shows no state of its own in between).
+            let p = &self.slots[idx].program;
+            let said = status.to_string();
+            let after = match p.state() {
+                State::Running | State::Starting => "restarting at once".to_string(),
+                // The reason often starts with the status itself: say it once.
+                _ => p
+                    .reason()
+                    .strip_prefix(said.as_str())
+                    .map_or(p.reason(), |r| r.trim_start_matches("; "))
+                    .to_string(),
+            };
+            let detail = match ran {
+                Some(ran) => format!("{status} after {ran}; {after}"),
+                None => format!("{status}; {after}"),
+            };
+            let name = p.config().name.clone();
+            self.events.push(&name, "exited", detail);
         }
         if !unknown.is_empty() {
             for slot in &mut self.slots {
@@ -1041,9 +1064,17 @@ impl Engine {
             } => {
                 let result = self.select(&names).map(|idxs| {
                     for &i in &idxs {
-                        if self.slots[i].program.pid().is_some() {
+                        if let Some(pid) = self.slots[i].program.pid() {
                             let tree = self.slots[i].program.config().kill_tree;
-                            self.signal(i, signal, tree);
+                            let delivered = self.signal(i, signal, tree);
+                            let name = self.slots[i].program.config().name.clone();
+                            let whom = if tree { "its tree" } else { "its main process" };
+                            let detail = if delivered {
+                                format!("{signal} sent to {whom} (pid {pid}) on request")
+                            } else {
+                                format!("{signal} could not be sent to pid {pid}")
+                            };
+                            self.events.push(&name, "signal", detail);
                         }
                     }
                     ActionReport {
@@ -1260,6 +1291,23 @@ impl Engine {
                     .iter()
                     .any(|s| s.program.config().limits.is_some()),
         );
+        for (kind, names, what) in [
+            ("added", &report.added, "added by a reload"),
+            (
+                "removed",
+                &report.removed,
+                "removed by a reload: stopped and forgotten",
+            ),
+            (
+                "changed",
+                &report.changed,
+                "changed by a reload: restarted if it was running",
+            ),
+        ] {
+            for name in names {
+                self.events.push(name, kind, what);
+            }
+        }
         self.events.push(
             "",
             "reloaded",

@@ -54,11 +54,12 @@ impl Engine {
             State::Running => "started",
             State::Backoff => "backoff",
             State::Fatal => "fatal",
-            State::Exited => "exited",
             State::Stopped => "stopped",
             State::Stopping => "stopping",
             State::Waiting => "waiting",
-            State::Starting => return,
+            // An exit (`Exited`) is recorded by the exit itself, with its status and what
+            // follows; a start, once it runs.
+            State::Exited | State::Starting => return,
         };
         let detail = match (state, slot.program.pid()) {
             (State::Running, Some(pid)) => format!("pid {pid}"),
