@@ -246,7 +246,7 @@ impl ServiceSpec {
 
     /// [`ServiceSpec::validate`] for a service of `backend`, which may run on another OS
     /// than this one (`--dry-run --backend windows` on Linux): the program's path is judged
-    /// by that OS's rules ([`Backend::is_absolute`]).
+    /// by that OS's rules ([`Backend::is_absolute`](crate::Backend::is_absolute)).
     pub fn validate_for(&self, backend: crate::Backend) -> Result<(), SpecError> {
         let absolute = if backend.is_windows() == cfg!(windows) {
             self.program.is_absolute()
