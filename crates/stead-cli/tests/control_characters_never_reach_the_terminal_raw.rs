@@ -206,6 +206,7 @@ fn top_in_tmux(h: &Harness) {
 }
 
 #[test]
+#[cfg_attr(not(has_python3), ignore = "needs python3")]
 fn control_characters_never_reach_the_terminal_raw() {
     let have = Command::new("python3")
         .arg("-V")
