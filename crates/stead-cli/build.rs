@@ -30,6 +30,7 @@ const PROBES: &[&str] = &[
     "compose_schema",
     "prometheus_client",
     "debian_units",
+    "nofile_headroom",
 ];
 
 /// Where the wall-clock test loads libfaketime from.
@@ -107,6 +108,7 @@ fn present(name: &str) -> bool {
         }
         "prometheus_client" => python_imports("prometheus_client"),
         "debian_units" => watch(&manifest.join("../../target/debian-units/complete")),
+        "nofile_headroom" => nofile_hard_above(512),
         _ => unreachable!("no probe for {name}"),
     }
 }
@@ -143,6 +145,17 @@ fn cgroup2_writable() -> bool {
             let f: Vec<&str> = l.split_whitespace().collect();
             f.len() > 3 && f[2] == "cgroup2" && f[3].split(',').any(|o| o == "rw")
         })
+    })
+}
+
+/// Whether the hard "Max open files" limit (inherited by the tests from the same shell) is
+/// above `n`.
+fn nofile_hard_above(n: u64) -> bool {
+    std::fs::read_to_string("/proc/self/limits").is_ok_and(|l| {
+        l.lines()
+            .find(|l| l.starts_with("Max open files"))
+            .and_then(|l| l.split_whitespace().nth(4))
+            .is_some_and(|hard| hard == "unlimited" || hard.parse::<u64>().is_ok_and(|h| h > n))
     })
 }
 
