@@ -80,6 +80,7 @@ fn fill(path: &Path) {
 }
 
 #[test]
+#[cfg_attr(not(has_root), ignore = "needs root")]
 fn a_full_disk_during_rotation_keeps_every_line() {
     if skip_unless(is_root(), "mounting a small tmpfs needs root") {
         return;

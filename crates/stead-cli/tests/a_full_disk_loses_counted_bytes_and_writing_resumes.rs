@@ -8,6 +8,7 @@ use std::time::Duration;
 use support::*;
 
 #[test]
+#[cfg_attr(not(has_root), ignore = "needs root")]
 fn a_full_disk_loses_counted_bytes_and_writing_resumes() {
     if skip_unless(is_root(), "mounting a small tmpfs needs root") {
         return;

@@ -42,6 +42,7 @@ fn start_time(pid: u32) -> u64 {
 }
 
 #[test]
+#[cfg_attr(not(has_cgroup2), ignore = "needs root and a writable cgroup2 mount")]
 fn a_killed_supervisors_cgroup_is_ended_though_its_pid_was_reused() {
     if skip_unless(is_root(), "making cgroups needs root") {
         return;

@@ -23,6 +23,7 @@ fn cgroup2_mount() -> Option<String> {
 }
 
 #[test]
+#[cfg_attr(not(has_cgroup2), ignore = "needs root and a writable cgroup2 mount")]
 fn a_program_that_moves_into_a_cgroup_below_its_own_stays_contained() {
     let Some(mount) = cgroup2_mount() else {
         skip_unless(false, "no cgroup2 mount");

@@ -205,16 +205,19 @@ fn top_in_tmux(h: &Harness) {
     );
 }
 
-#[test]
-fn control_characters_never_reach_the_terminal_raw() {
+/// Whether to skip for want of python3 (which runs the program that prints them).
+fn no_python3() -> bool {
     let have = Command::new("python3")
         .arg("-V")
         .output()
         .is_ok_and(|o| o.status.success());
-    if skip_unless(have, "python3 is not installed") {
-        return;
-    }
-    let mut h = Harness::new("terminal-safety");
+    skip_unless(have, "python3 is not installed")
+}
+
+/// A scratch directory with a config of programs that print, report and probe with
+/// control characters (not started).
+fn configured(name: &str) -> Harness {
+    let h = Harness::new(name);
     std::fs::write(h.dir.join("evil.py"), PROGRAM).unwrap();
     std::fs::write(h.dir.join("probe.sh"), PROBE).unwrap();
     h.write_config(
@@ -228,7 +231,28 @@ command = ["sleep", "1000"]
 health = { exec = ["sh", "{dir}/probe.sh"], interval = "200ms", failures = 1, action = "report" }
 "#,
     );
+    h
+}
 
+/// Waits until evil's STATUS= text and sick's failed probe are known.
+fn wait_until_reported(h: &Harness) {
+    h.wait_for("the control socket", T, |h| h.try_status().is_some());
+    h.wait_for("evil's STATUS= text", T, |h| {
+        h.program("evil")["status_text"].is_string()
+    });
+    h.wait_for("sick's failed probe as an event", T, |h| {
+        let out = h.stead(&["events", "--json"]);
+        String::from_utf8_lossy(&out.stdout).contains(r#""kind":"unhealthy""#)
+    });
+}
+
+#[test]
+#[cfg_attr(not(has_python3), ignore = "needs python3")]
+fn control_characters_never_reach_the_terminal_raw() {
+    if no_python3() {
+        return;
+    }
+    let mut h = configured("terminal-safety");
     // A foreground `stead up` with its stderr on a terminal echoes programs' lines there.
     let (master, slave) = openpty();
     let mut up = h.command();
@@ -245,14 +269,7 @@ health = { exec = ["sh", "{dir}/probe.sh"], interval = "200ms", failures = 1, ac
         let console = Arc::clone(&console);
         std::thread::spawn(move || read_terminal(master, &console))
     };
-    h.wait_for("the control socket", T, |h| h.try_status().is_some());
-    h.wait_for("evil's STATUS= text", T, |h| {
-        h.program("evil")["status_text"].is_string()
-    });
-    h.wait_for("sick's failed probe as an event", T, |h| {
-        let out = h.stead(&["events", "--json"]);
-        String::from_utf8_lossy(&out.stdout).contains(r#""kind":"unhealthy""#)
-    });
+    wait_until_reported(&h);
     let status = h.program("evil");
     assert_eq!(
         status["status_text"], "\x1b]0;status\x07 up\rFAKE",
@@ -295,8 +312,6 @@ health = { exec = ["sh", "{dir}/probe.sh"], interval = "200ms", failures = 1, ac
     let events = on_terminal(&h, &["events"]);
     assert_shows("stead events", &events, &[r"\e]0;probe\x07 down\rFAKE"]);
 
-    top_in_tmux(&h);
-
     h.wait_for("the console echo", T, |_| {
         String::from_utf8_lossy(&console.lock().unwrap()).contains("FAKE")
     });
@@ -325,4 +340,19 @@ health = { exec = ["sh", "{dir}/probe.sh"], interval = "200ms", failures = 1, ac
         &out.stderr,
         &[r"bad program name `a\e]0;x\x07\u{9b}2J`"],
     );
+}
+
+#[test]
+#[cfg_attr(
+    not(all(has_python3, has_tmux)),
+    ignore = "needs python3 and tmux (apt install tmux)"
+)]
+fn control_characters_never_reach_top_raw() {
+    if no_python3() {
+        return;
+    }
+    let mut h = configured("terminal-safety-top");
+    h.up();
+    wait_until_reported(&h);
+    top_in_tmux(&h);
 }

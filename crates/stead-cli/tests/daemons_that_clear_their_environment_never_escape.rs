@@ -77,6 +77,7 @@ fn started(name: &str) -> Option<Harness> {
 }
 
 #[test]
+#[cfg_attr(not(has_cgroup2), ignore = "needs root and a writable cgroup2 mount")]
 fn stop_ends_an_escapee_without_group_or_marker() {
     let Some(h) = started("escape-stop") else {
         return;
@@ -92,6 +93,7 @@ fn stop_ends_an_escapee_without_group_or_marker() {
 }
 
 #[test]
+#[cfg_attr(not(has_cgroup2), ignore = "needs root and a writable cgroup2 mount")]
 fn shutdown_ends_an_escapee_without_group_or_marker() {
     let Some(mut h) = started("escape-shutdown") else {
         return;
@@ -103,6 +105,7 @@ fn shutdown_ends_an_escapee_without_group_or_marker() {
 }
 
 #[test]
+#[cfg_attr(not(has_cgroup2), ignore = "needs root and a writable cgroup2 mount")]
 fn the_next_supervisor_ends_what_a_killed_one_left_in_its_cgroup() {
     let Some(mut h) = started("escape-killed") else {
         return;
@@ -139,6 +142,7 @@ fn the_next_supervisor_ends_what_a_killed_one_left_in_its_cgroup() {
 /// `setsid` and clears its environment, then exits. Once the program has ended, nothing of
 /// it holds the port, and a start binds it again; a stop leaves no nginx behind.
 #[test]
+#[cfg_attr(not(has_nginx), ignore = "needs Debian's nginx (apt install nginx)")]
 fn nginx_daemon_on_leaves_nothing_and_binds_again() {
     if skip_unless(
         Path::new("/usr/sbin/nginx").exists(),

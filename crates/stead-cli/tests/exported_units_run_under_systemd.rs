@@ -12,6 +12,10 @@ use support::*;
 const TEN_S: Duration = Duration::from_secs(10);
 
 #[test]
+#[cfg_attr(
+    not(has_systemd_sandbox),
+    ignore = "needs root and ../shared/tools/systemd-sandbox beside the repository"
+)]
 fn exported_units_run_under_systemd() {
     let Some(tool) = shared_tool("systemd-sandbox", "booting systemd in a sandbox needs root")
     else {

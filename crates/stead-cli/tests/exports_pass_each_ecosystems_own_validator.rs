@@ -81,6 +81,10 @@ fn have(cmd: &str, args: &[&str]) -> bool {
 }
 
 #[test]
+#[cfg_attr(
+    not(has_systemd_analyze),
+    ignore = "needs systemd-analyze (apt install systemd)"
+)]
 fn systemd_units_pass_systemd_analyze_verify() {
     if skip_unless(
         have("systemd-analyze", &["--version"]),
@@ -117,6 +121,10 @@ fn python(script: &str, args: &[&Path]) -> std::process::Output {
 }
 
 #[test]
+#[cfg_attr(
+    not(has_kubernetes_validate),
+    ignore = "needs kubernetes-validate (pip install kubernetes-validate)"
+)]
 fn kubernetes_manifests_pass_the_published_schemas() {
     if skip_unless(
         have("kubernetes-validate", &["--version"]),
@@ -155,6 +163,10 @@ fn compose_schema() -> Option<PathBuf> {
 }
 
 #[test]
+#[cfg_attr(
+    not(has_compose_schema),
+    ignore = "needs the compose-spec schema in target/export-tools (.ci/run fetches it) and python jsonschema and yaml"
+)]
 fn the_compose_file_passes_the_compose_spec_schema() {
     let schema = compose_schema();
     let ok = schema.is_some() && python("import jsonschema, yaml", &[]).status.success();
@@ -183,6 +195,10 @@ fn the_compose_file_passes_the_compose_spec_schema() {
 }
 
 #[test]
+#[cfg_attr(
+    not(has_python_hcl2),
+    ignore = "needs python-hcl2 (pip install python-hcl2)"
+)]
 fn nomad_jobs_parse_as_hcl2() {
     if skip_unless(
         python("import hcl2", &[]).status.success(),

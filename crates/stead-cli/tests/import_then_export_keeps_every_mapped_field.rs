@@ -222,6 +222,10 @@ fn stead_config(path: &std::path::Path) -> stead_supervisor::Config {
 }
 
 #[test]
+#[cfg_attr(
+    not(has_node),
+    ignore = "needs node (PM2's .js ecosystem files are read with it)"
+)]
 fn a_pm2_ecosystem_file_is_imported_through_node() {
     let node = std::process::Command::new("node")
         .arg("--version")

@@ -11,6 +11,10 @@ use std::time::Duration;
 use support::*;
 
 #[test]
+#[cfg_attr(
+    not(has_openrc_container),
+    ignore = "needs root, debootstrap and systemd-nspawn (apt install debootstrap systemd-container)"
+)]
 fn install_registers_with_openrc() {
     let bin_dir = stead_bin().parent().unwrap().to_path_buf();
     let _ = testchild();

@@ -16,6 +16,10 @@ use std::time::Duration;
 use support::*;
 
 #[test]
+#[cfg_attr(
+    not(has_systemd_sandbox),
+    ignore = "needs root and ../shared/tools/systemd-sandbox beside the repository"
+)]
 fn install_registers_with_systemd() {
     let Some(tool) = shared_tool("systemd-sandbox", "booting systemd in a sandbox needs root")
     else {

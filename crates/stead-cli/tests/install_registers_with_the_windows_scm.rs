@@ -43,6 +43,10 @@ fn wait_for_output(log: &std::path::Path) {
 }
 
 #[test]
+#[cfg_attr(
+    not(has_wine_sandbox),
+    ignore = "needs root and ../shared/tools/wine-sandbox beside the repository"
+)]
 fn install_registers_with_the_windows_scm() {
     let Some(tool) = shared_tool("wine-sandbox", "installing and running Wine needs root") else {
         return;

@@ -29,6 +29,10 @@ fn states(out: &str) -> Vec<(String, u32)> {
 }
 
 #[test]
+#[cfg_attr(
+    not(has_wine_sandbox),
+    ignore = "needs root and ../shared/tools/wine-sandbox beside the repository"
+)]
 fn library_service_runs_under_the_windows_scm() {
     let Some(tool) = shared_tool("wine-sandbox", "installing and running Wine needs root") else {
         return;

@@ -57,6 +57,10 @@ fn prop(sb: &Sandbox, unit: &str, name: &str) -> String {
 }
 
 #[test]
+#[cfg_attr(
+    not(has_systemd_sandbox),
+    ignore = "needs root and ../shared/tools/systemd-sandbox beside the repository"
+)]
 fn library_services_run_under_systemd() {
     let Some(tool) = shared_tool("systemd-sandbox", "booting systemd in a sandbox needs root")
     else {

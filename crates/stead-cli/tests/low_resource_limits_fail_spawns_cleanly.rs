@@ -160,6 +160,7 @@ fn tasks_of(uid: u32) -> u64 {
 }
 
 #[test]
+#[cfg_attr(not(has_root), ignore = "needs root")]
 fn a_process_limit_refuses_the_fork_and_recovers() {
     if skip_unless(is_root(), "running stead as nobody needs root") {
         return;

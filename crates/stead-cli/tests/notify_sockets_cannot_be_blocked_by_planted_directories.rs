@@ -10,6 +10,7 @@ use std::time::Duration;
 use support::*;
 
 #[test]
+#[cfg_attr(not(has_root), ignore = "needs root")]
 fn notify_sockets_cannot_be_blocked_by_planted_directories() {
     if skip_unless(is_root(), "planting directories as nobody needs root") {
         return;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use support::*;
 
 #[test]
+#[cfg_attr(not(has_root), ignore = "needs root")]
 fn programs_run_as_the_configured_user() {
     if skip_unless(is_root(), "switching users needs root") {
         return;
@@ -65,6 +66,7 @@ group = "nogroup"
 /// An `exec` probe runs as the program's account, not as root (`pg_isready` as root filled
 /// the database's log with `role "root" does not exist`), with that account's `USER`.
 #[test]
+#[cfg_attr(not(has_root), ignore = "needs root")]
 fn exec_probes_run_as_the_programs_user() {
     if skip_unless(is_root(), "switching users needs root") {
         return;

@@ -35,6 +35,10 @@ fn within(a: f64, b: f64, pct: f64) -> bool {
 }
 
 #[test]
+#[cfg_attr(
+    not(has_python3),
+    ignore = "needs python3 (its program holds 200 MB and spins)"
+)]
 fn resources_and_metrics_match_proc() {
     let mut h = Harness::new("resources");
     let port = free_port();
@@ -82,14 +86,7 @@ command = ["python3", "-c", "import threading, time\nb = b'x' * (200 * 1024 * 10
     assert!(r["threads"].as_u64().unwrap() >= 2, "{r}");
     assert!(r["fds"].as_u64().unwrap() >= 3, "{r}");
 
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        s,
-        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
+    let resp = metrics(port);
     let (head, body) = resp.split_once("\r\n\r\n").unwrap();
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert!(
@@ -106,7 +103,29 @@ command = ["python3", "-c", "import threading, time\nb = b'x' * (200 * 1024 * 10
         "{body}"
     );
 
-    // The official parser reads it all.
+    h.stead(&["shutdown"]);
+    h.wait_exit(T);
+}
+
+/// The whole response to `GET /metrics`, head and body.
+fn metrics(port: u16) -> String {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    resp
+}
+
+#[test]
+#[cfg_attr(
+    not(has_prometheus_client),
+    ignore = "needs python3 prometheus_client (pip install prometheus-client)"
+)]
+fn the_official_parser_reads_all_the_metrics() {
     let have_parser = std::process::Command::new("python3")
         .args(["-c", "import prometheus_client"])
         .status()
@@ -115,10 +134,28 @@ command = ["python3", "-c", "import threading, time\nb = b'x' * (200 * 1024 * 10
         have_parser,
         "python3 prometheus_client is not installed (pip install prometheus-client)",
     ) {
-        h.stead(&["shutdown"]);
-        h.wait_exit(T);
         return;
     }
+    let mut h = Harness::new("metrics-parsed");
+    let port = free_port();
+    h.write_config(&format!(
+        r#"
+[metrics]
+listen = "127.0.0.1:{port}"
+sample = "500ms"
+[program.busy]
+command = ["{{child}}", "--sleep", "forever"]
+"#
+    ));
+    h.up();
+    h.wait_for("a sample", T, |h| {
+        h.program("busy")["resources"]["rss_bytes"]
+            .as_u64()
+            .is_some_and(|b| b > 0)
+    });
+    let (_, rss) = proc_usage(h.pid_of("busy").unwrap());
+    let resp = metrics(port);
+    let (_, body) = resp.split_once("\r\n\r\n").unwrap();
     let parse = std::process::Command::new("python3")
         .args([
             "-c",

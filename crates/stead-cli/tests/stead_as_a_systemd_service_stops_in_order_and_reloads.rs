@@ -22,6 +22,10 @@ stop_timeout = "2s"
 "#;
 
 #[test]
+#[cfg_attr(
+    not(has_systemd_sandbox),
+    ignore = "needs root and ../shared/tools/systemd-sandbox beside the repository"
+)]
 fn stead_as_a_systemd_service_stops_in_order_and_reloads() {
     let Some(tool) = shared_tool("systemd-sandbox", "booting systemd in a sandbox needs root")
     else {

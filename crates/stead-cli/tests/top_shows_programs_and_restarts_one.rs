@@ -52,6 +52,7 @@ impl Drop for Tmux {
 }
 
 #[test]
+#[cfg_attr(not(has_tmux), ignore = "needs tmux (apt install tmux)")]
 fn top_shows_programs_and_restarts_one() {
     let have = Command::new("tmux")
         .arg("-V")

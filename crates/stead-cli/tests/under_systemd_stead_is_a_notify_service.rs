@@ -15,6 +15,10 @@ fn unit(config: &str) -> String {
 }
 
 #[test]
+#[cfg_attr(
+    not(has_systemd_sandbox),
+    ignore = "needs root and ../shared/tools/systemd-sandbox beside the repository"
+)]
 fn under_systemd_stead_is_a_notify_service() {
     let Some(tool) = shared_tool("systemd-sandbox", "booting systemd in a sandbox needs root")
     else {

@@ -48,6 +48,10 @@ fn real_date(days: i32) -> String {
 }
 
 #[test]
+#[cfg_attr(
+    not(has_faketime),
+    ignore = "needs libfaketime (apt install libfaketime)"
+)]
 fn wall_clock_jumps_do_not_move_timers() {
     if skip_unless(
         Path::new(FAKETIME).exists(),

@@ -11,6 +11,10 @@ use std::time::{Duration, Instant};
 use support::*;
 
 #[test]
+#[cfg_attr(
+    not(has_wine_sandbox),
+    ignore = "needs root and ../shared/tools/wine-sandbox beside the repository"
+)]
 fn windows_build_runs_under_wine() {
     let Some(tool) = shared_tool("wine-sandbox", "installing and running Wine needs root") else {
         return;

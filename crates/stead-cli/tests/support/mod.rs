@@ -1,4 +1,25 @@
 //! A small harness that drives the real `stead` binary and the test child.
+//!
+//! Tests that need something a machine may lack. `build.rs` probes, when the package is
+//! built, for root, `../shared/tools/systemd-sandbox` and `wine-sandbox` beside the
+//! repository, debootstrap, libfaketime, tmux, python3, nginx, a writable cgroup2 mount, the
+//! Debian unit corpus and the export validators, and sets `has_NAME` for each one present
+//! (every one under `CI=true`). A test that needs NAME says so, so that `cargo test` reports
+//! it as `ignored, needs …` rather than as a pass:
+//!
+//! ```ignore
+//! #[test]
+//! #[cfg_attr(not(has_tmux), ignore = "needs tmux (apt install tmux)")]
+//! fn top_shows_programs_and_restarts_one() {
+//!     if skip_unless(have_tmux(), "tmux is not installed") {
+//!         return;
+//!     }
+//! ```
+//!
+//! and keeps its runtime check ([`skip_unless`], [`shared_tool`]): under `CI=true` that check
+//! fails the test when the thing is really missing. A new need gets a probe in `build.rs`
+//! (its name in `PROBES`); a part of a test that needs more than the rest is a `#[test]` of its
+//! own. `STEAD_TEST_PRETEND_MISSING=NAME,NAME` turns probes off to see the ignored view.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
