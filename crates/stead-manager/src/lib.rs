@@ -407,8 +407,8 @@ pub fn plan(spec: &ServiceSpec, backend: Backend, home: &Path) -> Result<Plan, S
         Backend::Launchd => {
             if unix_root {
                 warnings.push(format!(
-                    "{} will run as root: pass --account USER unless it needs root",
-                    spec.name
+                    "{} will run as root: pass --create-user _{} (a hidden account of its own) or --account USER unless it needs root",
+                    spec.name, spec.name
                 ));
             }
             let path = backend::launchd::plist_path(&spec, home);

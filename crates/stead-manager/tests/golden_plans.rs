@@ -119,6 +119,27 @@ fn launchd() {
     check(Backend::Launchd);
 }
 
+/// A daemon as root: launchd's default, so no `UserName` key (and a warning that names the
+/// least-privileged choice); `--account root` renders the same file.
+#[test]
+fn launchd_root() {
+    let s = user_spec();
+    check_spec(Backend::Launchd, &s, "launchd-root");
+    let p = plan(&s, Backend::Launchd, Path::new("/var/root")).unwrap();
+    assert!(!p.files[0].text.contains("UserName"), "{}", p.files[0].text);
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.contains("--create-user _billing-api")),
+        "{:?}",
+        p.warnings
+    );
+    let mut explicit = s.clone();
+    explicit.account = Account::User("root".into());
+    let q = plan(&explicit, Backend::Launchd, Path::new("/var/root")).unwrap();
+    assert_eq!(q.files, p.files);
+}
+
 #[test]
 fn openrc() {
     check(Backend::Openrc);
