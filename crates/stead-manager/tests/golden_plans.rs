@@ -150,6 +150,32 @@ fn windows() {
     check(Backend::Windows);
 }
 
+/// `--harden strict` with the virtual account: a restricted service SID and only the
+/// privileges asked for.
+#[test]
+fn windows_strict() {
+    let mut s = windows_spec();
+    s.account = Account::Default;
+    s.hardening = stead_manager::Harden::Strict;
+    s.capabilities = vec!["SeBackupPrivilege".into()];
+    check_spec(Backend::Windows, &s, "windows-strict");
+}
+
+#[test]
+fn capabilities_are_named_as_the_backend_names_them() {
+    let mut s = windows_spec();
+    s.capabilities = vec!["CAP_NET_BIND_SERVICE".into()];
+    let e = plan(&s, Backend::Windows, Path::new("/home/alice")).unwrap_err();
+    assert!(e.to_string().contains("SeBackupPrivilege"), "{e}");
+    let mut s = spec();
+    s.capabilities = vec!["SeBackupPrivilege".into()];
+    let e = plan(&s, Backend::Systemd, Path::new("/home/alice")).unwrap_err();
+    assert!(e.to_string().contains("CAP_NET_BIND_SERVICE"), "{e}");
+    s.capabilities = vec!["SeNonsense".into()];
+    let e = plan(&s, Backend::Systemd, Path::new("/home/alice")).unwrap_err();
+    assert!(e.to_string().contains("bad capability `SeNonsense`"), "{e}");
+}
+
 #[test]
 fn task_scheduler() {
     check(Backend::TaskScheduler);
