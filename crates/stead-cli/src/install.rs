@@ -92,14 +92,16 @@ pub(crate) struct InstallArgs {
     #[arg(long, value_name = "DURATION")]
     pub stop_timeout: Option<String>,
     /// systemd sandboxing: none, default or strict (docs/install.md lists what each sets,
-    /// and its systemd-analyze security score).
+    /// and its systemd-analyze security score); on Windows the privileges the service keeps,
+    /// and with strict a restricted service SID.
     #[arg(long, default_value = "default", value_parser = parse_harden)]
     pub harden: stead_manager::Harden,
     /// The same as --harden none.
     #[arg(long, conflicts_with = "harden")]
     pub no_hardening: bool,
     /// A capability the program needs (CAP_NET_BIND_SERVICE for a port below 1024;
-    /// repeatable): kept when hardened, and given to an account other than root.
+    /// repeatable): kept when hardened, and given to an account other than root. On Windows
+    /// a privilege (SeBackupPrivilege), kept in the service's required privileges.
     #[arg(long = "capability", value_name = "CAP")]
     pub capabilities: Vec<String>,
     /// Print what would be written and run, change nothing.

@@ -3,7 +3,10 @@
 //! (with the logs stead kept there) and `/var/log/NAME`. Its configuration directory is
 //! 0750 from the start, so no start warns about its mode; a program under `--wrap` works in
 //! the state directory, not among its configuration; and `--user` installs warn about linger
-//! only for a user who does not have it.
+//! only for a user who does not have it. A service with `--account dynamic` is purged of the
+//! private state and log directories systemd made for it (`/var/lib/private/NAME`,
+//! `/var/log/private/NAME` and their links), while an `/etc/NAME` that existed before the
+//! install is kept.
 #![cfg(target_os = "linux")]
 mod support;
 use std::time::Duration;
@@ -91,6 +94,62 @@ fn uninstall_purge_removes_what_a_root_install_made() {
             "{gone} is left"
         );
     }
+
+    // A dynamic account: systemd makes private directories and links to them at start.
+    let pre = sb.exec(&[
+        "sh",
+        "-c",
+        "mkdir /etc/dyn && echo mine > /etc/dyn/settings",
+    ]);
+    assert!(pre.status.success(), "{}", text(&pre));
+    let install = sb.exec(&[
+        stead,
+        "install",
+        "--backend",
+        "systemd",
+        "--name",
+        "dyn",
+        "--account",
+        "dynamic",
+        "--",
+        "/bin/sh",
+        "-c",
+        "echo state > /var/lib/dyn/x; echo log > /var/log/dyn/y; exec sleep 1000",
+    ]);
+    assert!(install.status.success(), "{}", text(&install));
+    wait(
+        "the dynamic service's files",
+        Duration::from_secs(30),
+        || {
+            sb.exec(&["test", "-f", "/var/log/private/dyn/y"])
+                .status
+                .success()
+        },
+    );
+    for link in ["/var/lib/dyn", "/var/log/dyn"] {
+        assert!(sb.exec(&["test", "-L", link]).status.success(), "{link}");
+    }
+    let un = sb.exec(&[stead, "uninstall", "dyn", "--backend", "systemd", "--purge"]);
+    assert!(un.status.success(), "{}", text(&un));
+    for gone in [
+        "/var/lib/dyn",
+        "/var/lib/private/dyn",
+        "/var/log/dyn",
+        "/var/log/private/dyn",
+        "/var/lib/stead/installs/dyn.json",
+    ] {
+        assert!(
+            !sb.exec(&["test", "-e", gone]).status.success()
+                && !sb.exec(&["test", "-L", gone]).status.success(),
+            "{gone} is left"
+        );
+    }
+    let kept = sb.exec(&["cat", "/etc/dyn/settings"]);
+    assert_eq!(
+        text(&kept).trim(),
+        "mine",
+        "an /etc/dyn that existed is kept"
+    );
 
     // Linger: warned about only where it is off.
     for (user, linger) in [("alice", true), ("bob", false)] {

@@ -5,9 +5,6 @@
 use crate::ManagerError;
 use crate::unix_apply::run;
 
-/// Where install records are kept.
-pub(crate) const RECORD_DIR: &str = "/var/lib/stead/installs";
-
 /// Whether `stead install` makes the state and log directories itself.
 pub(crate) const INSTALLER_MAKES_DIRECTORIES: bool = false;
 

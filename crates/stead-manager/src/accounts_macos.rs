@@ -8,9 +8,6 @@ use crate::ManagerError;
 use crate::backend::launchd::{create_account_commands, delete_account_commands, free_system_id};
 use crate::unix_apply::{run, run_words};
 
-/// Where install records are kept.
-pub(crate) const RECORD_DIR: &str = "/var/db/stead/installs";
-
 /// Whether `stead install` makes the state and log directories itself.
 pub(crate) const INSTALLER_MAKES_DIRECTORIES: bool = true;
 

@@ -76,7 +76,7 @@ pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<()
             .arg(format!("{domain}/stead.{}", spec.name))
             .output();
     }
-    write_plan(plan, spec, force)?;
+    write_plan(plan, force)?;
     for c in &plan.commands {
         let c: Vec<String> = c.iter().map(|a| a.replace("$UID", &uid())).collect();
         run(&c)?;
@@ -104,8 +104,13 @@ pub(crate) fn uninstall(name: &str, home: &Path, purge_too: bool) -> Result<(), 
         domain != "system",
         home,
     ));
-    if purge_too && domain == "system" {
-        purge(name)?;
+    if purge_too {
+        purge(&crate::record_path(
+            name,
+            Backend::Launchd,
+            domain != "system",
+            home,
+        ))?;
     }
     Ok(())
 }

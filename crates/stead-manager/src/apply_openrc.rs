@@ -78,7 +78,7 @@ pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<()
             path.display().to_string(),
         ));
     }
-    write_plan(plan, spec, force)?;
+    write_plan(plan, force)?;
     for c in &plan.commands {
         if running
             && c.first().is_some_and(|p| p == "rc-service")
@@ -121,7 +121,12 @@ pub(crate) fn uninstall(name: &str, purge_too: bool) -> Result<(), ManagerError>
         Path::new("/"),
     ));
     if purge_too {
-        purge(name)?;
+        purge(&crate::record_path(
+            name,
+            Backend::Openrc,
+            false,
+            Path::new("/"),
+        ))?;
     }
     Ok(())
 }

@@ -56,7 +56,7 @@ pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<()
             .map_or(String::new(), |f| f.path.display().to_string());
         return Err(ManagerError::Exists(spec.name.clone(), where_));
     }
-    write_plan(plan, spec, force)?;
+    write_plan(plan, force)?;
     for c in &plan.commands {
         // Replacing a loaded service: `start` would leave the old process running.
         if loaded
@@ -119,7 +119,12 @@ pub(crate) fn uninstall(
         home,
     ));
     if purge_too {
-        purge(name)?;
+        purge(&crate::record_path(
+            name,
+            backend,
+            backend == Backend::SystemdUser,
+            home,
+        ))?;
     }
     Ok(())
 }

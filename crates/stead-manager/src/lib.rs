@@ -171,7 +171,11 @@ pub struct PlannedFile {
 /// --purge` removes what this records as made by the install, and nothing else.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Provision {
-    /// The account.
+    /// What kind of account the service runs as, which says what the install makes.
+    #[serde(default)]
+    pub kind: ProvisionKind,
+    /// The account (empty for a dynamic one and for a per-user service, which runs as the
+    /// user who installs it).
     pub user: String,
     /// Whether the account may be created when it is missing (`--create-user`): a system
     /// account, no login shell, no home.
@@ -180,44 +184,104 @@ pub struct Provision {
     /// Whether this install created it (set when applied; only then does `--purge` delete it).
     pub user_created: bool,
     /// State and log directories, owned by the account, mode 0750 (made by systemd at start,
-    /// by the `OpenRC` script's `start_pre`, or for launchd by the install, which records only
-    /// those it made).
+    /// by the `OpenRC` script's `start_pre`, or for launchd and per-user services by the
+    /// install). Once applied, only those that did not exist before the install (or that an
+    /// earlier install of the name made) are recorded.
     pub directories: Vec<PathBuf>,
     /// The configuration directory, made at install as `root:GROUP` 0750 (the account reads,
-    /// only root changes) unless it exists already.
+    /// only root changes; 0700 for a per-user service; by systemd for a dynamic account)
+    /// unless it exists already.
     #[serde(default)]
     pub config_dir: Option<PathBuf>,
     /// Whether this install made `config_dir` (set when applied).
     #[serde(default)]
     pub config_dir_created: bool,
+    /// Where the record of what the install made is kept (0600): `/var/lib/stead/installs`
+    /// (`/var/db/stead/installs` on macOS), or for a per-user service
+    /// `~/.local/state/stead/installs`, the user's own.
+    #[serde(default)]
+    pub record: PathBuf,
+}
+
+/// What kind of account a provisioned service runs as.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProvisionKind {
+    /// A system account (root, or a named one, perhaps created by the install).
+    #[default]
+    System,
+    /// systemd's `DynamicUser=`: systemd makes the account at start and keeps its state and
+    /// logs under `/var/lib/private/NAME` and `/var/log/private/NAME`, reached through
+    /// symbolic links `/var/lib/NAME` and `/var/log/NAME`.
+    Dynamic,
+    /// A `--user` service: the installing user, its directories under the home.
+    PerUser,
+}
+
+/// Where the record of what the install of `name` made is kept.
+pub(crate) fn record_path(name: &str, backend: Backend, user_mode: bool, home: &Path) -> PathBuf {
+    let dir = if user_mode {
+        home.join(".local/state/stead/installs")
+    } else {
+        Path::new(state_root(backend)).join("stead/installs")
+    };
+    dir.join(format!("{name}.json"))
 }
 
 impl Provision {
-    /// What a system-wide install for `spec` provisions: something only when it runs as a
-    /// named account. The state directory is `/var/lib/NAME` on Linux, `/var/db/NAME` on
-    /// macOS (launchd), where system daemons keep theirs.
-    /// A service running as root gets the same record, so that `--purge` removes its
-    /// directories too; a dynamic account has no id before its first start, and systemd
-    /// makes and keeps its directories itself.
-    fn for_spec(spec: &ServiceSpec, backend: Backend) -> Option<Provision> {
-        let user = match &spec.account {
-            Account::User(user) => user.clone(),
-            Account::Default => "root".to_string(),
-            _ => return None,
+    /// What an install for `spec` provisions. The state directory is `/var/lib/NAME` on
+    /// Linux, `/var/db/NAME` on macOS (launchd), where system daemons keep theirs, and
+    /// `~/.local/state/NAME` for a per-user service (its configuration `~/.config/NAME`).
+    /// A service running as root gets the same record as one with its own account, so that
+    /// `--purge` removes its directories too; a dynamic account's are systemd's private ones.
+    fn for_spec(spec: &ServiceSpec, backend: Backend, home: &Path) -> Option<Provision> {
+        let record = record_path(&spec.name, backend, spec.user_mode, home);
+        let name = &spec.name;
+        let (kind, user, directories, config_dir) = if spec.user_mode {
+            (
+                ProvisionKind::PerUser,
+                String::new(),
+                vec![home.join(".local/state").join(name)],
+                home.join(".config").join(name),
+            )
+        } else {
+            let sys = |d: &str| Path::new(d).join(name);
+            match &spec.account {
+                Account::User(user) => (
+                    ProvisionKind::System,
+                    user.clone(),
+                    vec![sys(state_root(backend)), sys("/var/log")],
+                    sys("/etc"),
+                ),
+                Account::Default => (
+                    ProvisionKind::System,
+                    "root".to_string(),
+                    vec![sys(state_root(backend)), sys("/var/log")],
+                    sys("/etc"),
+                ),
+                Account::Dynamic if backend == Backend::Systemd => (
+                    ProvisionKind::Dynamic,
+                    String::new(),
+                    vec![
+                        sys("/var/lib"),
+                        sys("/var/lib/private"),
+                        sys("/var/log"),
+                        sys("/var/log/private"),
+                    ],
+                    sys("/etc"),
+                ),
+                _ => return None,
+            }
         };
-        if spec.user_mode {
-            return None;
-        }
         Some(Provision {
+            kind,
             user,
             create_user: spec.create_user.is_some(),
             user_created: false,
-            directories: [state_root(backend), "/var/log"]
-                .iter()
-                .map(|d| Path::new(d).join(&spec.name))
-                .collect(),
-            config_dir: Some(Path::new("/etc").join(&spec.name)),
+            directories,
+            config_dir: Some(config_dir),
             config_dir_created: false,
+            record,
         })
     }
 }
@@ -325,7 +389,7 @@ pub fn plan(spec: &ServiceSpec, backend: Backend, home: &Path) -> Result<Plan, S
             if user && !lingers() {
                 warnings.push("user units run while you are logged in; `loginctl enable-linger` keeps them running after logout".into());
             }
-            let provision = Provision::for_spec(&spec, backend).filter(|_| !user);
+            let provision = Provision::for_spec(&spec, backend, home);
             Plan {
                 backend,
                 files: vec![file(
@@ -343,8 +407,8 @@ pub fn plan(spec: &ServiceSpec, backend: Backend, home: &Path) -> Result<Plan, S
         Backend::Launchd => {
             if unix_root {
                 warnings.push(format!(
-                    "{} will run as root: pass --account USER unless it needs root",
-                    spec.name
+                    "{} will run as root: pass --create-user _{} (a hidden account of its own) or --account USER unless it needs root",
+                    spec.name, spec.name
                 ));
             }
             let path = backend::launchd::plist_path(&spec, home);
@@ -363,7 +427,7 @@ pub fn plan(spec: &ServiceSpec, backend: Backend, home: &Path) -> Result<Plan, S
                     path.display().to_string(),
                 ]],
                 scm: None,
-                provision: Provision::for_spec(&spec, backend),
+                provision: Provision::for_spec(&spec, backend, home),
                 warnings,
                 wrapped: None,
             }
@@ -394,7 +458,7 @@ pub fn plan(spec: &ServiceSpec, backend: Backend, home: &Path) -> Result<Plan, S
                 )],
                 commands,
                 scm: None,
-                provision: Provision::for_spec(&spec, backend),
+                provision: Provision::for_spec(&spec, backend, home),
                 warnings,
                 wrapped: None,
             }

@@ -192,6 +192,42 @@ impl WindowsScm {
     }
 }
 
+/// `ChangeServiceConfig2W(SERVICE_CONFIG_REQUIRED_PRIVILEGES_INFO)`, which the
+/// `windows-service` crate does not wrap: the names as one double-NUL-terminated list.
+fn set_required_privileges(
+    svc: &windows_service::service::Service,
+    names: &[String],
+) -> windows_service::Result<()> {
+    use windows_sys::Win32::System::Services::{
+        ChangeServiceConfig2W, SERVICE_CONFIG_REQUIRED_PRIVILEGES_INFO,
+        SERVICE_REQUIRED_PRIVILEGES_INFOW,
+    };
+    let mut list: Vec<u16> = names
+        .iter()
+        .flat_map(|n| n.encode_utf16().chain(Some(0)))
+        .chain(Some(0))
+        .collect();
+    let info = SERVICE_REQUIRED_PRIVILEGES_INFOW {
+        pmszRequiredPrivileges: list.as_mut_ptr(),
+    };
+    // SAFETY: the handle is the open service's; `info` and the list it points to outlive
+    // the call.
+    let ok = unsafe {
+        ChangeServiceConfig2W(
+            svc.raw_handle(),
+            SERVICE_CONFIG_REQUIRED_PRIVILEGES_INFO,
+            std::ptr::from_ref(&info).cast(),
+        )
+    };
+    if ok == 0 {
+        Err(windows_service::Error::Winapi(
+            std::io::Error::last_os_error(),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 impl scm_apply::Scm for WindowsScm {
     fn exists(&mut self, name: &str) -> Result<bool, ManagerError> {
         match self.m.open_service(name, ServiceAccess::QUERY_STATUS) {
@@ -250,9 +286,14 @@ impl scm_apply::Scm for WindowsScm {
             Setting::PreshutdownTimeoutMs(ms) => {
                 svc.set_preshutdown_timeout(Duration::from_millis(*ms))
             }
-            Setting::SidTypeUnrestricted => {
-                svc.set_config_service_sid_info(ServiceSidType::Unrestricted)
+            Setting::SidTypeRestricted(restricted) => {
+                svc.set_config_service_sid_info(if *restricted {
+                    ServiceSidType::Restricted
+                } else {
+                    ServiceSidType::Unrestricted
+                })
             }
+            Setting::RequiredPrivileges(names) => set_required_privileges(&svc, names),
         };
         match r {
             Ok(()) => Ok(()),

@@ -1,11 +1,13 @@
-//! The account and directories of a system service on Linux and macOS, and their removal by
-//! `uninstall --purge`. What an install made is recorded in `RECORD_DIR/NAME.json` (0600:
-//! `/var/lib/stead/installs` on Linux, `/var/db/stead/installs` on macOS), so a purge
-//! removes that and only that. How an account is made and removed is the OS's seam
-//! (`accounts_linux.rs`: `useradd`/`userdel`; `accounts_macos.rs`: `dscl`).
+//! The account and directories of a service on Linux and macOS, and their removal by
+//! `uninstall --purge`. What an install made is recorded in the plan's record file (0600:
+//! `/var/lib/stead/installs/NAME.json` on Linux, `/var/db/stead/installs/NAME.json` on
+//! macOS, `~/.local/state/stead/installs/NAME.json` for a per-user service), so a purge
+//! removes that and only that: never a directory that existed before the install. How an
+//! account is made and removed is the OS's seam (`accounts_linux.rs`: `useradd`/`userdel`;
+//! `accounts_macos.rs`: `dscl`).
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 #[cfg(target_os = "linux")]
@@ -17,11 +19,7 @@ mod accounts;
 
 use crate::atomic::write_atomically;
 use crate::unix_apply::remove_file;
-use crate::{ManagerError, PlannedFile, Provision};
-
-fn record_path(name: &str) -> PathBuf {
-    Path::new(accounts::RECORD_DIR).join(format!("{name}.json"))
-}
+use crate::{ManagerError, PlannedFile, Provision, ProvisionKind};
 
 /// The numeric ids of `user` and its primary group, or `None` when there is no such account.
 fn ids(user: &str) -> Option<(u32, u32)> {
@@ -37,54 +35,74 @@ fn ids(user: &str) -> Option<(u32, u32)> {
     Some((id("-u")?, id("-g")?))
 }
 
-/// Makes what `p` asks for (the account when allowed and missing, the configuration
-/// directory) and records what was made. A named account that does not exist is an error
-/// that says how to make it.
-pub(crate) fn provision(name: &str, p: &Provision) -> Result<(), ManagerError> {
+/// Makes what `p` asks for (the account when allowed and missing, the directories nobody
+/// else makes) and records what was made. A named account that does not exist is an error
+/// that says how to make it. A directory that exists already is someone's, unless an earlier
+/// install of this name made it: left as it is, and not recorded, so never purged.
+pub(crate) fn provision(p: &Provision) -> Result<(), ManagerError> {
     let mut p = p.clone();
-    if ids(&p.user).is_none() {
-        if !p.create_user {
-            return Err(ManagerError::Command {
-                command: format!("id {}", p.user),
-                output: format!(
-                    "there is no account named {}; create it, or pass --create-user {} to have stead make a system account",
-                    p.user, p.user
-                ),
-            });
-        }
-        accounts::create(&p.user)?;
-        p.user_created = true;
-    }
-    let previous = read_record(name).ok().flatten();
-    let (uid, gid) = ids(&p.user).unwrap_or((0, 0));
-    if accounts::INSTALLER_MAKES_DIRECTORIES {
-        // No manager makes them at start (launchd): made here, owned by the account, 0750.
-        // One that exists is someone's, unless an earlier install of this name made it: left
-        // as it is, and not recorded, so never purged.
-        let mut ours = Vec::new();
-        for dir in &p.directories {
-            if dir.exists() {
-                if previous
-                    .as_ref()
-                    .is_some_and(|r| r.directories.contains(dir))
-                {
-                    ours.push(dir.clone());
+    let previous = read_record(&p.record).ok().flatten();
+    // The owner of what the install makes, and whether it makes the state and log
+    // directories (launchd and a per-user service: no manager makes them at start).
+    let (owner, makes_directories) = match p.kind {
+        ProvisionKind::System => {
+            if ids(&p.user).is_none() {
+                if !p.create_user {
+                    return Err(ManagerError::Command {
+                        command: format!("id {}", p.user),
+                        output: format!(
+                            "there is no account named {}; create it, or pass --create-user {} to have stead make a system account",
+                            p.user, p.user
+                        ),
+                    });
                 }
-                continue;
+                accounts::create(&p.user)?;
+                p.user_created = true;
             }
-            make_dir(dir, uid, gid)?;
-            ours.push(dir.clone());
+            (
+                Some(ids(&p.user).unwrap_or((0, 0))),
+                accounts::INSTALLER_MAKES_DIRECTORIES,
+            )
         }
-        p.directories = ours;
+        // systemd makes the account and every directory at start.
+        ProvisionKind::Dynamic => (None, false),
+        ProvisionKind::PerUser => (None, true),
+    };
+    let (dir_mode, config_mode) = match p.kind {
+        ProvisionKind::PerUser => (0o700, 0o700),
+        _ => (0o750, 0o750),
+    };
+    let exists = |d: &Path| d.symlink_metadata().is_ok();
+    let mut ours = Vec::new();
+    for dir in &p.directories {
+        if exists(dir) {
+            if previous
+                .as_ref()
+                .is_some_and(|r| r.directories.contains(dir))
+            {
+                ours.push(dir.clone());
+            }
+            continue;
+        }
+        if makes_directories {
+            make_dir(dir, owner, dir_mode)?;
+        }
+        ours.push(dir.clone());
     }
+    p.directories = ours;
     if let Some(dir) = p.config_dir.clone() {
-        if dir.exists() {
-            // Someone's configuration: left as it is, and never purged, unless an earlier
-            // install of this name made it.
+        if exists(&dir) {
             p.config_dir_created = previous.as_ref().is_some_and(|r| r.config_dir_created);
         } else {
-            // The account reads its configuration; only root changes it.
-            make_dir(&dir, 0, gid)?;
+            match p.kind {
+                // The account reads its configuration; only root changes it.
+                ProvisionKind::System => {
+                    make_dir(&dir, owner.map(|(_, gid)| (0, gid)), config_mode)?;
+                }
+                ProvisionKind::PerUser => make_dir(&dir, None, config_mode)?,
+                // systemd's `ConfigurationDirectory=` makes it at start.
+                ProvisionKind::Dynamic => {}
+            }
             p.config_dir_created = true;
         }
     }
@@ -92,26 +110,27 @@ pub(crate) fn provision(name: &str, p: &Provision) -> Result<(), ManagerError> {
         p.user_created |= r.user_created && r.user == p.user;
     }
     write_atomically(&PlannedFile {
-        path: record_path(name),
+        path: p.record.clone(),
         mode: 0o600,
         text: serde_json::to_string_pretty(&p).unwrap_or_default(),
     })
 }
 
-/// Makes `dir` (and its parents), owned by `uid:gid`, mode 0750.
-fn make_dir(dir: &Path, uid: u32, gid: u32) -> Result<(), ManagerError> {
+/// Makes `dir` (and its parents) with `mode`, owned by `owner` (`uid`, `gid`) when given.
+fn make_dir(dir: &Path, owner: Option<(u32, u32)>, mode: u32) -> Result<(), ManagerError> {
     let io = |source| ManagerError::Io {
         path: dir.to_path_buf(),
         source,
     };
     std::fs::create_dir_all(dir).map_err(io)?;
-    std::os::unix::fs::chown(dir, Some(uid), Some(gid)).map_err(io)?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o750)).map_err(io)
+    if let Some((uid, gid)) = owner {
+        std::os::unix::fs::chown(dir, Some(uid), Some(gid)).map_err(io)?;
+    }
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode)).map_err(io)
 }
 
-fn read_record(name: &str) -> Result<Option<Provision>, ManagerError> {
-    let path = record_path(name);
-    let Ok(text) = std::fs::read_to_string(&path) else {
+fn read_record(path: &Path) -> Result<Option<Provision>, ManagerError> {
+    let Ok(text) = std::fs::read_to_string(path) else {
         return Ok(None);
     };
     serde_json::from_str(&text)
@@ -125,14 +144,21 @@ fn read_record(name: &str) -> Result<Option<Provision>, ManagerError> {
 }
 
 /// Removes what the install of `name` provisioned: its directories, its configuration
-/// directory if it made it, and its account if it created it. Nothing else.
-pub(crate) fn purge(name: &str) -> Result<(), ManagerError> {
-    let Some(p) = read_record(name)? else {
+/// directory if it made it, and its account if it created it, as recorded in `record`.
+/// Nothing else. A symbolic link (a dynamic account's `/var/lib/NAME`) goes, not what it
+/// points to; that is recorded on its own.
+pub(crate) fn purge(record: &Path) -> Result<(), ManagerError> {
+    let Some(p) = read_record(record)? else {
         return Ok(());
     };
     let made_config = p.config_dir.iter().filter(|_| p.config_dir_created);
     for d in p.directories.iter().chain(made_config) {
-        match std::fs::remove_dir_all(d) {
+        let gone = if d.symlink_metadata().is_ok_and(|m| m.is_symlink()) {
+            std::fs::remove_file(d)
+        } else {
+            std::fs::remove_dir_all(d)
+        };
+        match gone {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(source) => {
@@ -143,8 +169,8 @@ pub(crate) fn purge(name: &str) -> Result<(), ManagerError> {
             }
         }
     }
-    if p.user_created {
+    if p.user_created && p.kind == ProvisionKind::System {
         accounts::delete(&p.user)?;
     }
-    remove_file(&record_path(name))
+    remove_file(record)
 }

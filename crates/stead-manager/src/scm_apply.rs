@@ -27,8 +27,11 @@ pub(crate) enum Setting {
     DelayedAutoStart(bool),
     /// `SERVICE_CONFIG_PRESHUTDOWN_INFO`.
     PreshutdownTimeoutMs(u64),
-    /// `SERVICE_CONFIG_SERVICE_SID_INFO` = `SERVICE_SID_TYPE_UNRESTRICTED`.
-    SidTypeUnrestricted,
+    /// `SERVICE_CONFIG_SERVICE_SID_INFO`: `SERVICE_SID_TYPE_RESTRICTED` when true, else
+    /// `SERVICE_SID_TYPE_UNRESTRICTED`.
+    SidTypeRestricted(bool),
+    /// `SERVICE_CONFIG_REQUIRED_PRIVILEGES_INFO`: the only privileges the process keeps.
+    RequiredPrivileges(Vec<String>),
 }
 
 impl Setting {
@@ -40,12 +43,14 @@ impl Setting {
             Setting::FailureActionsOnNonCrashFailures(_) => "failure actions on non-crash failures",
             Setting::DelayedAutoStart(_) => "delayed auto-start",
             Setting::PreshutdownTimeoutMs(_) => "the pre-shutdown timeout",
-            Setting::SidTypeUnrestricted => "the service SID type",
+            Setting::SidTypeRestricted(_) => "the service SID type",
+            Setting::RequiredPrivileges(_) => "the required privileges",
         }
     }
 
     /// Whether an SCM that does not know it (`ERROR_INVALID_LEVEL`) may skip it: everything
-    /// but the description, which every SCM has.
+    /// but the description, which every SCM has (a skipped one is named in the install's
+    /// warnings).
     fn optional(&self) -> bool {
         !matches!(self, Setting::Description(_))
     }
@@ -123,7 +128,12 @@ pub(crate) fn settings(p: &ScmParams) -> Vec<Setting> {
         s.push(Setting::DelayedAutoStart(true));
     }
     s.push(Setting::PreshutdownTimeoutMs(p.preshutdown_timeout_ms));
-    s.push(Setting::SidTypeUnrestricted);
+    s.push(Setting::SidTypeRestricted(
+        p.sid_type == "SERVICE_SID_TYPE_RESTRICTED",
+    ));
+    if !p.required_privileges.is_empty() {
+        s.push(Setting::RequiredPrivileges(p.required_privileges.clone()));
+    }
     s
 }
 
@@ -428,10 +438,53 @@ mod tests {
                 Setting::FailureActionsOnNonCrashFailures(true),
                 Setting::DelayedAutoStart(true),
                 Setting::PreshutdownTimeoutMs(45_000),
-                Setting::SidTypeUnrestricted,
+                Setting::SidTypeRestricted(false),
+                Setting::RequiredPrivileges(vec![
+                    "SeChangeNotifyPrivilege".into(),
+                    "SeCreateGlobalPrivilege".into()
+                ]),
             ]
         );
         assert_eq!(scm.sources, std::slice::from_ref(&p.event_source.key));
+    }
+
+    #[test]
+    fn strict_restricts_the_virtual_accounts_sid_and_keeps_only_the_privileges_asked_for() {
+        let mut s = spec();
+        s.hardening = crate::Harden::Strict;
+        s.capabilities = vec!["SeBackupPrivilege".into()];
+        let mut scm = FakeScm::default();
+        install(&mut scm, &scm_params(&s), false, None).unwrap();
+        let r = &scm.services["web"];
+        assert_eq!(r.params.sid_type, "SERVICE_SID_TYPE_RESTRICTED");
+        assert_eq!(
+            r.settings[r.settings.len() - 2..],
+            [
+                Setting::SidTypeRestricted(true),
+                Setting::RequiredPrivileges(vec![
+                    "SeChangeNotifyPrivilege".into(),
+                    "SeBackupPrivilege".into()
+                ]),
+            ]
+        );
+        // An account whose folders grant its own SID, not the service SID: a restricted
+        // token could not write there, so the SID stays unrestricted.
+        for account in [Account::LocalService, Account::User(r".\svc-web".into())] {
+            s.account = account;
+            let p = scm_params(&s);
+            assert_eq!(p.sid_type, "SERVICE_SID_TYPE_UNRESTRICTED");
+            assert!(settings(&p).contains(&Setting::SidTypeRestricted(false)));
+        }
+        // --harden none: no list, the account keeps its privileges; LocalSystem too by default.
+        s.hardening = crate::Harden::None;
+        assert!(
+            !settings(&scm_params(&s))
+                .iter()
+                .any(|x| matches!(x, Setting::RequiredPrivileges(_)))
+        );
+        s.hardening = crate::Harden::Default;
+        s.account = Account::LocalSystem;
+        assert!(scm_params(&s).required_privileges.is_empty());
     }
 
     #[test]

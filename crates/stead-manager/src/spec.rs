@@ -255,7 +255,25 @@ impl ServiceSpec {
                 .to_str()
                 .is_some_and(|p| backend.is_absolute(p))
         };
-        self.check(absolute)
+        self.check(absolute)?;
+        let windows = backend.is_windows();
+        if let Some(c) = self
+            .capabilities
+            .iter()
+            .find(|c| is_capability(c) == windows)
+        {
+            return Err(SpecError(if windows {
+                format!(
+                    "--capability {c} is a Linux capability; a Windows service keeps privileges: name one as Windows does, SeBackupPrivilege"
+                )
+            } else {
+                format!(
+                    "--capability {c} is a Windows privilege; a {} service keeps Linux capabilities: name one as capabilities(7) does, CAP_NET_BIND_SERVICE",
+                    backend.as_str()
+                )
+            }));
+        }
+        Ok(())
     }
 
     fn check(&self, absolute: bool) -> Result<(), SpecError> {
@@ -305,15 +323,13 @@ impl ServiceSpec {
                 "bad account name `{u}`: use up to 32 lowercase letters, digits, `-` or `_`"
             )));
         }
-        if let Some(c) = self.capabilities.iter().find(|c| {
-            c.len() <= 4
-                || !c.starts_with("CAP_")
-                || !c
-                    .chars()
-                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-        }) {
+        if let Some(c) = self
+            .capabilities
+            .iter()
+            .find(|c| !is_capability(c) && !crate::backend::windows::is_privilege(c))
+        {
             return Err(SpecError(format!(
-                "bad capability `{c}`: name one as capabilities(7) does, CAP_NET_BIND_SERVICE"
+                "bad capability `{c}`: name one as capabilities(7) does, CAP_NET_BIND_SERVICE (on Windows a privilege, SeBackupPrivilege)"
             )));
         }
         for k in self.env.keys() {
@@ -330,4 +346,13 @@ impl ServiceSpec {
             .chain(self.args.iter().cloned())
             .collect()
     }
+}
+
+/// Whether `name` is spelled as capabilities(7) spells one: `CAP_…`.
+fn is_capability(name: &str) -> bool {
+    name.len() > 4
+        && name.starts_with("CAP_")
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }

@@ -6,15 +6,15 @@ use std::process::Command;
 
 use crate::atomic::write_atomically;
 use crate::provision_unix::provision;
-use crate::{ManagerError, Plan, ServiceSpec};
+use crate::{ManagerError, Plan};
 
 /// Writes what `plan` installs, before its commands run: refuses a wrapped config that would
 /// be overwritten (without `force`), provisions the account and directories, writes the
 /// wrapped config and then every file of the plan, each atomically.
-pub(crate) fn write_plan(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<(), ManagerError> {
+pub(crate) fn write_plan(plan: &Plan, force: bool) -> Result<(), ManagerError> {
     crate::wrap_apply::refuse_existing(plan, force)?;
     if let Some(p) = &plan.provision {
-        provision(&spec.name, p)?;
+        provision(p)?;
     }
     crate::wrap_apply::write(plan)?;
     for f in &plan.files {

@@ -119,6 +119,27 @@ fn launchd() {
     check(Backend::Launchd);
 }
 
+/// A daemon as root: launchd's default, so no `UserName` key (and a warning that names the
+/// least-privileged choice); `--account root` renders the same file.
+#[test]
+fn launchd_root() {
+    let s = user_spec();
+    check_spec(Backend::Launchd, &s, "launchd-root");
+    let p = plan(&s, Backend::Launchd, Path::new("/var/root")).unwrap();
+    assert!(!p.files[0].text.contains("UserName"), "{}", p.files[0].text);
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.contains("--create-user _billing-api")),
+        "{:?}",
+        p.warnings
+    );
+    let mut explicit = s.clone();
+    explicit.account = Account::User("root".into());
+    let q = plan(&explicit, Backend::Launchd, Path::new("/var/root")).unwrap();
+    assert_eq!(q.files, p.files);
+}
+
 #[test]
 fn openrc() {
     check(Backend::Openrc);
@@ -127,6 +148,32 @@ fn openrc() {
 #[test]
 fn windows() {
     check(Backend::Windows);
+}
+
+/// `--harden strict` with the virtual account: a restricted service SID and only the
+/// privileges asked for.
+#[test]
+fn windows_strict() {
+    let mut s = windows_spec();
+    s.account = Account::Default;
+    s.hardening = stead_manager::Harden::Strict;
+    s.capabilities = vec!["SeBackupPrivilege".into()];
+    check_spec(Backend::Windows, &s, "windows-strict");
+}
+
+#[test]
+fn capabilities_are_named_as_the_backend_names_them() {
+    let mut s = windows_spec();
+    s.capabilities = vec!["CAP_NET_BIND_SERVICE".into()];
+    let e = plan(&s, Backend::Windows, Path::new("/home/alice")).unwrap_err();
+    assert!(e.to_string().contains("SeBackupPrivilege"), "{e}");
+    let mut s = spec();
+    s.capabilities = vec!["SeBackupPrivilege".into()];
+    let e = plan(&s, Backend::Systemd, Path::new("/home/alice")).unwrap_err();
+    assert!(e.to_string().contains("CAP_NET_BIND_SERVICE"), "{e}");
+    s.capabilities = vec!["SeNonsense".into()];
+    let e = plan(&s, Backend::Systemd, Path::new("/home/alice")).unwrap_err();
+    assert!(e.to_string().contains("bad capability `SeNonsense`"), "{e}");
 }
 
 #[test]

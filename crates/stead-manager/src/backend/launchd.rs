@@ -66,8 +66,11 @@ pub fn plist(spec: &ServiceSpec) -> String {
         }
         o.push_str("\t</dict>\n");
     }
+    // A daemon without `UserName` runs as root, launchd's default: the key names only an
+    // account other than root (an agent runs as its user, and ignores it).
     if let Account::User(u) = &spec.account
         && !spec.user_mode
+        && u != "root"
     {
         kv(&mut o, "UserName", u);
     }

@@ -3,7 +3,7 @@
 //! applied through the SCM API on Windows — never through `sc.exe` and its `binPath= "…"`
 //! quoting.
 
-use crate::spec::{Account, Restart, ServiceSpec, StartMode};
+use crate::spec::{Account, Harden, Restart, ServiceSpec, StartMode};
 
 /// One argument quoted for `CommandLineToArgvW` (the rules every C runtime parses with):
 /// wrapped in quotes when it has a space, tab or quote or is empty; backslashes doubled
@@ -98,9 +98,14 @@ pub struct ScmParams {
     /// `SERVICE_CONFIG_PRESHUTDOWN_INFO`: the stop timeout, so a graceful stop at shutdown
     /// gets its time.
     pub preshutdown_timeout_ms: u64,
-    /// `SERVICE_CONFIG_SERVICE_SID_INFO`: unrestricted, so the virtual account's SID exists
-    /// for ACLs.
+    /// `SERVICE_CONFIG_SERVICE_SID_INFO`: `SERVICE_SID_TYPE_UNRESTRICTED`, so the service's
+    /// SID exists for ACLs; with `--harden strict` and the virtual account (whose SID is the
+    /// service SID its folders grant) `SERVICE_SID_TYPE_RESTRICTED`: a write-restricted
+    /// token, so the service writes only where its SID (or Everyone) is granted.
     pub sid_type: &'static str,
+    /// `SERVICE_CONFIG_REQUIRED_PRIVILEGES_INFO`: the only privileges the service's process
+    /// keeps of its account's ([`required_privileges`]); empty: not set, it keeps them all.
+    pub required_privileges: Vec<String>,
     /// The Event Log source registered for the service, so that its records (the `stead`
     /// library's Event Log sink, stead's own log as a service) show their text.
     pub event_source: EventSource,
@@ -245,6 +250,49 @@ pub fn event_source(name: &str) -> EventSource {
     }
 }
 
+/// The privileges the service keeps (`SERVICE_CONFIG_REQUIRED_PRIVILEGES_INFO`), the rest
+/// of its account's removed from its process token: at `--harden default`
+/// `SeChangeNotifyPrivilege` (traversing folders, which nearly every program needs) and
+/// `SeCreateGlobalPrivilege` (named objects in the `Global\` namespace); at `strict` the
+/// first alone; and every privilege named with `--capability` (`SeBackupPrivilege`). None
+/// listed (every privilege of the account kept) at `--harden none`, and for `LocalSystem`
+/// below `strict`: that account is chosen for its rights.
+///
+/// ```
+/// use stead_manager::{Account, Harden, ServiceSpec};
+/// use stead_manager::backend::windows::required_privileges;
+/// let mut s = ServiceSpec::new("web", r"C:\web.exe", &[]);
+/// assert_eq!(required_privileges(&s), ["SeChangeNotifyPrivilege", "SeCreateGlobalPrivilege"]);
+/// s.hardening = Harden::Strict;
+/// s.capabilities = vec!["SeBackupPrivilege".into()];
+/// assert_eq!(required_privileges(&s), ["SeChangeNotifyPrivilege", "SeBackupPrivilege"]);
+/// s.hardening = Harden::None;
+/// assert!(required_privileges(&s).is_empty());
+/// ```
+pub fn required_privileges(spec: &ServiceSpec) -> Vec<String> {
+    let base: &[&str] = match spec.hardening {
+        Harden::None => return Vec::new(),
+        Harden::Default if spec.account == Account::LocalSystem => return Vec::new(),
+        Harden::Default => &["SeChangeNotifyPrivilege", "SeCreateGlobalPrivilege"],
+        Harden::Strict => &["SeChangeNotifyPrivilege"],
+    };
+    let mut v: Vec<String> = base.iter().map(|p| (*p).to_string()).collect();
+    for c in &spec.capabilities {
+        if is_privilege(c) && !v.contains(c) {
+            v.push(c.clone());
+        }
+    }
+    v
+}
+
+/// Whether `name` is spelled as a Windows privilege: `Se…Privilege`.
+pub(crate) fn is_privilege(name: &str) -> bool {
+    name.len() > "SePrivilege".len()
+        && name.starts_with("Se")
+        && name.ends_with("Privilege")
+        && name.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
 /// The registration of `spec`.
 ///
 /// ```
@@ -296,7 +344,14 @@ pub fn scm_params(spec: &ServiceSpec) -> ScmParams {
         dependencies: spec.dependencies.clone(),
         failure_actions,
         preshutdown_timeout_ms: u64::try_from(spec.stop_timeout.as_millis()).unwrap_or(u64::MAX),
-        sid_type: "SERVICE_SID_TYPE_UNRESTRICTED",
+        sid_type: if spec.hardening == Harden::Strict
+            && matches!(spec.account, Account::Default | Account::Dynamic)
+        {
+            "SERVICE_SID_TYPE_RESTRICTED"
+        } else {
+            "SERVICE_SID_TYPE_UNRESTRICTED"
+        },
+        required_privileges: required_privileges(spec),
         event_source: event_source(&spec.name),
         secured: secured(&spec.name, account_sid.as_deref()),
         account_sid,
