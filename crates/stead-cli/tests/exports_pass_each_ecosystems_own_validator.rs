@@ -190,7 +190,7 @@ fn the_compose_file_passes_the_compose_spec_schema() {
     );
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
-        "['once', 'pool', 'web']"
+        "['cache', 'once', 'pool', 'web']"
     );
 }
 
