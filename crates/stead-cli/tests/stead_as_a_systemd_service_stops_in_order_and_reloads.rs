@@ -1,8 +1,9 @@
 //! Under real systemd, the unit `stead install -c` writes for stead itself lets stead stop
 //! its programs in order (`KillMode=mixed`: systemd's TERM goes to stead alone, dependents
 //! stop first, nothing is restarted meanwhile), gives it a stop timeout that covers the
-//! longest dependency chain, delegates its cgroup, and answers `systemctl reload` by
-//! reloading the config and waiting for it.
+//! longest dependency chain, delegates its cgroup, answers `systemctl reload` by
+//! reloading the config and waiting for it, and makes `systemctl start` return only once every
+//! program is ready.
 #![cfg(target_os = "linux")]
 mod support;
 use std::time::{Duration, Instant};
@@ -19,6 +20,11 @@ stop_timeout = "5s"
 command = ["/opt/stead/bin/stead-testchild", "--ignore-term", "--sleep", "forever"]
 depends_on = ["db"]
 stop_timeout = "2s"
+
+[program.warm]
+command = ["sh", "-c", "sleep 2; echo warm; exec sleep 1000"]
+ready = { log = "^warm$" }
+stop_timeout = "1s"
 "#;
 
 #[test]
@@ -53,6 +59,14 @@ fn stead_as_a_systemd_service_stops_in_order_and_reloads() {
         "/opt/stead/test/order.toml",
     ]);
     assert!(install.status.success(), "{}", text(&install));
+    // The install's `systemctl start` returned: stead sent READY=1, so every program is
+    // ready now — warm, which takes 2 s, included.
+    let status: serde_json::Value =
+        serde_json::from_slice(&inner(&["status", "warm", "--json"]).stdout).unwrap();
+    assert_eq!(
+        status["programs"][0]["ready"], true,
+        "systemctl start returned before every program was ready: {status}"
+    );
     let unit = text(&sb.exec(&["cat", "/etc/systemd/system/order.service"]));
     for line in [
         "KillMode=mixed",
