@@ -33,13 +33,9 @@ const LEVELS: [&str; 3] = ["none", "default", "strict"];
     ignore = "needs root and ../shared/tools/systemd-sandbox beside the repository"
 )]
 fn hardened_installs_score_low_and_keep_working() {
-    let Some(tool) = shared_tool("systemd-sandbox", "booting systemd in a sandbox needs root")
-    else {
+    let Some((h, sb)) = systemd_sandbox("harden") else {
         return;
     };
-    let h = Harness::new("harden");
-    let bin_dir = stead_bin().parent().unwrap().to_path_buf();
-    let _ = testchild();
     std::fs::write(h.dir.join("serve.pl"), SERVE).unwrap();
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../stead-export/tests/fixtures/debian");
@@ -66,7 +62,6 @@ fn hardened_installs_score_low_and_keep_working() {
         )
         .unwrap();
     }
-    let sb = Sandbox::up(tool, &bin_dir, &h.dir);
     let stead = "/opt/stead/bin/stead";
     let score = |unit: &str| -> f64 {
         let o = sb.exec(&["systemd-analyze", "security", "--no-pager", unit]);

@@ -21,19 +21,14 @@ use support::*;
     ignore = "needs root and ../shared/tools/systemd-sandbox beside the repository"
 )]
 fn install_registers_with_systemd() {
-    let Some(tool) = shared_tool("systemd-sandbox", "booting systemd in a sandbox needs root")
-    else {
+    let Some((h, sb)) = systemd_sandbox("install") else {
         return;
     };
-    let h = Harness::new("install");
-    let bin_dir = stead_bin().parent().unwrap().to_path_buf();
-    let _ = testchild();
     std::fs::write(
         h.dir.join("wrap.toml"),
         "[program.inner]\ncommand = [\"/opt/stead/bin/stead-testchild\", \"--sleep\", \"forever\"]\n",
     )
     .unwrap();
-    let sb = Sandbox::up(tool, &bin_dir, &h.dir);
     let stead = "/opt/stead/bin/stead";
     let status_json = |name: &str| -> serde_json::Value {
         let o = sb.exec(&[

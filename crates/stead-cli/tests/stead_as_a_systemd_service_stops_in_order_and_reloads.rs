@@ -33,15 +33,10 @@ stop_timeout = "1s"
     ignore = "needs root and ../shared/tools/systemd-sandbox beside the repository"
 )]
 fn stead_as_a_systemd_service_stops_in_order_and_reloads() {
-    let Some(tool) = shared_tool("systemd-sandbox", "booting systemd in a sandbox needs root")
-    else {
+    let Some((h, sb)) = systemd_sandbox("systemd-order") else {
         return;
     };
-    let h = Harness::new("systemd-order");
-    let bin_dir = stead_bin().parent().unwrap().to_path_buf();
-    let _ = testchild();
     std::fs::write(h.dir.join("order.toml"), ORDER).unwrap();
-    let sb = Sandbox::up(tool, &bin_dir, &h.dir);
     let stead = "/opt/stead/bin/stead";
     let inner = |args: &[&str]| {
         let mut all = vec![stead, "--state-dir", "/var/lib/order"];

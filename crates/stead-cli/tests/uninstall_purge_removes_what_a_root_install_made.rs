@@ -18,14 +18,9 @@ use support::*;
     ignore = "needs root and ../shared/tools/systemd-sandbox beside the repository"
 )]
 fn uninstall_purge_removes_what_a_root_install_made() {
-    let Some(tool) = shared_tool("systemd-sandbox", "booting systemd in a sandbox needs root")
-    else {
+    let Some((_h, sb)) = systemd_sandbox("purge-root") else {
         return;
     };
-    let h = Harness::new("purge-root");
-    let bin_dir = stead_bin().parent().unwrap().to_path_buf();
-    let _ = testchild();
-    let sb = Sandbox::up(tool, &bin_dir, &h.dir);
     let stead = "/opt/stead/bin/stead";
 
     let install = sb.exec(&[

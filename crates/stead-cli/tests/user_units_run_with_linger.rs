@@ -17,14 +17,9 @@ use support::*;
     ignore = "needs root and ../shared/tools/systemd-sandbox beside the repository"
 )]
 fn user_units_run_with_linger() {
-    let Some(tool) = shared_tool("systemd-sandbox", "booting systemd in a sandbox needs root")
-    else {
+    let Some((_h, sb)) = systemd_sandbox("user-unit") else {
         return;
     };
-    let h = Harness::new("user-unit");
-    let bin_dir = stead_bin().parent().unwrap().to_path_buf();
-    let _ = testchild();
-    let sb = Sandbox::up(tool, &bin_dir, &h.dir);
     let stead = "/opt/stead/bin/stead";
 
     let made = sb.exec(&["useradd", "--create-home", "--shell", "/bin/sh", "alice"]);

@@ -345,6 +345,19 @@ pub fn read_pids(path: &Path) -> Vec<u32> {
         .collect()
 }
 
+/// A scratch harness and a real systemd booted with the test binaries at `/opt/stead/bin` and
+/// the harness's directory at `/opt/stead/test` (a bind mount: files written there later are
+/// seen inside); `None`, after saying why, where the sandbox cannot run (a failure under
+/// `CI=true`).
+pub fn systemd_sandbox(name: &str) -> Option<(Harness, Sandbox)> {
+    let tool = shared_tool("systemd-sandbox", "booting systemd in a sandbox needs root")?;
+    let h = Harness::new(name);
+    let bin_dir = stead_bin().parent().unwrap().to_path_buf();
+    let _ = testchild();
+    let sb = Sandbox::up(tool, &bin_dir, &h.dir);
+    Some((h, sb))
+}
+
 /// A real systemd booted by `../shared/tools/systemd-sandbox`, with the test binaries at
 /// `/opt/stead/bin` and the test's directory at `/opt/stead/test`; taken down on drop.
 pub struct Sandbox {
