@@ -335,10 +335,11 @@ impl Engine {
                 // Waiting for a program nobody starts automatically: a person will.
                 State::Waiting
                     if p.config().depends_on.iter().any(|d| {
-                        !self
-                            .slots
-                            .iter()
-                            .any(|o| &o.program.config().group == d && o.program.config().autostart)
+                        !self.groups.get(d).is_some_and(|members| {
+                            members
+                                .iter()
+                                .any(|&i| self.slots[i].program.config().autostart)
+                        })
                     }) => {}
                 _ => {
                     self.startup_checked -= 1;

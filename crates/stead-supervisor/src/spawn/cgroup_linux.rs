@@ -1,10 +1,10 @@
 //! cgroup v2 containment and accounting on Linux, where the unified hierarchy is mounted and
 //! stead may create cgroups under its own: each program instance gets
-//! `<stead's cgroup>/stead-<pid>/<instance>` and the child moves itself there before `exec`,
-//! so nothing it forks leaves it: not a double fork with `setsid`, not a daemon that clears
-//! its environment (`env -i`, nginx). A tree stop signals every member, a kill is
-//! `cgroup.kill` (or freeze, SIGKILL each member, thaw, on kernels before 5.14), and a tree
-//! is gone only when its cgroup is empty. No controller is enabled: membership
+//! `<stead's cgroup>/stead-<pid>-<start time>/<instance>` and the child moves itself there
+//! before `exec`, so nothing it forks leaves it: not a double fork with `setsid`, not a
+//! daemon that clears its environment (`env -i`, nginx). A tree stop signals every member, a
+//! kill is `cgroup.kill` (or freeze, SIGKILL each member, thaw, on kernels before 5.14), and a
+//! tree is gone only when its cgroup is empty. No controller is enabled: membership
 //! (`cgroup.procs`) and CPU time (`cpu.stat`) need none; memory is `memory.current` when the
 //! memory controller is there, else the members' resident sizes. Where none of this works
 //! (no cgroup2 mount, read-only, no permission) the process group and the instance marker
@@ -192,31 +192,29 @@ fn kill_dir(dir: &Path) {
         && e.kind() == io::ErrorKind::NotFound
         && dir.is_dir()
     {
-        {
-            let frozen = std::fs::write(dir.join("cgroup.freeze"), b"1").is_ok();
-            // Without a freezer, a member may fork between the read and the kill: go round
-            // until nothing is left to signal (bounded).
-            for _ in 0..if frozen { 1 } else { 8 } {
-                let pids = members_below(dir);
-                if pids.is_empty() {
-                    break;
-                }
-                for pid in pids {
-                    // SAFETY: kill(2) with a pid read from the cgroup.
-                    unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
-                }
+        let frozen = std::fs::write(dir.join("cgroup.freeze"), b"1").is_ok();
+        // Without a freezer, a member may fork between the read and the kill: go round
+        // until nothing is left to signal (bounded).
+        for _ in 0..if frozen { 1 } else { 8 } {
+            let pids = members_below(dir);
+            if pids.is_empty() {
+                break;
             }
-            if frozen {
-                let _ = std::fs::write(dir.join("cgroup.freeze"), b"0");
+            for pid in pids {
+                // SAFETY: kill(2) with a pid read from the cgroup.
+                unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
             }
+        }
+        if frozen {
+            let _ = std::fs::write(dir.join("cgroup.freeze"), b"0");
         }
     }
 }
 
 /// What a supervisor that was killed left in its cgroup (`recorded`: the directory it wrote
 /// into its state directory): every process there gets SIGTERM, and SIGKILL after `grace`;
-/// then the directories go. Only a directory named `stead-PID` under a cgroup2 mount whose
-/// supervisor is gone is touched. Returns the pids found.
+/// then the directories go. Only a `stead-PID-START` (or older `stead-PID`) directory on a
+/// cgroup2 file system whose supervisor is gone is touched. Returns the pids found.
 pub(crate) fn end_leftovers(recorded: &Path, grace: std::time::Duration) -> Vec<u32> {
     if !is_stale_supervisor_dir(recorded) {
         return Vec::new();
@@ -224,20 +222,25 @@ pub(crate) fn end_leftovers(recorded: &Path, grace: std::time::Duration) -> Vec<
     let found = members_below(recorded);
     if !found.is_empty() {
         signal_dir(recorded, libc::SIGTERM);
-        let deadline = std::time::Instant::now() + grace;
-        while std::time::Instant::now() < deadline && dir_populated(recorded) {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        if dir_populated(recorded) {
+        if !emptied_within(recorded, grace) {
             kill_dir(recorded);
-            let deadline = std::time::Instant::now() + grace;
-            while std::time::Instant::now() < deadline && dir_populated(recorded) {
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
+            emptied_within(recorded, grace);
         }
     }
     remove_tree(recorded);
     found
+}
+
+/// Waits up to `limit` for `dir` to hold no process; whether it got there.
+fn emptied_within(dir: &Path, limit: std::time::Duration) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    while dir_populated(dir) {
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    true
 }
 
 /// A `stead-PID-START` (or `stead-PID`) directory of a cgroup2 file system whose supervisor
