@@ -256,7 +256,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<u8, Failure> {
 }
 
 fn validate(args: &ValidateArgs) -> Result<u8, Failure> {
-    match stead_supervisor::Config::load(&args.config.config) {
+    match stead_supervisor::config::load(&args.config.config) {
         Ok(config) => {
             if args.json.json {
                 let names: Vec<&str> = config.programs.iter().map(|p| p.name.as_str()).collect();

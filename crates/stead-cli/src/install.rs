@@ -251,7 +251,7 @@ fn spec(args: &InstallArgs, backend: Backend) -> Result<ServiceSpec, Failure> {
     let mut supervisor_state = None;
     let (program, rest, wrap) = if let Some(config) = &args.config {
         let config = std::path::absolute(config).map_err(|e| usage(e.to_string()))?;
-        let loaded = stead_supervisor::Config::load(&config).map_err(|e| usage(format!("{e}")))?;
+        let loaded = stead_supervisor::config::load(&config).map_err(|e| usage(format!("{e}")))?;
         budget = Some(loaded.shutdown_budget().saturating_add(STOP_MARGIN));
         let exe = stead_exe()?;
         let name = args.name.clone().unwrap_or_else(|| "stead".into());

@@ -170,7 +170,7 @@ fn find_sources(state_dir: &Path, args: &LogsArgs) -> Result<Vec<Source>, Failur
             Ok(out)
         }
         Err(ClientError::NotRunning { .. }) => {
-            let config = stead_supervisor::Config::load(&args.config.config).map_err(|e| {
+            let config = stead_supervisor::config::load(&args.config.config).map_err(|e| {
                 Failure::new(
                     EXIT_NOT_FOUND,
                     format!("stead: no supervisor is running in {}, and its config cannot be read to find the logs:\n{e}", state_dir.display()),

@@ -212,7 +212,7 @@ fn import_then_export_keeps_every_mapped_field() {
 }
 
 fn stead_config(path: &std::path::Path) -> stead_supervisor::Config {
-    stead_supervisor::Config::load(path).unwrap_or_else(|e| {
+    stead_supervisor::config::load(path).unwrap_or_else(|e| {
         panic!(
             "{e}\n--- {}:\n{}",
             path.display(),

@@ -7,7 +7,7 @@
 //! dependency).
 
 use serde_json::{Map, Value, json};
-use stead_supervisor::config::RestartPolicy;
+use stead_config::RestartPolicy;
 
 use crate::yaml::to_yaml;
 use crate::{ExportError, File, Options, Program, dns_name, duration, env_with, images};
@@ -26,7 +26,7 @@ pub(crate) fn render(
                 .cfg
                 .ready
                 .as_ref()
-                .is_some_and(|r| matches!(r.probe, stead_supervisor::config::Probe::Exec(_)));
+                .is_some_and(|r| matches!(r.probe, stead_config::Probe::Exec(_)));
             (
                 p.name.to_string(),
                 p.cfg.restart == RestartPolicy::Never,
@@ -83,7 +83,7 @@ pub(crate) fn render(
 /// and runs it inside the container); whether it came from `ready`. tcp and http probes are
 /// noted: Compose has no such check, only a command the image must provide.
 fn healthcheck(p: &mut Program<'_>) -> Option<(Value, bool)> {
-    use stead_supervisor::config::{CheckAction, HealthProbe, Probe};
+    use stead_config::{CheckAction, HealthProbe, Probe};
     let c = p.cfg;
     let cmd = |probe: &Probe| match probe {
         Probe::Exec(argv) => {
@@ -201,11 +201,11 @@ fn service(p: &mut Program<'_>, image: &str) -> Value {
     if c.exit_codes != [0] {
         p.drop("`exit_codes`: Compose counts only exit code 0 as success");
     }
-    let defaults = stead_supervisor::config::Backoff::default();
+    let defaults = stead_config::Backoff::default();
     if c.backoff != defaults {
         p.drop("`backoff`: the Docker engine restarts with its own doubling delay");
     }
-    if c.log != stead_supervisor::config::LogSettings::default() {
+    if c.log != stead_config::LogSettings::default() {
         p.drop("`[log]` settings: output goes to the container's logging driver");
     }
     s
@@ -217,7 +217,7 @@ mod tests {
 
     fn compose(text: &str) -> (String, Vec<String>) {
         let config =
-            stead_supervisor::Config::parse_portable(std::path::Path::new("/srv/stead.toml"), text)
+            stead_config::Config::parse_portable(std::path::Path::new("/srv/stead.toml"), text)
                 .unwrap();
         let options = Options {
             image: Some("app:1".into()),

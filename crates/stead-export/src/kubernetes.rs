@@ -6,8 +6,8 @@
 //! `kubectl apply -f`.
 
 use serde_json::{Value, json};
-use stead_supervisor::Signal;
-use stead_supervisor::config::RestartPolicy;
+use stead_config::RestartPolicy;
+use stead_config::Signal;
 
 use crate::yaml::to_yaml;
 use crate::{ExportError, File, Options, Program, dns_name, env_with, images, seconds_ceil};
@@ -81,7 +81,7 @@ fn manifest(p: &mut Program<'_>, options: &Options, image: &str) -> Value {
     if c.exit_codes != [0] {
         p.drop("`exit_codes`: Kubernetes counts only exit code 0 as success");
     }
-    let defaults = stead_supervisor::config::Backoff::default();
+    let defaults = stead_config::Backoff::default();
     if !runs_to_completion && (c.backoff != defaults || c.max_restarts != 10) {
         p.drop("`backoff`, `max_restarts`: the kubelet applies its own crash-loop backoff (10 s doubling to 5 min)");
     }
@@ -145,8 +145,8 @@ fn manifest(p: &mut Program<'_>, options: &Options, image: &str) -> Value {
 
 /// The kubelet probes the pod's IP, not its loopback: a probe of 127.0.0.1 or localhost
 /// keeps its port, and says so (a program listening on loopback only would fail it).
-fn loopback_note(p: &stead_supervisor::config::Probe) -> Option<String> {
-    use stead_supervisor::config::Probe;
+fn loopback_note(p: &stead_config::Probe) -> Option<String> {
+    use stead_config::Probe;
     let host = match p {
         Probe::Tcp(addr) => addr.rsplit_once(':')?.0,
         Probe::Http { url, .. } => {
@@ -164,8 +164,8 @@ fn loopback_note(p: &stead_supervisor::config::Probe) -> Option<String> {
 }
 
 /// A Kubernetes probe handler for a stead probe; `None` (noted) for those it cannot express.
-fn handler(p: &stead_supervisor::config::Probe) -> Option<Value> {
-    use stead_supervisor::config::Probe;
+fn handler(p: &stead_config::Probe) -> Option<Value> {
+    use stead_config::Probe;
     match p {
         Probe::Tcp(addr) => {
             let (host, port) = addr.rsplit_once(':')?;
@@ -194,7 +194,7 @@ fn handler(p: &stead_supervisor::config::Probe) -> Option<Value> {
 /// `ready` → `readinessProbe` (and a `startupProbe` for the timeout), `health` →
 /// `livenessProbe`, `limits` → `resources.limits`; notes for what has no equivalent.
 fn probes(p: &mut Program<'_>, container: &mut Value) {
-    use stead_supervisor::config::{CheckAction, HealthProbe};
+    use stead_config::{CheckAction, HealthProbe};
     let c = p.cfg;
     let probed = [
         c.ready.as_ref().map(|r| &r.probe),
@@ -267,7 +267,7 @@ mod tests {
 
     #[test]
     fn a_loopback_probe_is_said_to_reach_the_pods_ip() {
-        let config = stead_supervisor::Config::parse_portable(
+        let config = stead_config::Config::parse_portable(
             std::path::Path::new("/srv/stead.toml"),
             "[program.web]\ncommand = ['/bin/web']\nready = { tcp = '127.0.0.1:8080' }\n\
              [program.api]\ncommand = ['/bin/api']\nready = { tcp = '0.0.0.0:9090' }\n",

@@ -12,9 +12,9 @@
 //! ```
 //! use std::path::Path;
 //! use stead_export::{Format, Options, export};
-//! use stead_supervisor::Config;
+//! use stead_config::Config;
 //!
-//! let config = Config::parse(Path::new("/srv/stead.toml"),
+//! let config = Config::parse_portable(Path::new("/srv/stead.toml"),
 //!     "[program.web]\ncommand = ['/bin/sh', '-c', 'exec sleep 100']\nstop_timeout = '5s'\n").unwrap();
 //! let out = export(&config, Format::Systemd, &Options::default()).unwrap();
 //! let unit = &out.files.iter().find(|f| f.name == "web.service").unwrap().text;
@@ -34,8 +34,8 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use stead_supervisor::Config;
-use stead_supervisor::config::ProgramConfig;
+use stead_config::Config;
+use stead_config::ProgramConfig;
 
 /// What to export to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,7 +173,7 @@ impl Program<'_> {
     /// the format. A variable `env` does not set (it comes from the `env_file` or stead's own
     /// environment) cannot be resolved here: its argument is kept as written, with a warning.
     pub(crate) fn resolved_command(&mut self, format: &str) -> Vec<String> {
-        use stead_supervisor::config::vars::{Piece, expand_argv, parse_arg};
+        use stead_config::vars::{Piece, expand_argv, parse_arg};
         let t = &self.cfg.template;
         if t.shell {
             return t.command.clone();
@@ -211,7 +211,7 @@ impl Program<'_> {
     /// `stop_timeout` for a format whose timeout cannot be infinite (`field` names it):
     /// `"infinity"` becomes [`LONGEST_STOP`], with a warning.
     pub(crate) fn finite_stop_timeout(&mut self, format: &str, field: &str) -> Duration {
-        if self.cfg.stop_timeout == stead_supervisor::INFINITY {
+        if self.cfg.stop_timeout == stead_config::INFINITY {
             self.drop(format!(
                 "`stop_timeout = \"infinity\"`: {format}'s {field} cannot be infinite; exported as {} (one year), after which the program is killed",
                 duration(LONGEST_STOP)
@@ -262,7 +262,7 @@ impl Program<'_> {
         if !c.kill_tree {
             self.drop("`kill_tree = false` has no equivalent: the whole container is stopped");
         }
-        let default_log = stead_supervisor::config::LogSettings::default();
+        let default_log = stead_config::LogSettings::default();
         if c.log.max_size != default_log.max_size
             || c.log.keep != default_log.keep
             || c.log.rotate != default_log.rotate
@@ -322,7 +322,7 @@ pub const LONGEST_STOP: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// `"1.5s"`-style text that systemd, Nomad and Compose all read.
 pub(crate) fn duration(d: Duration) -> String {
-    stead_supervisor::format_duration(d)
+    stead_config::format_duration(d)
 }
 
 /// `path` without `.` and with each `..` taking back the component before it, lexically

@@ -7,7 +7,7 @@
 
 use std::fmt::Write;
 
-use stead_supervisor::config::RestartPolicy;
+use stead_config::RestartPolicy;
 
 use crate::{File, Options, Program, duration, env_with};
 
@@ -145,7 +145,7 @@ fn group(p: &mut Program<'_>, options: &Options, out: &mut String) {
     if c.exit_codes != [0] {
         p.drop("`exit_codes`: Nomad counts only exit code 0 as success");
     }
-    if c.stop_timeout == stead_supervisor::INFINITY {
+    if c.stop_timeout == stead_config::INFINITY {
         p.drop("kill_timeout is also capped by the Nomad client's `max_kill_timeout` (30s by default): raise it on the clients");
     }
     let kill_timeout = p.finite_stop_timeout("Nomad", "kill_timeout");
@@ -168,7 +168,7 @@ mod tests {
 
     #[test]
     fn depends_on_and_ready_agree_that_nomad_orders_nothing() {
-        let config = stead_supervisor::Config::parse_portable(
+        let config = stead_config::Config::parse_portable(
             std::path::Path::new("/srv/stead.toml"),
             "[program.db]\ncommand = ['/bin/db']\nready = { tcp = '127.0.0.1:5432' }\n\
              [program.web]\ncommand = ['/bin/web']\ndepends_on = ['db']\n",

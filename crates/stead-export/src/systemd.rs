@@ -95,7 +95,7 @@ fn header(_options: &Options) -> String {
 
 /// The unit of one program: the one renderer of program units (`stead install` builds on it).
 pub fn program_unit_for(
-    cfg: &stead_supervisor::config::ProgramConfig,
+    cfg: &stead_config::ProgramConfig,
     options: &Options,
     target: &str,
 ) -> (Unit, Vec<String>) {
@@ -110,7 +110,7 @@ pub fn program_unit_for(
 
 /// `ready`, `health`, `limits` and hooks: what systemd can say, and notes for the rest.
 fn checks(p: &mut Program<'_>, u: &mut Unit) {
-    use stead_supervisor::config::{HealthProbe, Probe};
+    use stead_config::{HealthProbe, Probe};
     let c = p.cfg;
     if let Some(r) = &c.ready {
         if r.probe == Probe::Notify {
@@ -136,7 +136,7 @@ fn checks(p: &mut Program<'_>, u: &mut Unit) {
         if let Some(cpu) = l.max_cpu {
             u.set("Service", "CPUQuota", format!("{cpu:.0}%"));
         }
-        if l.action == stead_supervisor::config::CheckAction::Report {
+        if l.action == stead_config::CheckAction::Report {
             p.drop("`limits` with action = \"report\": systemd enforces MemoryMax=/CPUQuota= instead of reporting");
         }
     }
@@ -163,10 +163,10 @@ fn program_unit(p: &mut Program<'_>, options: &Options, target: &str, template: 
     }
     // A one-shot task is `Type=oneshot`: its start completes when it has finished
     // successfully, which is what `After=` in its dependents then waits for (as stead does).
-    let one_shot = c.restart == stead_supervisor::config::RestartPolicy::Never;
+    let one_shot = c.restart == stead_config::RestartPolicy::Never;
     let notify = matches!(
         c.ready.as_ref().map(|r| &r.probe),
-        Some(stead_supervisor::config::Probe::Notify)
+        Some(stead_config::Probe::Notify)
     );
     u.set(
         "Service",
@@ -250,13 +250,13 @@ fn program_unit(p: &mut Program<'_>, options: &Options, target: &str, template: 
         u.set("Service", "Group", group.clone());
     }
     let restart = match c.restart {
-        stead_supervisor::config::RestartPolicy::Always => "always",
-        stead_supervisor::config::RestartPolicy::OnFailure => "on-failure",
-        stead_supervisor::config::RestartPolicy::Never => "no",
+        stead_config::RestartPolicy::Always => "always",
+        stead_config::RestartPolicy::OnFailure => "on-failure",
+        stead_config::RestartPolicy::Never => "no",
     };
     u.set("Service", "Restart", restart);
     let b = c.backoff;
-    let restarts = c.restart != stead_supervisor::config::RestartPolicy::Never;
+    let restarts = c.restart != stead_config::RestartPolicy::Never;
     if restarts {
         u.set("Service", "RestartSec", duration(b.initial));
     }
@@ -276,7 +276,7 @@ fn program_unit(p: &mut Program<'_>, options: &Options, target: &str, template: 
             ));
         }
     }
-    let defaults = stead_supervisor::config::Backoff::default();
+    let defaults = stead_config::Backoff::default();
     if restarts && (b.jitter - defaults.jitter).abs() > f64::EPSILON && b.jitter > 0.0 {
         p.drop("`backoff.jitter`: systemd restarts without jitter");
     }
@@ -317,7 +317,7 @@ fn program_unit(p: &mut Program<'_>, options: &Options, target: &str, template: 
             "process"
         },
     );
-    let default_log = stead_supervisor::config::LogSettings::default();
+    let default_log = stead_config::LogSettings::default();
     if c.log != default_log {
         p.drop("`[log]` settings: the unit's output goes to the journal (journald's own retention applies)");
     }
@@ -499,7 +499,7 @@ pub fn harden(u: &mut Unit, c: &Confinement<'_>) {
 /// A `${NAME}` the unit does not set: systemd expands it from its own few variables or to
 /// nothing, where stead took it from its own environment.
 fn unset_variables(p: &mut Program<'_>, argv: &[String]) {
-    use stead_supervisor::config::vars::{Piece, parse_arg};
+    use stead_config::vars::{Piece, parse_arg};
     let c = p.cfg;
     if c.template.env_file.is_some() {
         return;
@@ -528,19 +528,16 @@ mod tests {
     fn unit_for(stop_timeout: &str) -> String {
         let text =
             format!("[program.db]\ncommand = ['/usr/bin/db']\nstop_timeout = '{stop_timeout}'\n");
-        let config = stead_supervisor::Config::parse_portable(
-            std::path::Path::new("/srv/stead.toml"),
-            &text,
-        )
-        .unwrap();
+        let config =
+            stead_config::Config::parse_portable(std::path::Path::new("/srv/stead.toml"), &text)
+                .unwrap();
         let out = export(&config, Format::Systemd, &Options::default()).unwrap();
         out.files[0].text.clone()
     }
 
     fn units(config_path: &str, text: &str) -> (String, Vec<String>) {
         let config =
-            stead_supervisor::Config::parse_portable(std::path::Path::new(config_path), text)
-                .unwrap();
+            stead_config::Config::parse_portable(std::path::Path::new(config_path), text).unwrap();
         let out = export(&config, Format::Systemd, &Options::default()).unwrap();
         let notes = out.warnings.into_iter().flat_map(|w| w.dropped).collect();
         (out.files[0].text.clone(), notes)

@@ -4,12 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
+use stead_config::Config;
 use stead_export::{Format, Options, export};
-use stead_supervisor::Config;
 
 fn example() -> (Config, String) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/stead.toml");
-    let config = Config::load(&path).expect("the example config loads");
+    let config = Config::load_portable(&path).expect("the example config loads");
     // As exports write it: normalized (`crates/stead-export/../../examples` is `examples`).
     let dir = stead_export::normalize(&config.programs[0].cwd)
         .display()

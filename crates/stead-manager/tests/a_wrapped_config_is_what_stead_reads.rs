@@ -35,7 +35,7 @@ fn a_wrapped_config_is_what_stead_reads() {
     assert_eq!(host.args[2], w.config.path.display().to_string());
     assert!(wrap::is_unchanged(&w.config.text));
 
-    let config = stead_supervisor::Config::parse_portable(&w.config.path, &w.config.text)
+    let config = stead_config::Config::parse_portable(&w.config.path, &w.config.text)
         .unwrap_or_else(|e| panic!("{e}\n{}", w.config.text));
     assert_eq!(config.programs.len(), 1);
     let p = &config.programs[0];
@@ -44,5 +44,5 @@ fn a_wrapped_config_is_what_stead_reads() {
     assert_eq!(p.env, program.env);
     assert_eq!(p.cwd, Path::new("/srv/billing data"));
     assert_eq!(p.stop_timeout, Duration::from_millis(7500));
-    assert_eq!(p.restart, stead_supervisor::config::RestartPolicy::Always);
+    assert_eq!(p.restart, stead_config::RestartPolicy::Always);
 }

@@ -1165,7 +1165,7 @@ impl Engine {
     }
 
     fn apply_reload(&mut self) -> Result<ReloadReport, ApiError> {
-        let mut fresh = Config::load(&self.config.path).map_err(|e| {
+        let mut fresh = crate::config::load(&self.config.path).map_err(|e| {
             let mut err = ApiError::new(
                 422,
                 e.to_string(),

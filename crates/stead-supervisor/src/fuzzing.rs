@@ -22,7 +22,7 @@ pub fn config_bytes(data: &[u8]) {
 pub fn config(text: &str) {
     for host_checks in [false, true] {
         let loaded = if host_checks {
-            crate::Config::parse(Path::new("fuzz.toml"), text)
+            crate::config::parse(Path::new("fuzz.toml"), text)
         } else {
             crate::Config::parse_portable(Path::new("fuzz.toml"), text)
         };

@@ -10,10 +10,10 @@
 //!
 //! ```no_run
 //! use std::path::Path;
-//! use stead_supervisor::{Config, Options, OutputMode, default_state_dir, supervise};
+//! use stead_supervisor::{Options, OutputMode, config, default_state_dir, supervise};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! let config = Config::load(Path::new("stead.toml"))?;
+//! let config = config::load(Path::new("stead.toml"))?;
 //! let options = Options::new(config, default_state_dir());
 //! let exit_code = supervise(options).await?;
 //! std::process::exit(exit_code);
@@ -26,7 +26,6 @@
 
 pub mod config;
 pub mod control;
-mod duration;
 mod engine;
 pub mod events;
 #[doc(hidden)]
@@ -37,22 +36,17 @@ pub mod logs;
 mod metrics;
 pub mod program;
 mod ratelimit;
-pub mod signal;
 mod spawn;
-pub mod terminal;
 mod wall;
 
 use std::path::PathBuf;
 
 pub use config::{Config, ConfigError};
-pub use duration::{INFINITY, format_duration, parse_duration, parse_timeout};
 pub use host::{InstanceLock, LockError, control_endpoint, default_state_dir};
-pub use signal::Signal;
-
-/// The exit code of stead when a program went `fatal` and that ended the supervisor
-/// (`stead run`, or `exit_on_fatal = true`): a permanent failure, so that a native manager's
-/// own recovery (systemd `Restart=`, SCM failure actions) can act.
-pub const EXIT_PROGRAM_FATAL: i32 = 100;
+pub use stead_config::{
+    EXIT_PROGRAM_FATAL, INFINITY, Signal, format_duration, parse_duration, parse_timeout, signal,
+    terminal,
+};
 
 /// Where programs' stdout and stderr go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -279,13 +273,4 @@ pub async fn supervise(mut options: Options) -> Result<i32, Error> {
         server.drain(std::time::Duration::from_millis(500)).await;
     }
     Ok(code)
-}
-
-/// Serializes a `Duration` as a human string (`"1.5s"`), for status and config dumps.
-pub(crate) mod serde_duration {
-    use std::time::Duration;
-
-    pub(crate) fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&crate::format_duration(*d))
-    }
 }

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use crate::Signal;
 use crate::config::{ProgramConfig, RestartPolicy};
-use crate::duration::format_duration;
+use crate::format_duration;
 
 /// The shortest wait after a failed spawn (missing binary, permission denied).
 pub const SPAWN_FAILURE_DELAY: Duration = Duration::from_secs(1);

@@ -55,7 +55,7 @@ impl Imported {
     /// elsewhere): an import never hands out a config stead would refuse. `path` is where it
     /// will be written (relative paths in it start at its directory).
     pub fn validate(&self, path: &std::path::Path) -> Result<(), String> {
-        stead_supervisor::Config::parse_portable(path, &self.toml)
+        stead_config::Config::parse_portable(path, &self.toml)
             .map(drop)
             .map_err(|e| e.to_string())
     }

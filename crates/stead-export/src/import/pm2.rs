@@ -344,8 +344,8 @@ mod tests {
         );
         out.validate(Path::new("/srv/stead.toml"))
             .unwrap_or_else(|e| panic!("{e}\n{}", out.toml));
-        let c = stead_supervisor::Config::parse_portable(Path::new("/srv/stead.toml"), &out.toml)
-            .unwrap();
+        let c =
+            stead_config::Config::parse_portable(Path::new("/srv/stead.toml"), &out.toml).unwrap();
         let web: Vec<_> = c.programs.iter().filter(|p| p.group == "web").collect();
         assert_eq!(web.len(), 4, "a numeric string is a count");
         assert_eq!(web[0].command, ["node", "index", "--port", "3000"]);

@@ -278,7 +278,7 @@ fn expand(value: &str, ctx: &Context) -> (String, Vec<String>, Vec<String>) {
                 ));
                 out.push_str(&host);
             }
-            n if n.starts_with("ENV_") && stead_supervisor::config::vars::is_name(&n[4..]) => {
+            n if n.starts_with("ENV_") && stead_config::vars::is_name(&n[4..]) => {
                 // The caller decides where `${X}` can stand (`command`, `environment`).
                 env.push(n[4..].to_string());
                 let _ = write!(out, "${{{}}}", &n[4..]);

@@ -11,7 +11,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use stead_supervisor::{INFINITY, format_duration};
+use stead_config::{INFINITY, format_duration};
 
 use super::{Draft, program_name, toml_array, toml_str, toml_table};
 use crate::unit::{Unit, split_exec_words};
@@ -331,7 +331,7 @@ pub fn import_unit(path: &Path) -> Result<Draft, String> {
 
 /// The names of an argument's `${NAME}`s.
 fn braced_names(arg: &str) -> Vec<String> {
-    use stead_supervisor::config::vars::{Piece, parse_arg};
+    use stead_config::vars::{Piece, parse_arg};
     parse_arg(arg, 0)
         .unwrap_or_default()
         .into_iter()

@@ -77,7 +77,7 @@ impl Source {
 /// # use std::path::Path;
 /// use stead_supervisor::Config;
 /// use stead_supervisor::logs::read::sources_from_config;
-/// let config = Config::parse(Path::new("/srv/stead.toml"),
+/// let config = Config::parse_portable(Path::new("/srv/stead.toml"),
 ///     "[program.web]\ncommand = ['sh']\nlog = { stderr = 'merge' }\n").unwrap();
 /// let s = sources_from_config(&config, Path::new("/run/stead"), &[]).unwrap();
 /// assert_eq!(s.len(), 1);

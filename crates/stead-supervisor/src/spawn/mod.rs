@@ -28,7 +28,7 @@ mod imp;
 pub(crate) use imp::{
     Child, ExitSource, OutputPipe, STATE_VAR, alive, check_can_switch_user, check_group,
     check_user, end_leftovers, finish_supervisor, init_supervisor, kill_aux, owner_of, pump,
-    shell_argv, signal_pid, spawn, spawn_aux, sweep_escapees,
+    signal_pid, spawn, spawn_aux, sweep_escapees,
 };
 
 /// A helper process (an `exec` probe, a hook) and how its exit status will arrive.

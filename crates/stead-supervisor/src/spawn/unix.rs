@@ -558,11 +558,6 @@ pub(crate) fn candidates(dir: &Path, name: &str) -> Vec<PathBuf> {
     vec![dir.join(name)]
 }
 
-/// The argv that runs `script` through the system shell.
-pub(crate) fn shell_argv(script: &str) -> Vec<String> {
-    vec!["/bin/sh".into(), "-c".into(), script.into()]
-}
-
 pub(crate) fn check_user(name: &str) -> Result<(), (String, String)> {
     match User::from_name(name) {
         Ok(Some(_)) => Ok(()),

@@ -281,11 +281,6 @@ pub(crate) fn candidates(dir: &Path, name: &str) -> Vec<PathBuf> {
     out
 }
 
-/// The argv that runs `script` through `cmd.exe`.
-pub(crate) fn shell_argv(script: &str) -> Vec<String> {
-    vec!["cmd.exe".into(), "/C".into(), script.into()]
-}
-
 pub(crate) fn check_user(name: &str) -> Result<(), (String, String)> {
     Err((
         format!("`user = \"{name}\"` is not supported on Windows"),

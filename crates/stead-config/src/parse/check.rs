@@ -7,7 +7,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::Walker;
-use crate::config::check::{
+use crate::check::{
     CheckAction, HealthCheck, HealthProbe, Limits, MetricsSettings, Probe, ReadyCheck,
 };
 
@@ -23,7 +23,7 @@ const LIMIT_KEYS: &[&str] = &["max_memory", "max_cpu", "action"];
 const METRICS_KEYS: &[&str] = &["listen", "sample", "token_file"];
 
 /// `http://host:port/path` → (host:port, path); plain HTTP only.
-pub(crate) fn split_http_url(url: &str) -> Option<(String, String)> {
+pub fn split_http_url(url: &str) -> Option<(String, String)> {
     let rest = url.strip_prefix("http://")?;
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
@@ -50,7 +50,7 @@ fn valid_tcp(addr: &str) -> bool {
         .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0))
 }
 
-impl Walker<'_> {
+impl Walker<'_, '_> {
     /// One probe key (`tcp = …`, `http = …`, …) of a ready or health table.
     fn probe(&mut self, key: &str, v: &Spanned<DeValue<'_>>, place: &str) -> Option<Probe> {
         match key {
@@ -352,8 +352,7 @@ impl Walker<'_> {
                 other => self.unknown(key, other, &place, LIMIT_KEYS),
             }
         }
-        if self.host_checks
-            && !crate::health::resources::SUPPORTED
+        if self.host.is_some_and(|h| !h.resource_sampling())
             && (l.max_memory.is_some() || l.max_cpu.is_some())
         {
             // A limit nobody measures would never act: say so rather than look enforced.
@@ -416,8 +415,8 @@ impl Walker<'_> {
                     if let Some(s) = self.string(val, "token_file", "\"/etc/stead/metrics.token\"")
                     {
                         let file = self.path(&s);
-                        if self.host_checks
-                            && let Err(why) = crate::metrics::read_token(&file)
+                        if let Some(host) = self.host
+                            && let Err(why) = host.metrics_token(&file)
                         {
                             self.c.error(
                                 val.span(),

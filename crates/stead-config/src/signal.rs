@@ -11,14 +11,13 @@ use std::str::FromStr;
 /// [`Signal::Kill`] terminates the program's Job Object. The others are refused there.
 ///
 /// ```
-/// use stead_supervisor::Signal;
+/// use stead_config::Signal;
 /// assert_eq!("SIGTERM".parse::<Signal>().unwrap(), Signal::Term);
 /// assert_eq!("hup".parse::<Signal>().unwrap(), Signal::Hup);
 /// assert_eq!("9".parse::<Signal>().unwrap(), Signal::Kill);
 /// assert_eq!(Signal::Usr1.to_string(), "USR1");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
 pub enum Signal {
     /// Hang-up; by convention "reload your configuration".
     Hup,
@@ -62,7 +61,7 @@ impl Signal {
     /// The signal's name without the `SIG` prefix, as `kill -l` prints it.
     ///
     /// ```
-    /// assert_eq!(stead_supervisor::Signal::Term.name(), "TERM");
+    /// assert_eq!(stead_config::Signal::Term.name(), "TERM");
     /// ```
     pub fn name(self) -> &'static str {
         NAMES
@@ -79,7 +78,7 @@ impl Signal {
     /// The signal with this Linux number, if stead knows it.
     ///
     /// ```
-    /// assert_eq!(stead_supervisor::Signal::from_number(15), Some(stead_supervisor::Signal::Term));
+    /// assert_eq!(stead_config::Signal::from_number(15), Some(stead_config::Signal::Term));
     /// ```
     pub fn from_number(n: i32) -> Option<Signal> {
         NAMES

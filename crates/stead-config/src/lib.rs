@@ -1,9 +1,16 @@
+//! # stead-config
+//!
 //! `stead.toml`: the model, and a strict parser that reports every problem at once with its
-//! line, column and a hint.
+//! line, column and a hint; with the [`Signal`] names and the durations it is written in.
+//!
+//! Parsing checks the file itself. Checks against the machine the programs will run on (the
+//! binary resolves, the user exists, `cwd` is a directory) are a separate concern: the
+//! supervisor passes its own [`HostChecks`] to [`Config::load_checked`]; an export for other
+//! machines uses [`Config::load_portable`], which runs none of them.
 //!
 //! ```
 //! use std::path::Path;
-//! use stead_supervisor::config::{Config, RestartPolicy};
+//! use stead_config::{Config, RestartPolicy};
 //!
 //! let text = r#"
 //! [program.web]
@@ -11,18 +18,23 @@
 //! restart = "on-failure"
 //! stop_timeout = "5s"
 //! "#;
-//! let config = Config::parse(Path::new("stead.toml"), text).unwrap();
+//! let config = Config::parse_portable(Path::new("stead.toml"), text).unwrap();
 //! assert_eq!(config.programs[0].name, "web");
 //! assert_eq!(config.programs[0].restart, RestartPolicy::OnFailure);
 //!
-//! let err = Config::parse(Path::new("stead.toml"), "[program.web]\ncomand = 'x'\n").unwrap_err();
+//! let err = Config::parse_portable(Path::new("stead.toml"), "[program.web]\ncomand = 'x'\n")
+//!     .unwrap_err();
 //! assert!(err.to_string().contains("stead.toml:2:1: unknown key `comand`"));
 //! ```
 
 mod check;
 mod diagnostic;
+mod duration;
+mod host;
 mod log;
 mod parse;
+pub mod signal;
+pub mod terminal;
 pub mod vars;
 
 use std::collections::BTreeMap;
@@ -33,10 +45,43 @@ pub use check::{
     CheckAction, HealthCheck, HealthProbe, Limits, MetricsSettings, Probe, ReadyCheck,
 };
 pub use diagnostic::{ConfigError, Diagnostic};
-pub use log::{LogFormat, LogMode, LogSettings, RotateEvery, Timestamps, parse_size};
-pub(crate) use parse::parse_http_url;
+pub use duration::{INFINITY, format_duration, parse_duration, parse_timeout};
+pub use host::HostChecks;
+pub use log::{
+    LogFormat, LogMode, LogSettings, NAME_MAX, RotateEvery, Timestamps, file_stem,
+    longest_file_name, parse_size,
+};
+pub use parse::parse_http_url;
+pub use signal::Signal;
 
-use crate::Signal;
+/// The exit code of stead when a program went `fatal` and that ended the supervisor
+/// (`stead run`, or `exit_on_fatal = true`): a permanent failure, so that a native manager's
+/// own recovery (systemd `Restart=`, SCM failure actions) can act.
+///
+/// ```
+/// assert_eq!(stead_config::EXIT_PROGRAM_FATAL, 100);
+/// ```
+pub const EXIT_PROGRAM_FATAL: i32 = 100;
+
+/// Serializes a `Duration` as a human string (`"1.5s"`), for status and config dumps:
+/// `#[serde(serialize_with = "stead_config::serde_duration::serialize")]`.
+///
+/// ```
+/// #[derive(serde::Serialize)]
+/// struct Status {
+///     #[serde(with = "stead_config::serde_duration")]
+///     uptime: std::time::Duration,
+/// }
+/// # let _ = Status { uptime: std::time::Duration::ZERO };
+/// ```
+pub mod serde_duration {
+    use std::time::Duration;
+
+    /// Writes `d` as [`crate::format_duration`] does.
+    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&crate::format_duration(*d))
+    }
+}
 
 /// A whole `stead.toml`, with `numprocs` expanded into instances.
 #[derive(Debug, Clone, PartialEq)]
@@ -199,7 +244,7 @@ impl ProgramConfig {
     /// Whether `name` selects this instance: its own name (`web:1`) or its program's (`web`).
     ///
     /// ```
-    /// let mut p = stead_supervisor::config::ProgramConfig::new("web", vec!["x".into()]);
+    /// let mut p = stead_config::ProgramConfig::new("web", vec!["x".into()]);
     /// p.name = "web:1".into();
     /// assert!(p.answers_to("web") && p.answers_to("web:1") && !p.answers_to("web:0"));
     /// ```
@@ -210,7 +255,7 @@ impl ProgramConfig {
     /// A program with every default, running `command`; what `stead run` builds from its flags.
     ///
     /// ```
-    /// let p = stead_supervisor::config::ProgramConfig::new("job", vec!["true".into()]);
+    /// let p = stead_config::ProgramConfig::new("job", vec!["true".into()]);
     /// assert_eq!(p.stop_timeout, std::time::Duration::from_secs(10));
     /// ```
     pub fn new(name: &str, command: Vec<String>) -> Self {
@@ -255,55 +300,13 @@ impl ProgramConfig {
 ///
 /// ```
 /// # #[cfg(unix)]
-/// assert_eq!(stead_supervisor::config::shell_argv("a | b"), ["/bin/sh", "-c", "a | b"]);
+/// assert_eq!(stead_config::shell_argv("a | b"), ["/bin/sh", "-c", "a | b"]);
 /// ```
 pub fn shell_argv(script: &str) -> Vec<String> {
-    crate::spawn::shell_argv(script)
-}
-
-/// Checks a program built outside a config file (`stead run`): the binary resolves and the
-/// user and group exist and can be switched to. Returns every problem, each with its fix.
-///
-/// ```
-/// use stead_supervisor::config::{ProgramConfig, check_program};
-/// assert!(check_program(&ProgramConfig::new("x", vec!["no-such-binary-here".into()])).is_err());
-/// ```
-pub fn check_program(p: &ProgramConfig) -> Result<(), Vec<(String, String)>> {
-    let mut problems = Vec::new();
-    if p.command.is_empty() {
-        problems.push((
-            "no command given".to_string(),
-            "put the command after `--`: stead run -- ./server --port 8080".to_string(),
-        ));
-        return Err(problems);
-    }
-    if let Err(msg) =
-        crate::spawn::resolve_program(&p.command[0], &p.cwd, p.env.get("PATH").map(String::as_str))
-    {
-        problems.push((
-            msg,
-            "install it, fix the path, or give an absolute path".to_string(),
-        ));
-    }
-    if let Some(u) = &p.user
-        && let Err(e) = crate::spawn::check_user(u)
-    {
-        problems.push(e);
-    }
-    if let Some(g) = &p.group_name
-        && let Err(e) = crate::spawn::check_group(g)
-    {
-        problems.push(e);
-    }
-    if (p.user.is_some() || p.group_name.is_some())
-        && let Err(e) = crate::spawn::check_can_switch_user()
-    {
-        problems.push(e);
-    }
-    if problems.is_empty() {
-        Ok(())
+    if cfg!(windows) {
+        vec!["cmd.exe".into(), "/C".into(), script.into()]
     } else {
-        Err(problems)
+        vec!["/bin/sh".into(), "-c".into(), script.into()]
     }
 }
 
@@ -341,18 +344,19 @@ impl Config {
         }
     }
 
-    /// Reads and checks a config file.
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        Self::load_with(path, true)
+    /// Reads a config file and checks it, and checks it against this host through `host`
+    /// (the supervisor's checks: binaries resolve, users exist, `cwd` is a directory).
+    pub fn load_checked(path: &Path, host: &dyn HostChecks) -> Result<Config, ConfigError> {
+        Self::load_with(path, Some(host))
     }
 
     /// Reads a config file for programs that run on other machines (`stead export`): every
     /// check of the file itself, none against this host (binaries, users, `cwd`, env files).
     pub fn load_portable(path: &Path) -> Result<Config, ConfigError> {
-        Self::load_with(path, false)
+        Self::load_with(path, None)
     }
 
-    fn load_with(path: &Path, host_checks: bool) -> Result<Config, ConfigError> {
+    fn load_with(path: &Path, host: Option<&dyn HostChecks>) -> Result<Config, ConfigError> {
         let text = read_bounded(path, MAX_CONFIG_BYTES).map_err(|e| {
             let hint = match e.kind() {
                 std::io::ErrorKind::NotFound => Some(
@@ -369,19 +373,24 @@ impl Config {
             };
             ConfigError::whole_file(path, format!("cannot read the config: {e}"), hint)
         })?;
-        parse::parse(path, &text, host_checks)
+        parse::parse(path, &text, host)
     }
 
-    /// Parses and checks config text; `path` names the file in messages and anchors relative
-    /// paths (`cwd`, `env_file`, programs given as `./bin`).
-    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-        parse::parse(path, text, true)
+    /// Parses and checks config text, and checks it against this host through `host`;
+    /// `path` names the file in messages and anchors relative paths (`cwd`, `env_file`,
+    /// programs given as `./bin`).
+    pub fn parse_checked(
+        path: &Path,
+        text: &str,
+        host: &dyn HostChecks,
+    ) -> Result<Config, ConfigError> {
+        parse::parse(path, text, Some(host))
     }
 
     /// Parses config text with every check of the file itself and none against this host
     /// (as [`Config::load_portable`] does for a file).
     pub fn parse_portable(path: &Path, text: &str) -> Result<Config, ConfigError> {
-        parse::parse(path, text, false)
+        parse::parse(path, text, None)
     }
 
     /// The longest an orderly shutdown of every program can take: a program is stopped only
@@ -391,7 +400,7 @@ impl Config {
     ///
     /// ```
     /// # use std::time::Duration;
-    /// let c = stead_supervisor::Config::parse_portable(
+    /// let c = stead_config::Config::parse_portable(
     ///     std::path::Path::new("stead.toml"),
     ///     "[program.db]\ncommand = ['db']\nstop_timeout = '20s'\n\
     ///      [program.app]\ncommand = ['app']\nstop_timeout = '5s'\ndepends_on = ['db']\n\
@@ -422,11 +431,11 @@ impl Config {
 
 /// The largest config file stead reads (4 MiB: thousands of programs); a bigger one is
 /// refused before it is parsed, so a wrong path (a log, a device) cannot eat the memory.
-pub(crate) const MAX_CONFIG_BYTES: u64 = 4 << 20;
+pub const MAX_CONFIG_BYTES: u64 = 4 << 20;
 
 /// Reads a UTF-8 text file of at most `limit` bytes (`FileTooLarge` beyond, without reading
 /// more than one byte past the limit).
-pub(crate) fn read_bounded(path: &Path, limit: u64) -> std::io::Result<String> {
+pub fn read_bounded(path: &Path, limit: u64) -> std::io::Result<String> {
     use std::io::Read;
     let mut text = String::new();
     std::fs::File::open(path)?

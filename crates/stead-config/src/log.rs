@@ -51,7 +51,7 @@ pub enum RotateEvery {
 /// Where a program's output goes and how it is kept.
 ///
 /// ```
-/// use stead_supervisor::config::{LogSettings, Timestamps};
+/// use stead_config::{LogSettings, Timestamps};
 /// let log = LogSettings::default();
 /// assert!(log.file && !log.merge_stderr);
 /// assert_eq!(log.timestamps, Timestamps::Utc);
@@ -121,7 +121,7 @@ impl Default for LogSettings {
 /// `KiB`, `MiB`, `GiB` (powers of 1024); `B` and case are optional.
 ///
 /// ```
-/// use stead_supervisor::config::parse_size;
+/// use stead_config::parse_size;
 /// assert_eq!(parse_size("100MB").unwrap(), 100_000_000);
 /// assert_eq!(parse_size("64KiB").unwrap(), 65_536);
 /// assert_eq!(parse_size("1.5G").unwrap(), 1_500_000_000);
@@ -158,4 +158,35 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         return Err(format!("`{text}` is out of range"));
     }
     Ok(bytes.round() as u64)
+}
+
+/// The file name stem for an instance: `web`, or `web@1` for `web:1` (`:` is not allowed in
+/// Windows file names).
+///
+/// ```
+/// assert_eq!(stead_config::file_stem("web:1"), "web@1");
+/// ```
+pub fn file_stem(instance: &str) -> String {
+    instance.replace(':', "@")
+}
+
+/// The longest file name most file systems allow (`NAME_MAX`: ext4, XFS, Btrfs, tmpfs, APFS;
+/// NTFS counts 255 UTF-16 units, which a program name, being ASCII, fills the same).
+pub const NAME_MAX: usize = 255;
+
+/// The longest file name the log files of `instance` ever get: a rotated file being
+/// compressed, `web@1.err.20261123T090000.000001Z.log.gz.tmp`. The stamp has a fixed width
+/// (the log writer's test holds it to this one).
+///
+/// ```
+/// assert_eq!(
+///     stead_config::longest_file_name("web:1"),
+///     "web@1.err.19700101T000000.000000Z.log.gz.tmp"
+/// );
+/// ```
+pub fn longest_file_name(instance: &str) -> String {
+    format!(
+        "{}.err.19700101T000000.000000Z.log.gz.tmp",
+        file_stem(instance)
+    )
 }

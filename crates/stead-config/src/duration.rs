@@ -16,7 +16,7 @@ pub const INFINITY: Duration = Duration::MAX;
 /// ([`INFINITY`]: no timeout at all).
 ///
 /// ```
-/// use stead_supervisor::{INFINITY, parse_timeout};
+/// use stead_config::{INFINITY, parse_timeout};
 /// assert_eq!(parse_timeout("infinity").unwrap(), INFINITY);
 /// assert_eq!(parse_timeout("5s").unwrap(), std::time::Duration::from_secs(5));
 /// ```
@@ -32,7 +32,7 @@ pub fn parse_timeout(text: &str) -> Result<Duration, String> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use stead_supervisor::parse_duration;
+/// use stead_config::parse_duration;
 /// assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
 /// assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
 /// assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
@@ -90,8 +90,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 ///
 /// ```
 /// use std::time::Duration;
-/// assert_eq!(stead_supervisor::format_duration(Duration::from_millis(1500)), "1.5s");
-/// assert_eq!(stead_supervisor::format_duration(Duration::from_secs(3900)), "1h5m");
+/// assert_eq!(stead_config::format_duration(Duration::from_millis(1500)), "1.5s");
+/// assert_eq!(stead_config::format_duration(Duration::from_secs(3900)), "1h5m");
 /// ```
 pub fn format_duration(d: Duration) -> String {
     if d == INFINITY {

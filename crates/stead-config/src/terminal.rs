@@ -21,7 +21,7 @@
 //! are.
 //!
 //! ```
-//! use stead_supervisor::terminal::{escape, escape_bytes};
+//! use stead_config::terminal::{escape, escape_bytes};
 //!
 //! assert_eq!(escape("\x1b]0;title\x07"), r"\e]0;title\x07");
 //! assert_eq!(escape("text\rFAKE"), r"text\rFAKE");
@@ -83,7 +83,7 @@ pub fn escape(text: &str) -> Cow<'_, str> {
 /// an answer from the supervisor) cannot act on the terminal.
 ///
 /// ```
-/// use stead_supervisor::terminal::escape_message;
+/// use stead_config::terminal::escape_message;
 ///
 /// assert_eq!(
 ///     escape_message("no program named `x\x1b[2J`\n  hint: …"),

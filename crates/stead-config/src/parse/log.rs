@@ -4,8 +4,8 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::Walker;
-use crate::config::diagnostic::did_you_mean;
-use crate::config::log::{LogFormat, LogMode, LogSettings, RotateEvery, Timestamps, parse_size};
+use crate::diagnostic::did_you_mean;
+use crate::log::{LogFormat, LogMode, LogSettings, RotateEvery, Timestamps, parse_size};
 
 const LOG_KEYS: &[&str] = &[
     "file",
@@ -25,7 +25,7 @@ const LOG_KEYS: &[&str] = &[
     "buffer",
 ];
 
-impl Walker<'_> {
+impl Walker<'_, '_> {
     /// Applies the keys of a log table on top of `base` (the `[log]` defaults).
     pub(super) fn log(&mut self, t: &DeTable<'_>, place: &str, base: &LogSettings) -> LogSettings {
         let mut s = base.clone();

@@ -9,7 +9,7 @@
 //! - any other `$` (`$1`, `a$b`, `--x=$NAME`, a lone `$`) stays as written.
 //!
 //! ```
-//! use stead_supervisor::config::vars::expand_argv;
+//! use stead_config::vars::expand_argv;
 //! let env = |name: &str| match name {
 //!     "OPTS" => Some("-o 'Port 22' -D".to_string()),
 //!     "DIR" => Some("/srv/my app".to_string()),

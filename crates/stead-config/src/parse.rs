@@ -13,12 +13,12 @@ use toml::de::{DeTable, DeValue};
 mod check;
 mod log;
 
-pub(crate) use check::split_http_url as parse_http_url;
+pub use check::split_http_url as parse_http_url;
 
 use super::diagnostic::{Collector, did_you_mean};
 use super::log::LogSettings;
 use super::{Backoff, Config, ConfigError, ProgramConfig, RestartPolicy, SupervisorSettings};
-use crate::{Signal, parse_duration, spawn};
+use crate::{HostChecks, Signal, parse_duration};
 
 const TOP_KEYS: &[&str] = &["supervisor", "log", "metrics", "program"];
 const SUPERVISOR_KEYS: &[&str] = &["exit_on_fatal", "log_dir"];
@@ -51,7 +51,11 @@ const PROGRAM_KEYS: &[&str] = &[
 ];
 const BACKOFF_KEYS: &[&str] = &["initial", "max", "multiplier", "jitter", "reset_after"];
 
-pub(super) fn parse(path: &Path, text: &str, host_checks: bool) -> Result<Config, ConfigError> {
+pub(super) fn parse(
+    path: &Path,
+    text: &str,
+    host: Option<&dyn HostChecks>,
+) -> Result<Config, ConfigError> {
     let root = DeTable::parse(text).map_err(|e| {
         let mut c = Collector::new(text);
         let span = e.span().unwrap_or(0..0);
@@ -68,7 +72,7 @@ pub(super) fn parse(path: &Path, text: &str, host_checks: bool) -> Result<Config
         base_dir,
         log_defaults: LogSettings::default(),
         deps: Vec::new(),
-        host_checks,
+        host,
     };
     // `[log]` holds the defaults of every program's `[program.NAME.log]`, wherever it is.
     if let Some((_, value)) = root.get_ref().iter().find(|(k, _)| k.get_ref() == "log")
@@ -79,7 +83,7 @@ pub(super) fn parse(path: &Path, text: &str, host_checks: bool) -> Result<Config
     let mut supervisor = SupervisorSettings::default();
     let mut programs = Vec::new();
     let mut saw_program = false;
-    let mut metrics = crate::config::MetricsSettings::default();
+    let mut metrics = crate::MetricsSettings::default();
     for (key, value) in root.get_ref() {
         match key.get_ref().as_ref() {
             "supervisor" => {
@@ -125,7 +129,7 @@ pub(super) fn parse(path: &Path, text: &str, host_checks: bool) -> Result<Config
     })
 }
 
-struct Walker<'t> {
+struct Walker<'t, 'h> {
     c: Collector<'t>,
     base_dir: PathBuf,
     log_defaults: LogSettings,
@@ -133,10 +137,11 @@ struct Walker<'t> {
     deps: Vec<(String, String, Range<usize>)>,
     /// Check the config against this machine (binaries, users, directories, env files);
     /// off for `stead export`, whose programs run elsewhere.
-    host_checks: bool,
+    /// The checks against this host, or `None` for a portable load.
+    host: Option<&'h dyn HostChecks>,
 }
 
-impl Walker<'_> {
+impl Walker<'_, '_> {
     fn unknown(
         &mut self,
         key: &Spanned<std::borrow::Cow<'_, str>>,
@@ -432,7 +437,7 @@ impl Walker<'_> {
                         .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
                     match read_env_file(&file) {
                         Ok(pairs) => env_file = pairs,
-                        Err(_) if !self.host_checks || (optional && missing) => {}
+                        Err(_) if self.host.is_none() || (optional && missing) => {}
                         Err(e) => self.c.error(
                             v.span(),
                             format!("env_file `{}`: {e}", file.display()),
@@ -446,8 +451,7 @@ impl Walker<'_> {
                 }
                 "user" => {
                     if let Some(u) = self.string(v, "user", "\"www-data\"") {
-                        match spawn::check_user(&u) {
-                            _ if !self.host_checks => p.user = Some(u),
+                        match self.host.map_or(Ok(()), |h| h.user(&u)) {
                             Ok(()) => p.user = Some(u),
                             Err((msg, hint)) => self.c.error(v.span(), msg, Some(hint)),
                         }
@@ -455,8 +459,7 @@ impl Walker<'_> {
                 }
                 "group" => {
                     if let Some(g) = self.string(v, "group", "\"www-data\"") {
-                        match spawn::check_group(&g) {
-                            _ if !self.host_checks => p.group_name = Some(g),
+                        match self.host.map_or(Ok(()), |h| h.group(&g)) {
                             Ok(()) => p.group_name = Some(g),
                             Err((msg, hint)) => self.c.error(v.span(), msg, Some(hint)),
                         }
@@ -597,7 +600,7 @@ impl Walker<'_> {
             return;
         }
         if let Some(span) = cwd_span
-            && self.host_checks
+            && self.host.is_some()
             && !p.cwd.is_dir()
         {
             self.c.error(
@@ -615,7 +618,7 @@ impl Walker<'_> {
                 );
                 return;
             }
-            argv = spawn::shell_argv(&argv[0]);
+            argv = crate::shell_argv(&argv[0]);
         } else if command_is_string {
             match shlex::split(&argv[0]) {
                 Some(split) if !split.is_empty() => argv = split,
@@ -643,8 +646,8 @@ impl Walker<'_> {
         let mut merged: BTreeMap<String, String> = env_file.into_iter().collect();
         merged.extend(env.iter().cloned());
         let path_var = merged.get("PATH").cloned();
-        if self.host_checks
-            && let Err(msg) = spawn::resolve_program(&argv[0], &p.cwd, path_var.as_deref())
+        if let Some(host) = self.host
+            && let Err(msg) = host.program(&argv[0], &p.cwd, path_var.as_deref())
         {
             self.c.error(
                 cmd_span.clone(),
@@ -653,8 +656,8 @@ impl Walker<'_> {
             );
         }
         if (p.user.is_some() || p.group_name.is_some())
-            && self.host_checks
-            && let Err((msg, hint)) = spawn::check_can_switch_user()
+            && let Some(host) = self.host
+            && let Err((msg, hint)) = host.can_switch_user()
         {
             self.c.error(name_key.span(), msg, Some(hint));
         }
@@ -664,16 +667,16 @@ impl Walker<'_> {
         } else {
             name.clone()
         };
-        let file = crate::logs::longest_file_name(&longest);
-        if file.len() > crate::logs::NAME_MAX {
-            let over = file.len() - crate::logs::NAME_MAX;
+        let file = crate::longest_file_name(&longest);
+        if file.len() > crate::NAME_MAX {
+            let over = file.len() - crate::NAME_MAX;
             self.c.error(
                 name_key.span(),
                 format!(
                     "program name `{name}` is too long: its log files would be named like \
                      `{file}` ({} bytes), over the {} a file name may have",
                     file.len(),
-                    crate::logs::NAME_MAX
+                    crate::NAME_MAX
                 ),
                 Some(format!(
                     "use a name of at most {} characters",
@@ -729,7 +732,7 @@ impl Walker<'_> {
         arg_spans: &[Range<usize>],
         cmd_span: &Range<usize>,
     ) -> Option<Vec<String>> {
-        let host = self.host_checks;
+        let host = self.host.is_some();
         let lookup = |name: &str| {
             env.get(name)
                 .cloned()
@@ -941,7 +944,7 @@ mod tests {
     use super::*;
 
     fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-        super::parse(path, text, true)
+        super::parse(path, text, Some(&crate::host::tests::TestHost))
     }
 
     fn parse_err(text: &str) -> ConfigError {
@@ -995,8 +998,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            crate::logs::longest_file_name(&c.programs[0].name).len(),
-            crate::logs::NAME_MAX
+            crate::longest_file_name(&c.programs[0].name).len(),
+            crate::NAME_MAX
         );
         let long = "a".repeat(217);
         let err = parse_err(&format!("[program.{long}]\ncommand = ['sh']\n"));
@@ -1144,10 +1147,17 @@ mod tests {
     #[test]
     fn without_host_checks_only_the_file_itself_is_checked() {
         let text = "[program.w]\ncommand = ['/opt/elsewhere/server']\ncwd = '/srv/nowhere'\nuser = 'no-such-user-here'\nenv_file = '/nonexistent.env'\n";
-        let c = super::parse(Path::new("t.toml"), text, false).unwrap();
+        let c = super::parse(Path::new("t.toml"), text, None).unwrap();
         assert_eq!(c.programs[0].user.as_deref(), Some("no-such-user-here"));
-        assert!(super::parse(Path::new("t.toml"), text, true).is_err());
-        assert!(super::parse(Path::new("t.toml"), "[program.w]\ncomand = ['x']\n", false).is_err());
+        assert!(
+            super::parse(
+                Path::new("t.toml"),
+                text,
+                Some(&crate::host::tests::TestHost)
+            )
+            .is_err()
+        );
+        assert!(super::parse(Path::new("t.toml"), "[program.w]\ncomand = ['x']\n", None).is_err());
     }
 
     #[test]
@@ -1175,7 +1185,7 @@ mod tests {
 
     #[test]
     fn log_defaults_apply_to_every_program_and_each_can_override() {
-        use crate::config::{LogFormat, LogMode, Timestamps};
+        use crate::{LogFormat, LogMode, Timestamps};
         let c = parse(
             Path::new("t.toml"),
             "[program.a]\ncommand = ['sh']\n[program.b]\ncommand = ['sh']\nlog = { format = 'json', keep = 3 }\n\
