@@ -158,8 +158,8 @@ pub(crate) fn supervise(options: Options) -> Result<u8, Failure> {
 
 #[cfg_attr(windows, allow(clippy::needless_pass_by_value))] // consumed by the Unix daemon path
 pub(crate) fn up(args: UpArgs, state_dir: PathBuf) -> Result<u8, Failure> {
-    let config =
-        stead_supervisor::config::load(&args.config.config).map_err(|e| Failure::new(EXIT_USAGE, e.to_string()))?;
+    let config = stead_supervisor::config::load(&args.config.config)
+        .map_err(|e| Failure::new(EXIT_USAGE, e.to_string()))?;
     if args.daemon {
         #[cfg(unix)]
         return crate::daemon::up(config, state_dir, args.pid_file, args.log_file);

@@ -22,7 +22,7 @@ use crate::events::Events;
 use crate::health::notify::NotifySocket;
 use crate::health::{CheckEvent, Checks};
 use crate::host::{HostNotice, HostRequest, HostSignals, notify};
-use crate::logs::InstanceLog;
+use crate::logs::{Attach as _, InstanceLog};
 use crate::program::{Action, Event, ExitStatus, Program, State};
 use crate::spawn::{self, Child, ExitSource, Output, SpawnRequest};
 use crate::{EXIT_PROGRAM_FATAL, Signal};

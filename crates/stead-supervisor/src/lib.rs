@@ -35,9 +35,7 @@ mod host;
 pub mod logs;
 mod metrics;
 pub mod program;
-mod ratelimit;
 mod spawn;
-mod wall;
 
 use std::path::PathBuf;
 
@@ -47,6 +45,7 @@ pub use stead_config::{
     EXIT_PROGRAM_FATAL, INFINITY, Signal, format_duration, parse_duration, parse_timeout, signal,
     terminal,
 };
+pub(crate) use stead_logs::{ratelimit, wall};
 
 /// Where programs' stdout and stderr go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -104,22 +104,7 @@ pub struct Resources {
     pub cgroup: bool,
 }
 
-/// The log files of a program instance and their counters (since the supervisor started).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LogStatus {
-    /// The live stdout file (stdout and stderr when merged), if output goes to files.
-    pub stdout: Option<String>,
-    /// The live stderr file, if separate.
-    pub stderr: Option<String>,
-    /// Bytes written to the files.
-    pub written_bytes: u64,
-    /// Bytes that could not be written or held (disk full, file unwritable).
-    pub lost_bytes: u64,
-    /// Bytes of rotated files removed by retention (`keep`, `max_total`).
-    pub deleted_bytes: u64,
-    /// Why the files cannot be written right now, while that lasts.
-    pub error: Option<String>,
-}
+pub use stead_logs::LogStatus;
 
 /// `GET /v1/status`.
 #[derive(Debug, Clone, Serialize, Deserialize)]

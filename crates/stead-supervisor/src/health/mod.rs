@@ -13,39 +13,13 @@ pub(crate) mod resources;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+
 use std::time::{Duration, Instant};
 
 use crate::config::{CheckAction, HealthCheck, HealthProbe, Probe, ProgramConfig, ReadyCheck};
 use crate::format_duration;
 
-/// Counts output lines that match a pattern (fed by the log pipeline).
-#[derive(Debug)]
-pub(crate) struct LineWatch {
-    pub(crate) regex: regex::bytes::Regex,
-    pub(crate) matches: AtomicU64,
-}
-
-impl LineWatch {
-    pub(crate) fn new(pattern: &str) -> Option<Arc<LineWatch>> {
-        regex::bytes::Regex::new(pattern).ok().map(|regex| {
-            Arc::new(LineWatch {
-                regex,
-                matches: AtomicU64::new(0),
-            })
-        })
-    }
-
-    pub(crate) fn line(&self, line: &[u8]) {
-        if self.regex.is_match(line) {
-            self.matches.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    fn count(&self) -> u64 {
-        self.matches.load(Ordering::Relaxed)
-    }
-}
+pub(crate) use stead_logs::LineWatch;
 
 /// Which check a probe result belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -296,7 +270,7 @@ impl Checks {
             {
                 self.last_ready = Some(CheckResult {
                     ok: true,
-                    message: format!("a line matched /{}/", w.regex.as_str()),
+                    message: format!("a line matched /{}/", w.pattern()),
                     at: epoch_now(),
                 });
                 verdicts.extend(self.become_ready(now));

@@ -28,8 +28,8 @@ pub(crate) struct PathVerdict {
 #[cfg(unix)]
 pub(crate) use imp::inherited_fd_limit;
 pub(crate) use imp::{
-    HostSignals, awaits_readiness, background_priority, fd_shortage, judge_path, notify,
-    raise_fd_limit, shared_dir_warning,
+    HostSignals, awaits_readiness, fd_shortage, judge_path, notify, raise_fd_limit,
+    shared_dir_warning,
 };
 
 /// What the supervisor's host asked of it.

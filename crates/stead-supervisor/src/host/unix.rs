@@ -211,17 +211,6 @@ pub(crate) fn judge_path(dir: &Path, what: &str) -> super::PathVerdict {
     verdict
 }
 
-/// Lowers the calling thread's CPU priority (nice 10) for background work (compressing
-/// rotated logs), so that it never slows the live path from programs' pipes to the disk.
-pub(crate) fn background_priority() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: setpriority on our own thread id; failure leaves the priority as it was.
-    unsafe {
-        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
-    }
-}
-
 /// The soft `RLIMIT_NOFILE` stead was started with, when [`raise_fd_limit`] raised it.
 static INHERITED_NOFILE: OnceLock<libc::rlim_t> = OnceLock::new();
 

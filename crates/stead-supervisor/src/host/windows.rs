@@ -237,16 +237,6 @@ pub(crate) fn judge_path(_dir: &Path, _what: &str) -> super::PathVerdict {
     super::PathVerdict::default()
 }
 
-/// Lowers the calling thread's CPU priority for background work (compressing rotated logs),
-/// so that it never slows the live path from programs' pipes to the disk.
-pub(crate) fn background_priority() {
-    use windows_sys::Win32::System::Threading::{
-        GetCurrentThread, SetThreadPriority, THREAD_PRIORITY_BELOW_NORMAL,
-    };
-    // SAFETY: the pseudo-handle of the calling thread; failure leaves the priority as it was.
-    unsafe { SetThreadPriority(GetCurrentThread(), THREAD_PRIORITY_BELOW_NORMAL) };
-}
-
 /// Windows has no descriptor limit to raise (handles are limited per process by memory).
 pub(crate) fn raise_fd_limit() {}
 

@@ -50,13 +50,7 @@ pub(crate) enum Output {
     Inherit,
 }
 
-/// Where the bytes read from an output pipe go (the log pipeline).
-pub(crate) trait PipeSink: Send + 'static {
-    /// The next bytes, in order.
-    fn chunk(&mut self, data: &[u8]);
-    /// The pipe reached end of file: every process holding its write end has gone.
-    fn end(&mut self);
-}
+pub(crate) use stead_logs::PipeSink;
 
 /// Everything needed to start one instance.
 pub(crate) struct SpawnRequest<'a> {

@@ -98,8 +98,8 @@ impl LogFile {
         self
     }
 
-    fn open(&self, name: &str) -> stead_supervisor::logs::RotatingLog {
-        use stead_supervisor::config::{LogSettings, RotateEvery};
+    fn open(&self, name: &str) -> stead_logs::RotatingLog {
+        use stead_config::{LogSettings, RotateEvery};
         let settings = LogSettings {
             max_size: self.max_size,
             keep: self.keep,
@@ -111,7 +111,7 @@ impl LogFile {
             },
             ..LogSettings::default()
         };
-        stead_supervisor::logs::RotatingLog::open(&self.dir, name, settings)
+        stead_logs::RotatingLog::open(&self.dir, name, settings)
     }
 }
 
@@ -236,6 +236,6 @@ static FILE_LOGGING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBo
 pub(crate) fn finish() {
     #[cfg(feature = "log-file")]
     if FILE_LOGGING.load(std::sync::atomic::Ordering::Relaxed) {
-        stead_supervisor::logs::RotatingLog::settle(std::time::Duration::from_secs(5));
+        stead_logs::RotatingLog::settle(std::time::Duration::from_secs(5));
     }
 }

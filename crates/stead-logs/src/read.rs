@@ -8,8 +8,8 @@
 //! [`Positions::refused`] and [`Follower::take_refused`]; the other files are read as usual.
 //!
 //! ```no_run
-//! use stead_supervisor::logs::Stream;
-//! use stead_supervisor::logs::read::{Source, Query, tail, Follower};
+//! use stead_logs::Stream;
+//! use stead_logs::read::{Source, Query, tail, Follower};
 //!
 //! let sources = vec![Source::new("web", Stream::Out, "/run/stead/logs/web.out.log".into())];
 //! let (records, positions) = tail(&sources, &Query { lines: Some(10), since: None }).unwrap();
@@ -29,7 +29,7 @@ use jiff::Timestamp;
 
 use super::stamp::leading_timestamp;
 use super::{Stream, file_stem, rotated_files};
-use crate::config::Config;
+use stead_config::Config;
 
 /// One stream of one program instance: its live file, and the rotated files beside it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,8 +75,8 @@ impl Source {
 ///
 /// ```
 /// # use std::path::Path;
-/// use stead_supervisor::Config;
-/// use stead_supervisor::logs::read::sources_from_config;
+/// use stead_config::Config;
+/// use stead_logs::read::sources_from_config;
 /// let config = Config::parse_portable(Path::new("/srv/stead.toml"),
 ///     "[program.web]\ncommand = ['sh']\nlog = { stderr = 'merge' }\n").unwrap();
 /// let s = sources_from_config(&config, Path::new("/run/stead"), &[]).unwrap();
@@ -582,7 +582,7 @@ fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::logs::test_dir;
+    use crate::test_dir;
     use std::io::Write;
 
     fn texts(r: &[Record]) -> Vec<String> {

@@ -93,3 +93,14 @@ impl SystemLog {
         }
     }
 }
+
+/// Lowers the calling thread's priority (the janitor's compression), so that gzip never
+/// competes with the programs stead runs.
+pub(crate) fn background_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority on our own thread id; failure leaves the priority as it was.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+    }
+}

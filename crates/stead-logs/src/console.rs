@@ -1,6 +1,6 @@
 //! The foreman view: every program's lines on the supervisor's stderr as `NAME | line`, the
 //! names aligned and colored when stderr is a terminal. There, a line's control characters
-//! are shown escaped ([`crate::terminal`]): a program cannot retitle, clear or write the
+//! are shown escaped ([`stead_config::terminal`]): a program cannot retitle, clear or write the
 //! clipboard of the operator's terminal. Elsewhere (`log.console = true` into a journal or a
 //! file) the bytes go as they are.
 
@@ -60,7 +60,7 @@ impl Console {
         if self.escape {
             // A CR before the newline only ends a CRLF line: nothing follows it to overwrite.
             let line = line.strip_suffix(b"\r").unwrap_or(line);
-            crate::terminal::escape_into(line, &mut self.buf);
+            stead_config::terminal::escape_into(line, &mut self.buf);
         } else {
             self.buf.extend_from_slice(line);
         }

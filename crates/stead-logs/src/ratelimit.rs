@@ -12,11 +12,11 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// How long one window lasts: at most one line per key per interval.
-pub(crate) const INTERVAL: Duration = Duration::from_secs(10);
+pub const INTERVAL: Duration = Duration::from_secs(10);
 
 /// What to do with one occurrence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Verdict {
+pub enum Verdict {
     /// Log it; `suppressed` occurrences of the previous window went unlogged.
     Log {
         /// How many were only counted before this one.
@@ -34,7 +34,7 @@ pub(crate) enum Verdict {
 
 impl Verdict {
     /// The text to append to the line logged: `""` or `" (N more like this in the last 10 s)"`.
-    pub(crate) fn suffix(self) -> String {
+    pub fn suffix(self) -> String {
         match self {
             Verdict::Log { suppressed } if suppressed > 0 => more(suppressed),
             _ => String::new(),
@@ -43,7 +43,7 @@ impl Verdict {
 }
 
 /// `" (N more like this in the last 10 s)"`.
-pub(crate) fn more(n: u64) -> String {
+pub fn more(n: u64) -> String {
     format!(" ({n} more like this in the last {} s)", INTERVAL.as_secs())
 }
 
@@ -56,13 +56,13 @@ struct Window {
 /// Per-key windows. Keys should be few (a kind of event, a file): a window is dropped once
 /// it is over and told.
 #[derive(Debug)]
-pub(crate) struct Limiter<K> {
+pub struct Limiter<K> {
     interval: Duration,
     windows: HashMap<K, Window>,
 }
 
 impl<K: Hash + Eq + Clone> Limiter<K> {
-    pub(crate) fn new(interval: Duration) -> Self {
+    pub fn new(interval: Duration) -> Self {
         Limiter {
             interval,
             windows: HashMap::new(),
@@ -70,7 +70,7 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
     }
 
     /// One occurrence of `key` at `now`.
-    pub(crate) fn hit(&mut self, key: &K, now: Instant) -> Verdict {
+    pub fn hit(&mut self, key: &K, now: Instant) -> Verdict {
         if let Some(w) = self.windows.get_mut(key) {
             if now.saturating_duration_since(w.started) < self.interval {
                 w.suppressed += 1;
@@ -98,7 +98,7 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
 
     /// The windows over at `now` that counted occurrences, with their counts; every window
     /// that is over is forgotten (the next occurrence is logged at once).
-    pub(crate) fn due(&mut self, now: Instant) -> Vec<(K, u64)> {
+    pub fn due(&mut self, now: Instant) -> Vec<(K, u64)> {
         let mut out = Vec::new();
         let interval = self.interval;
         self.windows.retain(|k, w| {
@@ -116,15 +116,22 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
 
 /// A limiter shared by threads, for warnings raised where no task can be spawned to tell
 /// the count later (the log writer): the count comes with the next line of that key.
-pub(crate) struct Shared(Mutex<Option<Limiter<String>>>);
+pub struct Shared(Mutex<Option<Limiter<String>>>);
+
+impl Default for Shared {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl Shared {
-    pub(crate) const fn new() -> Self {
+    /// An empty limiter; `const`, for a `static`.
+    pub const fn new() -> Self {
         Shared(Mutex::new(None))
     }
 
     /// Whether to log this occurrence of `key` now, and the suffix to add to the line.
-    pub(crate) fn check(&self, key: &str) -> Option<String> {
+    pub fn check(&self, key: &str) -> Option<String> {
         let mut guard = self
             .0
             .lock()

@@ -10,11 +10,21 @@ use super::file::FileLog;
 use super::frame::{LineSplitter, Piece, TextFramer};
 use super::stamp::Stamper;
 use super::system::SystemLog;
-use crate::config::{LogFormat, LogMode, LogSettings, Timestamps};
-use crate::health::LineWatch;
-use crate::spawn::PipeSink;
+use crate::LineWatch;
+use stead_config::{LogFormat, LogMode, LogSettings, Timestamps};
 
-pub(crate) struct StreamCapture {
+/// Where the bytes read from an output pipe go: the supervisor reads each pipe of a program
+/// and hands the bytes here, in order.
+pub trait PipeSink: Send + 'static {
+    /// The next bytes, in order.
+    fn chunk(&mut self, data: &[u8]);
+    /// The pipe reached end of file: every process holding its write end has gone.
+    fn end(&mut self);
+}
+
+/// One output of one process on its way to the instance's destinations (made by
+/// [`crate::InstanceLog::capture`]).
+pub struct StreamCapture {
     file: Option<Arc<Mutex<FileLog>>>,
     raw: bool,
     stamper: Option<Stamper>,

@@ -107,3 +107,13 @@ impl Drop for SystemLog {
         unsafe { DeregisterEventSource(self.handle) };
     }
 }
+
+/// Lowers the calling thread's priority (the janitor's compression), so that gzip never
+/// competes with the programs stead runs.
+pub(crate) fn background_priority() {
+    use windows_sys::Win32::System::Threading::{
+        GetCurrentThread, SetThreadPriority, THREAD_PRIORITY_BELOW_NORMAL,
+    };
+    // SAFETY: the pseudo-handle of the calling thread; failure leaves the priority as it was.
+    unsafe { SetThreadPriority(GetCurrentThread(), THREAD_PRIORITY_BELOW_NORMAL) };
+}

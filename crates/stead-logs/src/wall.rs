@@ -5,11 +5,11 @@
 
 /// Now, on the wall clock: for timestamps and calendar rotation only.
 #[allow(clippy::disallowed_methods)]
-pub(crate) fn now() -> jiff::Timestamp {
+pub fn now() -> jiff::Timestamp {
     jiff::Timestamp::now()
 }
 
 /// Now as seconds since the Unix epoch, for check results shown to people.
-pub(crate) fn epoch_secs() -> f64 {
+pub fn epoch_secs() -> f64 {
     now().as_duration().as_secs_f64()
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use super::file::{FileLog, RETRY_EVERY};
 use super::{LogStats, RotatedFile, rotated_files};
-use crate::config::LogSettings;
+use stead_config::LogSettings;
 
 pub(crate) enum Job {
     /// This file failed; retry it until it works.
@@ -92,7 +92,7 @@ impl Deferred {
 }
 
 fn run(rx: &mpsc::Receiver<Job>) {
-    crate::host::background_priority();
+    crate::system::background_priority();
     let mut failing: Vec<Weak<Mutex<FileLog>>> = Vec::new();
     let mut deferred: Vec<Deferred> = Vec::new();
     let mut next_retry = Instant::now() + RETRY_EVERY;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::file::FileLog;
 use super::{LogStats, Stream};
-use crate::config::LogSettings;
+use stead_config::LogSettings;
 
 /// A log file at `DIR/NAME.log`, rotated to `DIR/NAME.<UTC time>.log[.gz]`. Cheap to clone;
 /// clones write to the same file.
@@ -17,7 +17,7 @@ use crate::config::LogSettings;
 /// ```
 /// use std::io::Write;
 /// let dir = std::env::temp_dir().join(format!("stead-rotating-doc-{}", std::process::id()));
-/// let mut log = stead_supervisor::logs::RotatingLog::open(&dir, "app", Default::default());
+/// let mut log = stead_logs::RotatingLog::open(&dir, "app", Default::default());
 /// writeln!(log, "hello").unwrap();
 /// assert_eq!(std::fs::read_to_string(log.path()).unwrap(), "hello\n");
 /// # std::fs::remove_dir_all(&dir).unwrap();

@@ -9,7 +9,7 @@ use std::fmt::Write;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use crate::config::Timestamps;
+use stead_config::Timestamps;
 
 /// Formats "now" for the line prefix.
 #[derive(Debug, Clone)]

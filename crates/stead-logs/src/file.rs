@@ -21,7 +21,7 @@ use memchr::{memchr, memrchr};
 use super::janitor::{self, Job};
 use super::stamp::file_stamp;
 use super::{LogStats, Stream};
-use crate::config::{LogMode, LogSettings, RotateEvery};
+use stead_config::{LogMode, LogSettings, RotateEvery};
 
 /// Bumped by `SIGUSR1` (`reopen_all`): every file is reopened before its next write, for
 /// an external `logrotate` that moved it away.
@@ -375,7 +375,7 @@ pub(crate) fn next_rotation(every: RotateEvery, from: Timestamp) -> Option<Times
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::logs::test_dir;
+    use crate::test_dir;
 
     fn log(dir: &Path, settings: LogSettings) -> (Arc<Mutex<FileLog>>, Arc<LogStats>) {
         let stats = Arc::new(LogStats::new(dir, "t", false));

@@ -17,13 +17,29 @@
 //! a refusal, never a wait.
 //!
 //! Reading the files back (`stead logs`) is [`read`].
+//!
+//! The supervisor owns the pipes and copies each one into the [`PipeSink`] that
+//! [`InstanceLog::capture`] gives; the `stead` library writes its own rotating file through
+//! [`RotatingLog`]:
+//!
+//! ```
+//! use stead_config::LogSettings;
+//! use stead_logs::RotatingLog;
+//!
+//! let dir = std::env::temp_dir().join(format!("stead-logs-doc-{}", std::process::id()));
+//! let mut log = RotatingLog::open(&dir, "myservice", LogSettings::default());
+//! std::io::Write::write_all(&mut log, b"started\n").unwrap();
+//! assert_eq!(std::fs::read_to_string(log.path()).unwrap(), "started\n");
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! ```
 
 mod capture;
 mod console;
 mod file;
-pub(crate) mod frame;
+pub mod frame;
 mod janitor;
 mod open;
+pub mod ratelimit;
 pub mod read;
 mod rotating;
 mod stamp;
@@ -33,16 +49,21 @@ mod system;
 #[cfg(windows)]
 #[path = "system_windows.rs"]
 mod system;
+pub mod wall;
+mod watch;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::config::LogSettings;
-use crate::control::api::LogStatus;
-use crate::spawn::OutputPipe;
+use serde::{Deserialize, Serialize};
+use stead_config::LogSettings;
+pub use stead_config::{NAME_MAX, file_stem, longest_file_name};
+
+pub use capture::{PipeSink, StreamCapture};
 pub use frame::{EOF_MARKER, SPLIT_MARKER};
 pub use rotating::RotatingLog;
+pub use watch::LineWatch;
 
 /// Which output of a program.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -114,27 +135,6 @@ impl LogStats {
     }
 }
 
-/// The file name stem for an instance: `web`, or `web@1` for `web:1` (`:` is not allowed in
-/// Windows file names).
-pub fn file_stem(instance: &str) -> String {
-    instance.replace(':', "@")
-}
-
-/// The longest file name most file systems allow (`NAME_MAX`: ext4, XFS, Btrfs, tmpfs, APFS;
-/// NTFS counts 255 UTF-16 units, which a program name, being ASCII, fills the same).
-pub const NAME_MAX: usize = 255;
-
-/// The longest file name the log files of `instance` ever get: a rotated file being
-/// compressed, `web@1.err.20261123T090000.000001Z.log.gz.tmp`.
-pub fn longest_file_name(instance: &str) -> String {
-    let stamp = stamp::file_stamp(jiff::Timestamp::UNIX_EPOCH);
-    format!(
-        "{}.{}.{stamp}.log.gz.tmp",
-        file_stem(instance),
-        Stream::Err.short()
-    )
-}
-
 /// A rotated file: `<stem>.<stamp>.log` or `.log.gz`, `stamp` the rotation time in UTC.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RotatedFile {
@@ -197,7 +197,7 @@ fn pipe_closed() {
 /// read to its end and written, then for the janitor's compressions, so that the last lines
 /// of a program are on disk before stead exits. A pipe still held open by a process that
 /// escaped (it would keep it open forever) is given up on after `limit`, with a warning.
-pub(crate) fn drain(limit: std::time::Duration) {
+pub fn drain(limit: std::time::Duration) {
     let deadline = std::time::Instant::now() + limit;
     let mut n = ACTIVE
         .0
@@ -223,13 +223,13 @@ pub(crate) fn drain(limit: std::time::Duration) {
 
 /// Asks every log file to be reopened before its next write (`SIGUSR1`, after an external
 /// `logrotate` moved the files).
-pub(crate) fn reopen_all() {
+pub fn reopen_all() {
     file::REOPEN.fetch_add(1, Ordering::Relaxed);
 }
 
 /// The threads that read programs' pipes and write their logs, apart from the engine's own,
 /// so that copying output at disk speed never delays a restart or a control request.
-pub(crate) fn runtime() -> &'static tokio::runtime::Handle {
+pub fn runtime() -> &'static tokio::runtime::Handle {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RT.get_or_init(|| {
         tokio::runtime::Builder::new_multi_thread()
@@ -247,9 +247,37 @@ pub(crate) fn system_zone() -> jiff::tz::TimeZone {
     ZONE.get_or_init(jiff::tz::TimeZone::system).clone()
 }
 
+/// The log files of a program instance and their counters (since the supervisor started).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogStatus {
+    /// The live stdout file (stdout and stderr when merged), if output goes to files.
+    pub stdout: Option<String>,
+    /// The live stderr file, if separate.
+    pub stderr: Option<String>,
+    /// Bytes written to the files.
+    pub written_bytes: u64,
+    /// Bytes that could not be written or held (disk full, file unwritable).
+    pub lost_bytes: u64,
+    /// Bytes of rotated files removed by retention (`keep`, `max_total`).
+    pub deleted_bytes: u64,
+    /// Why the files cannot be written right now, while that lasts.
+    pub error: Option<String>,
+}
+
 /// The output destinations of one program instance; kept across its restarts so that
 /// counters add up and one writer owns each file.
-pub(crate) struct InstanceLog {
+///
+/// ```
+/// use stead_config::LogSettings;
+/// use stead_logs::{InstanceLog, Stream};
+///
+/// let dir = std::env::temp_dir().join(format!("stead-logs-inst-{}", std::process::id()));
+/// let log = InstanceLog::new(&dir, "web:1", "web", &LogSettings::default(), false);
+/// assert!(log.captures());
+/// assert!(log.status().stdout.unwrap().ends_with("web@1.out.log"));
+/// let _sink = log.capture(Stream::Out, &[]);
+/// ```
+pub struct InstanceLog {
     name: Arc<str>,
     group: Arc<str>,
     settings: Arc<LogSettings>,
@@ -260,7 +288,9 @@ pub(crate) struct InstanceLog {
 }
 
 impl InstanceLog {
-    pub(crate) fn new(
+    /// The destinations of instance `name` of `group`: files in `dir` as `settings` say,
+    /// and the console when `foreground` and stderr is a terminal (unless `settings` decide).
+    pub fn new(
         dir: &Path,
         name: &str,
         group: &str,
@@ -297,46 +327,41 @@ impl InstanceLog {
     }
 
     /// Whether this was made for `config`'s name and log settings.
-    pub(crate) fn is_for(&self, config: &crate::config::ProgramConfig) -> bool {
+    pub fn is_for(&self, config: &stead_config::ProgramConfig) -> bool {
         *self.name == *config.name && *self.settings == config.log
     }
 
     /// Whether the program's output is read by stead (else it inherits stead's own).
-    pub(crate) fn captures(&self) -> bool {
+    pub fn captures(&self) -> bool {
         self.settings.file || self.console || self.settings.journald || self.settings.eventlog
     }
 
-    pub(crate) fn merge_stderr(&self) -> bool {
+    /// Whether stderr goes where stdout goes (one pipe for both).
+    pub fn merge_stderr(&self) -> bool {
         self.settings.merge_stderr
     }
 
-    /// Starts copying a new process's pipes to the destinations.
-    pub(crate) fn attach(
-        &self,
-        stdout: Option<OutputPipe>,
-        stderr: Option<OutputPipe>,
-        watches: &[Arc<crate::health::LineWatch>],
-    ) {
-        for (pipe, stream, file) in [
-            (stdout, Stream::Out, &self.out),
-            (stderr, Stream::Err, &self.err),
-        ] {
-            if let Some(pipe) = pipe {
-                let sink = capture::StreamCapture::new(
-                    &self.name,
-                    &self.group,
-                    stream,
-                    &self.settings,
-                    file.clone(),
-                    self.console,
-                    watches.to_vec(),
-                );
-                crate::spawn::pump(pipe, sink, runtime());
-            }
-        }
+    /// The sink that copies one output of a new process to this instance's destinations,
+    /// counting the lines that match `watches` on the way. The supervisor pumps the
+    /// process's pipe into it on [`runtime`].
+    pub fn capture(&self, stream: Stream, watches: &[Arc<LineWatch>]) -> StreamCapture {
+        let file = match stream {
+            Stream::Out => &self.out,
+            Stream::Err => &self.err,
+        };
+        StreamCapture::new(
+            &self.name,
+            &self.group,
+            stream,
+            &self.settings,
+            file.clone(),
+            self.console,
+            watches.to_vec(),
+        )
     }
 
-    pub(crate) fn status(&self) -> LogStatus {
+    /// The files and counters of this instance, for `status`.
+    pub fn status(&self) -> LogStatus {
         let s = &self.stats;
         let sum = |f: fn(&StreamStats) -> u64| f(&s.out) + f(&s.err);
         let error = s

@@ -21,7 +21,7 @@ const EOF_LINE: &[u8] = b" [stead: no newline at end]\n";
 
 /// How a piece of a line ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Piece {
+pub enum Piece {
     /// With a newline (not included in the piece).
     Line,
     /// Cut at `max_line`; the line continues.
@@ -33,7 +33,7 @@ pub(crate) enum Piece {
 impl Piece {
     /// What a text destination puts after the piece: nothing, or the marker that says how
     /// it ended.
-    pub(crate) fn marker(self) -> &'static [u8] {
+    pub fn marker(self) -> &'static [u8] {
         match self {
             Piece::Line => b"",
             Piece::Split => SPLIT_MARKER,
@@ -157,20 +157,22 @@ impl TextFramer {
 /// Holding framer: hands out whole lines (without the newline), pieces of lines longer than
 /// `max_line`, and at the end the unfinished last line.
 #[derive(Debug)]
-pub(crate) struct LineSplitter {
+pub struct LineSplitter {
     max_line: usize,
     partial: Vec<u8>,
 }
 
 impl LineSplitter {
-    pub(crate) fn new(max_line: usize) -> Self {
+    /// A splitter that cuts lines longer than `max_line` bytes.
+    pub fn new(max_line: usize) -> Self {
         LineSplitter {
             max_line: max_line.max(1),
             partial: Vec::new(),
         }
     }
 
-    pub(crate) fn push(&mut self, mut chunk: &[u8], mut emit: impl FnMut(&[u8], Piece)) {
+    /// Feeds `chunk`; `emit` gets each whole line or piece it completes.
+    pub fn push(&mut self, mut chunk: &[u8], mut emit: impl FnMut(&[u8], Piece)) {
         while !chunk.is_empty() {
             let room = self.max_line - self.partial.len();
             let window = &chunk[..chunk.len().min(room + 1)];
@@ -207,7 +209,8 @@ impl LineSplitter {
         }
     }
 
-    pub(crate) fn finish(&mut self, mut emit: impl FnMut(&[u8], Piece)) {
+    /// The output ended: `emit` gets the unfinished last line, if any.
+    pub fn finish(&mut self, mut emit: impl FnMut(&[u8], Piece)) {
         if !self.partial.is_empty() {
             emit(&self.partial, Piece::Unterminated);
             self.partial = Vec::new();
