@@ -62,6 +62,7 @@ pub struct Limiter<K> {
 }
 
 impl<K: Hash + Eq + Clone> Limiter<K> {
+    /// A limiter allowing one line per key per `interval`.
     pub fn new(interval: Duration) -> Self {
         Limiter {
             interval,

@@ -146,17 +146,19 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// The OS refused something the supervisor needs (signal handlers, subreaper).
     /// The `[metrics] listen` address could not be bound.
     #[error("cannot serve metrics on {addr}: {source}; change [metrics] listen or free the port")]
     Metrics {
+        /// The address.
         addr: std::net::SocketAddr,
+        /// The OS error.
         #[source]
         source: std::io::Error,
     },
     /// The `[metrics] token_file` cannot be used (the message says why and which file).
     #[error("{0}; fix the file or [metrics] token_file")]
     MetricsToken(String),
+    /// The OS refused something the supervisor needs (signal handlers, subreaper).
     #[error("cannot set up the supervisor: {0}")]
     Setup(#[source] std::io::Error),
 }
