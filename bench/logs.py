@@ -163,6 +163,13 @@ class SteadTimestamps(Stead):
     prefix = 28
 
 
+class SteadJson(Stead):
+    """`format = "json"`: one JSON object per line, the program's line in its "line" field."""
+    name = "stead (json)"
+    timestamps = '"utc"\nformat = "json"'
+    prefix = "json"
+
+
 class Supervisord(Peer):
     name = "supervisord"
     retention = "splits lines at rotation points (50 MB default)"
@@ -295,18 +302,26 @@ class Horust(Peer):
         return os.path.join(self.logs, f"{pid}.log")
 
 
-PEERS = [Raw, Stead, SteadTimestamps, Supervisord, PM2, Runit, S6, Daemontools, Horust]
+PEERS = [Raw, Stead, SteadTimestamps, SteadJson, Supervisord, PM2, Runit, S6, Daemontools, Horust]
 
 
 def available(cls):
     need = {
-        Stead: stead_bin(), SteadTimestamps: stead_bin(),
+        Stead: stead_bin(), SteadTimestamps: stead_bin(), SteadJson: stead_bin(),
         Supervisord: os.path.join(OUT, "venv", "bin", "supervisord"),
         PM2: os.path.join(OUT, "npm", "node_modules", ".bin", "pm2"),
         Runit: shutil.which("runsvdir"), S6: shutil.which("s6-svscan"), Daemontools: shutil.which("svscan"),
         Horust: os.path.join(OUT, "cargo", "bin", "horust"), Raw: writer_bin(),
     }[cls]
     return bool(need) and os.path.exists(need) and os.path.exists(writer_bin())
+
+
+def json_body(line):
+    """The program's own line inside a JSON log line, or b"" if it is not one."""
+    try:
+        return json.loads(line)["line"].encode()
+    except (ValueError, KeyError, TypeError):
+        return b""
 
 
 def ends_with_last_line(path, lines, prefix):
@@ -316,10 +331,14 @@ def ends_with_last_line(path, lines, prefix):
             size = f.tell()
             if size < LINE:
                 return False
-            f.seek(size - LINE)
+            back = 4 * LINE if prefix == "json" else LINE
+            f.seek(max(0, size - back))
             tail = f.read()
     except OSError:
         return False
+    if prefix == "json":
+        last = tail.rstrip(b"\n").rsplit(b"\n", 1)[-1]
+        return tail.endswith(b"\n") and json_body(last)[:12] == b"%012d" % lines
     return tail.endswith(b"\n") and tail[prefix:prefix + 12] == b"%012d" % lines if prefix == 0 else \
         tail.endswith(b"\n") and b"%012d " % lines in tail
 
@@ -346,7 +365,7 @@ def check(data, lines, prefix):
     for line in data.split(b"\n"):
         if not line:
             continue
-        body = line[prefix:]
+        body = json_body(line) if prefix == "json" else line[prefix:]
         if len(body) != LINE - 1 or not body[:12].isdigit():
             torn += 1
             continue
@@ -413,10 +432,12 @@ def main():
     ap.add_argument("--lines", type=int, default=2_000_000)
     ap.add_argument("--many", type=int, default=100, help="programs in the second table (0: skip it)")
     ap.add_argument("--json")
+    ap.add_argument("--tmpfs", action="store_true",
+                    help="write the logs to a tmpfs (/dev/shm): what stead's CPU costs, without the disk's writeback")
     args = ap.parse_args()
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     peers = [c for c in PEERS if available(c) and (not only or any(o.lower() in c.name.lower() for o in only))]
-    scratch = os.path.join(OUT, "logs-scratch")
+    scratch = os.path.join("/dev/shm" if args.tmpfs else OUT, "logs-scratch")
     results = {}
     for label, programs, runs in [("one", 1, args.runs), ("many", args.many, 1)]:
         if programs == 0:
@@ -436,7 +457,7 @@ def main():
         rows = {k[1]: v for k, v in results.items() if k[0] == label}
         if not rows:
             continue
-        print(f"\n**Logs: {title}**\n")
+        print(f"\n**Logs ({'tmpfs' if args.tmpfs else 'disk'}): {title}**\n")
         print("| | MB/s (median) | min–max | % of raw | lines lost / torn / repeated | runs with loss | peak RSS | default retention |")
         print("|---|---|---|---|---|---|---|---|")
         for cls in peers:

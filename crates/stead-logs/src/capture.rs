@@ -217,8 +217,7 @@ impl JsonLines {
         self.buf.extend_from_slice(b"{\"ts\":\"");
         self.buf.extend_from_slice(self.ts.as_bytes());
         self.buf.extend_from_slice(self.middle.as_bytes());
-        let text = String::from_utf8_lossy(line);
-        let _ = serde_json::to_writer(&mut self.buf, text.as_ref());
+        crate::json::push_string(&mut self.buf, line);
         match piece {
             Piece::Line => {}
             Piece::Split => self.buf.extend_from_slice(b",\"cut\":\"split\""),

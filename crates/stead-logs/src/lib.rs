@@ -38,6 +38,7 @@ mod console;
 mod file;
 pub mod frame;
 mod janitor;
+mod json;
 mod open;
 pub mod ratelimit;
 pub mod read;
