@@ -37,6 +37,7 @@ const PROBES: &[&str] = &[
 const FAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
 
 fn main() {
+    version();
     for name in PROBES {
         println!("cargo::rustc-check-cfg=cfg(has_{name})");
     }
@@ -167,4 +168,50 @@ fn python_imports(modules: &str) -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
+}
+
+/// `STEAD_VERSION` for `stead --version`: the package version, the commit it was built from
+/// and the target, `0.1.0 (3f2a9c1e07b4 x86_64-unknown-linux-musl)`. The commit comes from
+/// `STEAD_COMMIT` when set (a build from a source tarball), else from git, else `unknown`.
+fn version() {
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
+    println!("cargo::rerun-if-env-changed=STEAD_COMMIT");
+    let commit = std::env::var("STEAD_COMMIT").ok().or_else(|| {
+        let out = Command::new("git")
+            .args(["rev-parse", "--short=12", "HEAD"])
+            .current_dir(&manifest)
+            .stderr(Stdio::null())
+            .output()
+            .ok()?;
+        // Rebuild when HEAD moves: the file HEAD, and the branch file it names.
+        // (In a worktree the branch file is in the common directory.)
+        let git = |arg: &str| {
+            Command::new("git")
+                .args(["rev-parse", arg])
+                .current_dir(&manifest)
+                .output()
+                .ok()
+                .map(|o| manifest.join(String::from_utf8_lossy(&o.stdout).trim()))
+        };
+        if let (Some(git_dir), Some(common)) = (git("--git-dir"), git("--git-common-dir")) {
+            let head = git_dir.join("HEAD");
+            watch(&head);
+            if let Ok(text) = std::fs::read_to_string(&head)
+                && let Some(branch) = text.trim().strip_prefix("ref: ")
+            {
+                watch(&common.join(branch));
+                watch(&common.join("packed-refs"));
+            }
+        }
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+            .filter(|c| !c.is_empty())
+    });
+    println!(
+        "cargo::rustc-env=STEAD_VERSION={} ({} {})",
+        std::env::var("CARGO_PKG_VERSION").unwrap_or_default(),
+        commit.as_deref().unwrap_or("unknown"),
+        std::env::var("TARGET").unwrap_or_default()
+    );
 }

@@ -13,7 +13,7 @@ use crate::{EXIT_USAGE, Failure};
 #[derive(Debug, Parser)]
 #[command(
     name = "stead",
-    version,
+    version = env!("STEAD_VERSION"),
     propagate_version = true,
     max_term_width = 100
 )]
