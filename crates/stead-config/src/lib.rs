@@ -31,6 +31,7 @@ mod check;
 mod diagnostic;
 mod duration;
 mod host;
+mod include;
 mod log;
 mod parse;
 pub mod signal;
@@ -104,6 +105,9 @@ pub struct SupervisorSettings {
     pub log_dir: Option<PathBuf>,
     /// `[metrics]`: the Prometheus endpoint and the resource sampling interval.
     pub metrics: MetricsSettings,
+    /// The files `include` brought in, in the order they were read (their programs follow
+    /// the main file's).
+    pub included: Vec<PathBuf>,
 }
 
 /// When a program that exited is started again.
@@ -437,10 +441,22 @@ pub const MAX_CONFIG_BYTES: u64 = 4 << 20;
 /// more than one byte past the limit).
 pub fn read_bounded(path: &Path, limit: u64) -> std::io::Result<String> {
     use std::io::Read;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    // Opened without blocking and checked on the descriptor: a FIFO, a device or a
+    // `/proc` file that blocks (named in a config or matched by an `include`) is refused,
+    // never waited on, since a reload must not hang the supervisor.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
     let mut text = String::new();
-    std::fs::File::open(path)?
-        .take(limit + 1)
-        .read_to_string(&mut text)?;
+    file.take(limit + 1).read_to_string(&mut text)?;
     if text.len() as u64 > limit {
         return Err(std::io::Error::new(
             std::io::ErrorKind::FileTooLarge,
@@ -448,4 +464,21 @@ pub fn read_bounded(path: &Path, limit: u64) -> std::io::Result<String> {
         ));
     }
     Ok(text)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    /// A FIFO (or a blocking `/proc` file) where a config is read is refused at once: a
+    /// reload must never wait on it.
+    #[test]
+    fn a_fifo_is_refused_not_waited_on() {
+        let fifo = std::env::temp_dir().join(format!("stead-config-fifo-{}", std::process::id()));
+        let _ = std::fs::remove_file(&fifo);
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let err = super::read_bounded(&fifo, 1024).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{err}");
+        std::fs::remove_file(&fifo).unwrap();
+    }
 }

@@ -21,7 +21,7 @@ use super::{Backoff, Config, ConfigError, ProgramConfig, RestartPolicy, Supervis
 use crate::{HostChecks, Signal, parse_duration};
 
 const TOP_KEYS: &[&str] = &["supervisor", "log", "metrics", "program"];
-const SUPERVISOR_KEYS: &[&str] = &["exit_on_fatal", "log_dir"];
+const SUPERVISOR_KEYS: &[&str] = &["exit_on_fatal", "log_dir", "include"];
 const PROGRAM_KEYS: &[&str] = &[
     "command",
     "shell",
@@ -56,24 +56,8 @@ pub(super) fn parse(
     text: &str,
     host: Option<&dyn HostChecks>,
 ) -> Result<Config, ConfigError> {
-    let root = DeTable::parse(text).map_err(|e| {
-        let mut c = Collector::new(text);
-        let span = e.span().unwrap_or(0..0);
-        c.error(span, format!("invalid TOML: {}", e.message().trim()), None);
-        c.finish(path).unwrap_err()
-    })?;
-    let base_dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let base_dir = std::path::absolute(base_dir).unwrap_or_else(|_| base_dir.to_path_buf());
-    let mut w = Walker {
-        c: Collector::new(text),
-        base_dir,
-        log_defaults: LogSettings::default(),
-        deps: Vec::new(),
-        host,
-    };
+    let root = toml_root(path, text)?;
+    let mut w = Walker::new(text, dir_of(path), host);
     // `[log]` holds the defaults of every program's `[program.NAME.log]`, wherever it is.
     if let Some((_, value)) = root.get_ref().iter().find(|(k, _)| k.get_ref() == "log")
         && let Some(t) = w.table(value, "[log]")
@@ -84,11 +68,12 @@ pub(super) fn parse(
     let mut programs = Vec::new();
     let mut saw_program = false;
     let mut metrics = crate::MetricsSettings::default();
+    let mut includes = Vec::new();
     for (key, value) in root.get_ref() {
         match key.get_ref().as_ref() {
             "supervisor" => {
                 if let Some(t) = w.table(value, "[supervisor]") {
-                    supervisor = w.supervisor(t);
+                    (supervisor, includes) = w.supervisor(t);
                 }
             }
             "log" => {}
@@ -109,24 +94,205 @@ pub(super) fn parse(
             other => w.unknown(key, other, "the top level", TOP_KEYS),
         }
     }
-    w.check_dependencies(&programs);
-    if !saw_program && w.c.diagnostics.is_empty() {
-        w.c.error(
-            0..0,
-            "no programs: the file has no [program.NAME] section",
-            Some(
-                "add one, e.g.\n[program.web]\ncommand = [\"./server\", \"--port\", \"8080\"]"
-                    .into(),
-            ),
-        );
-    }
-    w.c.finish(path)?;
     supervisor.metrics = metrics;
+    if includes.is_empty() {
+        let mut ws = [w];
+        check_dependencies(&mut ws, &programs);
+        let [mut w] = ws;
+        if !saw_program && w.c.diagnostics.is_empty() {
+            w.c.error(
+                0..0,
+                "no programs: the file has no [program.NAME] section",
+                Some(
+                    "add one, e.g.\n[program.web]\ncommand = [\"./server\", \"--port\", \"8080\"]"
+                        .into(),
+                ),
+            );
+        }
+        w.c.finish(path)?;
+        return Ok(Config {
+            path: path.to_path_buf(),
+            supervisor,
+            programs,
+        });
+    }
+    // The included files, read once the main file is known to be sound.
+    let mut files: Vec<(PathBuf, String)> = Vec::new();
+    for (pattern, span) in &includes {
+        match crate::include::expand(pattern) {
+            Ok(found) => {
+                for file in found {
+                    if file == path || files.iter().any(|(f, _)| *f == file) {
+                        continue;
+                    }
+                    match crate::read_bounded(&file, crate::MAX_CONFIG_BYTES) {
+                        Ok(text) => {
+                            supervisor.included.push(file.clone());
+                            files.push((file, text));
+                        }
+                        Err(e) => w.c.error(
+                            span.clone(),
+                            format!("cannot read included `{}`: {e}", file.display()),
+                            Some("make it a readable UTF-8 file, or remove it".into()),
+                        ),
+                    }
+                }
+            }
+            Err((message, hint)) => w.c.error(span.clone(), message, Some(hint)),
+        }
+    }
+    if !w.c.diagnostics.is_empty() {
+        return Err(w.c.finish(path).unwrap_err());
+    }
+    let roots = files
+        .iter()
+        .map(|(file, text)| toml_root(file, text))
+        .collect::<Result<Vec<_>, _>>()?;
+    let log_defaults = w.log_defaults.clone();
+    // Which file each program came from, for the message about a name defined twice.
+    let mut owner: std::collections::HashMap<String, &Path> =
+        programs.iter().map(|p| (p.group.clone(), path)).collect();
+    let mut ws = vec![w];
+    for ((file, text), root) in files.iter().zip(&roots) {
+        let mut wi = Walker::new(text, dir_of(file), host);
+        wi.log_defaults = log_defaults.clone();
+        for (key, value) in root.get_ref() {
+            if key.get_ref() != "program" {
+                wi.c.error(
+                    key.span(),
+                    format!("`{}` cannot be in an included file", key.get_ref()),
+                    Some(format!(
+                        "an included file holds [program.NAME] sections only; [supervisor], [log] and [metrics] belong in {}",
+                        path.display()
+                    )),
+                );
+                continue;
+            }
+            let Some(t) = wi.table(value, "[program]") else {
+                continue;
+            };
+            for (name, body) in t {
+                if let Some(first) = owner.get(name.get_ref().as_ref()) {
+                    wi.c.error(
+                        name.span(),
+                        format!(
+                            "[program.{}] is defined twice: also in {}",
+                            name.get_ref(),
+                            first.display()
+                        ),
+                        Some("rename one of them, or remove one".into()),
+                    );
+                    continue;
+                }
+                wi.program(name, body, &mut programs);
+                owner.insert(name.get_ref().to_string(), file.as_path());
+            }
+        }
+        ws.push(wi);
+    }
+    check_dependencies(&mut ws, &programs);
+    for (w, file) in ws
+        .into_iter()
+        .zip(std::iter::once(path).chain(files.iter().map(|(f, _)| f.as_path())))
+    {
+        w.c.finish(file)?;
+    }
     Ok(Config {
         path: path.to_path_buf(),
         supervisor,
         programs,
     })
+}
+
+/// Checks every `depends_on` of every file against the programs of all of them: each names a
+/// program, none is its own, and there is no cycle. Each problem is reported in the file, at
+/// the entry, that holds it.
+fn check_dependencies(walkers: &mut [Walker<'_, '_>], programs: &[ProgramConfig]) {
+    let groups: Vec<&str> = {
+        let mut g: Vec<&str> = programs.iter().map(|p| p.group.as_str()).collect();
+        g.dedup();
+        g
+    };
+    let mut edges: Vec<(usize, String, String, Range<usize>)> = Vec::new();
+    for (i, w) in walkers.iter_mut().enumerate() {
+        for (program, dep, span) in std::mem::take(&mut w.deps) {
+            if dep == program {
+                w.c.error(
+                    span,
+                    format!("[program.{program}] depends on itself"),
+                    Some("remove it from `depends_on`".into()),
+                );
+            } else if !groups.contains(&dep.as_str()) {
+                let hint = did_you_mean(&dep, &groups).map_or_else(
+                    || format!("the programs are: {}", groups.join(", ")),
+                    |d| format!("did you mean \"{d}\"?"),
+                );
+                w.c.error(
+                    span,
+                    format!("[program.{program}] depends on `{dep}`, which is not a program here"),
+                    Some(hint),
+                );
+            } else {
+                edges.push((i, program, dep, span));
+            }
+        }
+    }
+    // A cycle: follow the edges from each program; report one cycle, once, at the entry
+    // that closes it.
+    for (i, start, first, span) in &edges {
+        let mut seen = vec![first.as_str()];
+        let mut frontier = vec![(first.as_str(), vec![start.as_str(), first.as_str()])];
+        let mut cycle = None;
+        while let Some((at, trail)) = frontier.pop() {
+            for (_, from, to, _) in &edges {
+                if from != at {
+                    continue;
+                }
+                let mut t = trail.clone();
+                t.push(to.as_str());
+                if to == start {
+                    cycle = Some(t);
+                    break;
+                }
+                if !seen.contains(&to.as_str()) {
+                    seen.push(to.as_str());
+                    frontier.push((to.as_str(), t));
+                }
+            }
+            if cycle.is_some() {
+                break;
+            }
+        }
+        if let Some(c) = cycle {
+            // Report each cycle once: at its alphabetically first program.
+            if c.iter().min() == Some(&start.as_str()) {
+                walkers[*i].c.error(
+                    span.clone(),
+                    format!("dependency cycle: {}", c.join(" → ")),
+                    Some("remove one of these `depends_on` entries".into()),
+                );
+            }
+        }
+    }
+}
+
+/// The TOML document, or an error at the place the TOML is broken.
+fn toml_root<'i>(path: &Path, text: &'i str) -> Result<Spanned<DeTable<'i>>, ConfigError> {
+    DeTable::parse(text).map_err(|e| {
+        let mut c = Collector::new(text);
+        let span = e.span().unwrap_or(0..0);
+        c.error(span, format!("invalid TOML: {}", e.message().trim()), None);
+        c.finish(path).unwrap_err()
+    })
+}
+
+/// The directory relative paths in `path` start at (absolute).
+fn dir_of(path: &Path) -> PathBuf {
+    let base_dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::path::absolute(base_dir).unwrap_or_else(|_| base_dir.to_path_buf())
 }
 
 struct Walker<'t, 'h> {
@@ -139,6 +305,18 @@ struct Walker<'t, 'h> {
     /// off for `stead export`, whose programs run elsewhere.
     /// The checks against this host, or `None` for a portable load.
     host: Option<&'h dyn HostChecks>,
+}
+
+impl<'t, 'h> Walker<'t, 'h> {
+    fn new(text: &'t str, base_dir: PathBuf, host: Option<&'h dyn HostChecks>) -> Self {
+        Walker {
+            c: Collector::new(text),
+            base_dir,
+            log_defaults: LogSettings::default(),
+            deps: Vec::new(),
+            host,
+        }
+    }
 }
 
 impl Walker<'_, '_> {
@@ -307,10 +485,27 @@ impl Walker<'_, '_> {
         }
     }
 
-    fn supervisor(&mut self, t: &DeTable<'_>) -> SupervisorSettings {
+    /// `[supervisor]`, and the `include` patterns in it (absolute, with their spans).
+    fn supervisor(
+        &mut self,
+        t: &DeTable<'_>,
+    ) -> (SupervisorSettings, Vec<(PathBuf, Range<usize>)>) {
         let mut s = SupervisorSettings::default();
+        let mut includes = Vec::new();
         for (key, v) in t {
             match key.get_ref().as_ref() {
+                "include" => {
+                    const EXAMPLE: &str = "[\"/etc/stead/conf.d/*.toml\"]";
+                    let DeValue::Array(items) = v.get_ref() else {
+                        self.type_error(v, "include", "an array of paths", EXAMPLE);
+                        continue;
+                    };
+                    for item in items {
+                        if let Some(p) = self.string(item, "include", EXAMPLE) {
+                            includes.push((self.path(&p), item.span()));
+                        }
+                    }
+                }
                 "exit_on_fatal" => {
                     s.exit_on_fatal = self.boolean(v, "exit_on_fatal").unwrap_or(false)
                 }
@@ -322,7 +517,7 @@ impl Walker<'_, '_> {
                 other => self.unknown(key, other, "[supervisor]", SUPERVISOR_KEYS),
             }
         }
-        s
+        (s, includes)
     }
 
     #[allow(clippy::too_many_lines)]
@@ -796,73 +991,6 @@ impl Walker<'_, '_> {
     }
 
     /// `depends_on` names programs of this file, none itself, and no cycle.
-    fn check_dependencies(&mut self, programs: &[ProgramConfig]) {
-        let groups: Vec<&str> = {
-            let mut g: Vec<&str> = programs.iter().map(|p| p.group.as_str()).collect();
-            g.dedup();
-            g
-        };
-        for (program, dep, span) in std::mem::take(&mut self.deps) {
-            if dep == program {
-                self.c.error(
-                    span,
-                    format!("[program.{program}] depends on itself"),
-                    Some("remove it from `depends_on`".into()),
-                );
-            } else if !groups.contains(&dep.as_str()) {
-                let hint = did_you_mean(&dep, &groups).map_or_else(
-                    || format!("the programs are: {}", groups.join(", ")),
-                    |d| format!("did you mean \"{d}\"?"),
-                );
-                self.c.error(
-                    span,
-                    format!("[program.{program}] depends on `{dep}`, which is not a program here"),
-                    Some(hint),
-                );
-            } else {
-                self.deps.push((program, dep, span));
-            }
-        }
-        // A cycle: follow the edges from each program; report one cycle, once, at the
-        // entry that closes it.
-        let edges = std::mem::take(&mut self.deps);
-        for (start, first, span) in &edges {
-            let mut seen = vec![first.as_str()];
-            let mut frontier = vec![(first.as_str(), vec![start.as_str(), first.as_str()])];
-            let mut cycle = None;
-            while let Some((at, trail)) = frontier.pop() {
-                for (from, to, _) in &edges {
-                    if from != at {
-                        continue;
-                    }
-                    let mut t = trail.clone();
-                    t.push(to.as_str());
-                    if to == start {
-                        cycle = Some(t);
-                        break;
-                    }
-                    if !seen.contains(&to.as_str()) {
-                        seen.push(to.as_str());
-                        frontier.push((to.as_str(), t));
-                    }
-                }
-                if cycle.is_some() {
-                    break;
-                }
-            }
-            if let Some(c) = cycle {
-                // Report each cycle once: at its alphabetically first program.
-                if c.iter().min() == Some(&start.as_str()) {
-                    self.c.error(
-                        span.clone(),
-                        format!("dependency cycle: {}", c.join(" → ")),
-                        Some("remove one of these `depends_on` entries".into()),
-                    );
-                }
-            }
-        }
-    }
-
     fn backoff(&mut self, t: &DeTable<'_>, name: &str) -> Backoff {
         let mut b = Backoff::default();
         for (key, v) in t {
@@ -1241,5 +1369,160 @@ mod tests {
             ("1", "two", "y")
         );
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A directory with `stead.toml` and `conf.d/` holding `files`; removed on drop.
+    struct Scratch(PathBuf);
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            if !std::thread::panicking() {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+    }
+    fn with_includes(name: &str, main: &str, files: &[(&str, &str)]) -> (Scratch, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("stead-inc-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("conf.d")).unwrap();
+        for (f, text) in files {
+            std::fs::write(dir.join("conf.d").join(f), text).unwrap();
+        }
+        std::fs::write(dir.join("stead.toml"), main).unwrap();
+        let path = dir.join("stead.toml");
+        (Scratch(dir), path)
+    }
+    fn load(path: &Path) -> Result<Config, ConfigError> {
+        super::parse(path, &std::fs::read_to_string(path).unwrap(), None)
+    }
+
+    #[test]
+    fn included_files_add_their_programs_in_name_order() {
+        let (_d, path) = with_includes(
+            "order",
+            "[supervisor]\ninclude = ['conf.d/*.toml']\n[log]\ntimestamps = 'none'\n[program.db]\ncommand = ['db']\n",
+            &[
+                (
+                    "b.toml",
+                    "[program.web]\ncommand = ['web']\ndepends_on = ['api']\ncwd = 'www'\n",
+                ),
+                (
+                    "a.toml",
+                    "[program.api]\ncommand = ['api']\ndepends_on = ['db']\n",
+                ),
+                ("c.txt", "not toml ["),
+            ],
+        );
+        let c = load(&path).unwrap();
+        let names: Vec<_> = c.programs.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["db", "api", "web"]);
+        let conf_d = path.parent().unwrap().join("conf.d");
+        assert_eq!(
+            c.supervisor.included,
+            [conf_d.join("a.toml"), conf_d.join("b.toml")]
+        );
+        // Relative paths in an included file start at its own directory; [log] applies.
+        assert_eq!(c.programs[2].cwd, conf_d.join("www"));
+        assert_eq!(c.programs[2].log.timestamps, crate::Timestamps::None);
+    }
+
+    #[test]
+    fn an_empty_drop_in_directory_is_a_config_with_no_programs() {
+        let (_d, path) = with_includes("empty", "[supervisor]\ninclude = ['conf.d/*.toml']\n", &[]);
+        assert!(load(&path).unwrap().programs.is_empty());
+    }
+
+    #[test]
+    fn a_problem_in_an_included_file_names_that_file_and_line() {
+        let (_d, path) = with_includes(
+            "errors",
+            "[supervisor]\ninclude = ['conf.d/*.toml']\n[program.web]\ncommand = ['web']\n",
+            &[(
+                "x.toml",
+                "[program.api]\ncommand = ['api']\nrestart = 'sometimes'\n",
+            )],
+        );
+        let err = load(&path).unwrap_err();
+        assert_eq!(err.path, path.parent().unwrap().join("conf.d/x.toml"));
+        assert_eq!(err.diagnostics[0].line, 3);
+
+        let (_d, path) = with_includes(
+            "toml",
+            "[supervisor]\ninclude = ['conf.d/*.toml']\n",
+            &[("y.toml", "[program.api\n")],
+        );
+        let err = load(&path).unwrap_err();
+        assert!(err.path.ends_with("conf.d/y.toml"), "{err}");
+        assert!(err.to_string().contains("invalid TOML"), "{err}");
+
+        let (_d, path) = with_includes(
+            "log",
+            "[supervisor]\ninclude = ['conf.d/*.toml']\n",
+            &[("z.toml", "[log]\ntimestamps = 'none'\n")],
+        );
+        let err = load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("z.toml:1:2: `log` cannot be in an included file"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_program_defined_twice_across_files_is_refused_naming_both() {
+        let (_d, path) = with_includes(
+            "twice",
+            "[supervisor]\ninclude = ['conf.d/*.toml']\n[program.web]\ncommand = ['web']\n",
+            &[("w.toml", "[program.web]\ncommand = ['other']\n")],
+        );
+        let err = load(&path).unwrap_err();
+        assert!(err.path.ends_with("conf.d/w.toml"));
+        assert!(
+            err.to_string()
+                .contains(&format!("also in {}", path.display())),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn dependencies_and_cycles_are_checked_across_files() {
+        let (_d, path) = with_includes(
+            "cycle",
+            "[supervisor]\ninclude = ['conf.d/*.toml']\n[program.a]\ncommand = ['a']\ndepends_on = ['b']\n",
+            &[(
+                "b.toml",
+                "[program.b]\ncommand = ['b']\ndepends_on = ['a']\n",
+            )],
+        );
+        let err = load(&path).unwrap_err().to_string();
+        assert!(err.contains("dependency cycle: a → b → a"), "{err}");
+
+        let (_d, path) = with_includes(
+            "missing",
+            "[supervisor]\ninclude = ['conf.d/*.toml']\n",
+            &[(
+                "b.toml",
+                "[program.b]\ncommand = ['b']\ndepends_on = ['nope']\n",
+            )],
+        );
+        let err = load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("b.toml:3:15: [program.b] depends on `nope`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn include_must_be_a_list_of_existing_paths() {
+        let err = parse_err("[supervisor]\ninclude = 'conf.d'\n[program.a]\ncommand = ['sh']\n");
+        assert!(
+            err.to_string()
+                .contains("`include` must be an array of paths"),
+            "{err}"
+        );
+        let err = parse_err("[supervisor]\ninclude = ['/nonexistent/stead.toml']\n");
+        assert!(
+            err.to_string()
+                .contains("cannot read included `/nonexistent/stead.toml`"),
+            "{err}"
+        );
     }
 }

@@ -28,10 +28,12 @@ pub fn config(text: &str) {
         };
         match loaded {
             Err(e) => {
+                // The file is `fuzz.toml`, or one that its `include` named.
                 let shown = e.to_string();
                 assert!(
-                    shown.contains("fuzz.toml"),
-                    "an error that does not name the file: {shown}"
+                    shown.contains(&*e.path.to_string_lossy())
+                        && (e.path == Path::new("fuzz.toml") || text.contains("include")),
+                    "an error that does not name its file: {shown}"
                 );
             }
             Ok(config) => {
