@@ -3,6 +3,8 @@
 //! later runs on `stead reload`; removing the file stops it on the next reload. A broken
 //! drop-in file is refused by reload, naming that file, and changes nothing.
 
+#![cfg(unix)]
+
 mod support;
 
 use std::time::Duration;
