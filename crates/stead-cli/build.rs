@@ -31,6 +31,7 @@ const PROBES: &[&str] = &[
     "prometheus_client",
     "debian_units",
     "nofile_headroom",
+    "dist",
 ];
 
 /// Where the wall-clock test loads libfaketime from.
@@ -110,6 +111,8 @@ fn present(name: &str) -> bool {
         "prometheus_client" => python_imports("prometheus_client"),
         "debian_units" => watch(&manifest.join("../../target/debian-units/complete")),
         "nofile_headroom" => nofile_hard_above(512),
+        // `cargo xtask dist` has written the release artifacts (packages, installers).
+        "dist" => watch(&manifest.join("../../target/dist/SHA256SUMS")),
         _ => unreachable!("no probe for {name}"),
     }
 }
