@@ -111,9 +111,10 @@ pub(crate) fn sha256(file: &Path) -> Result<String> {
     Ok(hex)
 }
 
-/// `HASH  NAME\n`, as `sha256sum` writes it (and `sha256sum -c` reads it).
-pub(crate) fn sha256_line(file: &Path) -> Result<String> {
-    Ok(format!("{}  {}\n", sha256(file)?, file_name(file)))
+/// `HASH  NAME\n`, as `sha256sum` writes it (and `sha256sum -c` reads it in `base`).
+pub(crate) fn sha256_line(file: &Path, base: &Path) -> Result<String> {
+    let name = file.strip_prefix(base).unwrap_or(file);
+    Ok(format!("{}  {}\n", sha256(file)?, name.display()))
 }
 
 /// `data` gzipped (for man pages and changelogs in packages), without a timestamp.

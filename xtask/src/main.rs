@@ -138,9 +138,11 @@ fn run() -> Result<()> {
     }
     let mut sums = String::new();
     for f in &made {
-        let line = archive::sha256_line(f)?;
-        std::fs::write(f.with_file_name(format!("{}.sha256", file_name(f))), &line)?;
-        sums.push_str(&line);
+        std::fs::write(
+            f.with_file_name(format!("{}.sha256", file_name(f))),
+            archive::sha256_line(f, f.parent().unwrap_or(&rel.out))?,
+        )?;
+        sums.push_str(&archive::sha256_line(f, &rel.out)?);
     }
     std::fs::write(rel.out.join("SHA256SUMS"), sums)?;
     for f in &made {

@@ -78,7 +78,6 @@ Release: 1
 Summary: Keep programs running: process supervisor and service installer
 License: MIT OR Apache-2.0
 URL: https://github.com/stead-rs/stead
-BuildArch: {arch}
 
 %description
 stead runs any program as a managed service: restarts with backoff and crash-loop
