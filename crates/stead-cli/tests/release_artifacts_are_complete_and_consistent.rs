@@ -4,7 +4,7 @@
 //! Linux binaries are static (no ELF interpreter) for their architecture and under 8 MB;
 //! the `.rpm` has the `.deb`'s layout with the configuration marked `%config(noreplace)` and
 //! scriptlets that stop the service on erase; the Homebrew, Scoop and winget manifests name
-//! the artifacts' real hashes. The static x86_64 binary runs in an empty root (no libc, no
+//! the artifacts' real hashes. The static `x86_64` binary runs in an empty root (no libc, no
 //! NSS, no /etc): `--version`, and a config checked there.
 #![cfg(target_os = "linux")]
 mod support;
