@@ -23,7 +23,7 @@ fn programs_dropped_in_an_included_directory_run_on_reload() {
     std::fs::write(
         &drop_in,
         format!(
-            "[program.web]\ncommand = [\"{}\", \"sleep\", \"300\"]\n",
+            "[program.web]\ncommand = [\"{}\", \"--sleep\", \"forever\"]\n",
             support::testchild().display()
         ),
     )

@@ -5,7 +5,7 @@
 //! polling tick. Everything it does to a program goes through that program's pure state
 //! machine ([`crate::program`]); this file is the thin I/O around it.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -19,6 +19,7 @@ use crate::control::api::{
 };
 use crate::control::{ApiError, Reply, Request, Verb};
 use crate::events::Events;
+use crate::fleet::{self, Member, View};
 use crate::health::notify::NotifySocket;
 use crate::health::{CheckEvent, Checks};
 use crate::host::{HostNotice, HostRequest, HostSignals, notify};
@@ -75,6 +76,33 @@ struct Waiter {
     /// fatal, exited), not merely spawned. Its `ready` timeout bounds the wait.
     until_ready: bool,
     reply: Reply<ActionReport>,
+}
+
+/// The slots as the fleet's decisions see them ([`fleet::View`]).
+struct Fleet<'a> {
+    slots: &'a [Slot],
+    groups: &'a HashMap<String, Vec<usize>>,
+}
+
+impl View for Fleet<'_> {
+    fn len(&self) -> usize {
+        self.slots.len()
+    }
+    fn member(&self, i: usize) -> Member<'_> {
+        let s = &self.slots[i];
+        Member {
+            config: s.program.config(),
+            state: s.program.state(),
+            reason: s.program.reason(),
+            last_exit: s.program.last_exit(),
+            ready: s.checks.as_ref().map(Checks::is_ready),
+            shutdown_sent: s.shutdown_sent,
+            has_tree: s.child.is_some(),
+        }
+    }
+    fn group(&self, name: &str) -> Vec<usize> {
+        self.groups.get(name).cloned().unwrap_or_default()
+    }
 }
 
 /// What the engine was asked to be.
@@ -315,39 +343,11 @@ impl Engine {
     /// has come through (a program that was ready once has started, whatever it does
     /// later), so ten thousand programs cost one look each, not one per event.
     fn startup_verdict(&mut self) -> Option<Result<(), String>> {
-        while let Some(s) = self.slots.get(self.startup_checked) {
-            self.startup_checked += 1;
-            if !s.program.config().autostart {
-                continue;
-            }
-            let p = &s.program;
-            match p.state() {
-                State::Running if s.checks.as_ref().is_none_or(Checks::is_ready) => {}
-                State::Stopped => {}
-                State::Exited if matches!(p.last_exit(), Some(ExitStatus::Code(c)) if p.config().exit_codes.contains(&c)) =>
-                    {}
-                State::Fatal | State::Exited => {
-                    return Some(Err(format!("{}: {}", p.config().name, p.reason())));
-                }
-                State::Waiting if p.reason().starts_with("held") => {
-                    return Some(Err(format!("{}: {}", p.config().name, p.reason())));
-                }
-                // Waiting for a program nobody starts automatically: a person will.
-                State::Waiting
-                    if p.config().depends_on.iter().any(|d| {
-                        !self.groups.get(d).is_some_and(|members| {
-                            members
-                                .iter()
-                                .any(|&i| self.slots[i].program.config().autostart)
-                        })
-                    }) => {}
-                _ => {
-                    self.startup_checked -= 1;
-                    return None;
-                }
-            }
-        }
-        Some(Ok(()))
+        let view = Fleet {
+            slots: &self.slots,
+            groups: &self.groups,
+        };
+        fleet::startup_verdict(&view, &mut self.startup_checked)
     }
 
     /// Tells the host manager the start is over once [`Engine::startup_verdict`] says so:
@@ -741,30 +741,21 @@ impl Engine {
         self.report_startup();
         self.answer_waiters();
         self.answer_event_waiters(now);
-        if !self.shutting_down {
-            if self.run_mode {
-                if let Some(slot) = self.slots.first()
-                    && matches!(slot.program.state(), State::Exited | State::Fatal)
-                {
-                    self.exit_code = match (slot.program.state(), slot.program.last_exit()) {
-                        (State::Exited, Some(exit)) => exit.shell_code(),
-                        _ => EXIT_PROGRAM_FATAL,
-                    };
-                    self.begin_shutdown("the program ended");
-                }
-            } else if self.config.supervisor.exit_on_fatal
-                && let Some(slot) = self
-                    .slots
-                    .iter()
-                    .find(|s| s.program.state() == State::Fatal)
-            {
+        if !self.shutting_down
+            && let Some(exit) = fleet::exit_verdict(
+                &self.fleet(),
+                self.run_mode,
+                self.config.supervisor.exit_on_fatal,
+            )
+        {
+            if !self.run_mode {
                 tracing::error!(
                     "{} is fatal and exit_on_fatal is set: shutting down",
-                    slot.program.config().name
+                    exit.program
                 );
-                self.exit_code = EXIT_PROGRAM_FATAL;
-                self.begin_shutdown("exit_on_fatal");
             }
+            self.exit_code = exit.code;
+            self.begin_shutdown(exit.why);
         }
         let summary = self.summary();
         if summary != self.last_status {
@@ -814,13 +805,7 @@ impl Engine {
     /// next sees which of what they depend on that freed (one pass per level of the graph).
     fn shut_down_in_order(&mut self, now: Instant) {
         loop {
-            let held = self.groups_with_live_dependents();
-            let next: Vec<usize> = (0..self.slots.len())
-                .filter(|&i| {
-                    let s = &self.slots[i];
-                    !s.shutdown_sent && !held.contains(s.program.config().group.as_str())
-                })
-                .collect();
+            let next = fleet::next_to_shut_down(&self.fleet());
             if next.is_empty() {
                 return;
             }
@@ -831,48 +816,17 @@ impl Engine {
         }
     }
 
-    /// The groups that a program not yet at rest (or not yet told to stop) depends on.
-    fn groups_with_live_dependents(&self) -> HashSet<String> {
-        self.slots
-            .iter()
-            .filter(|s| !(s.shutdown_sent && s.child.is_none() && s.program.state().is_at_rest()))
-            .flat_map(|s| s.program.config().depends_on.iter().cloned())
-            .collect()
+    /// The slots as the fleet's decisions see them.
+    fn fleet(&self) -> Fleet<'_> {
+        Fleet {
+            slots: &self.slots,
+            groups: &self.groups,
+        }
     }
 
-    /// `Ok` when every program this one depends on is running — or, for a one-shot task
-    /// (`restart = "never"`), has finished successfully; else what it waits for.
+    /// `Ok` when every program this one depends on is there ([`fleet::dependencies_met`]).
     fn dependencies_met(&self, idx: usize) -> Result<(), String> {
-        let config = self.slots[idx].program.config();
-        for dep in &config.depends_on {
-            let members = self.groups.get(dep).map_or(&[][..], Vec::as_slice);
-            for s in members.iter().map(|&i| &self.slots[i]) {
-                let p = &s.program;
-                let one_shot = p.config().restart == crate::config::RestartPolicy::Never;
-                let started_enough = config.depends_started.contains(dep);
-                let ready = started_enough || s.checks.as_ref().is_some_and(Checks::is_ready);
-                let done = match (p.state(), p.last_exit()) {
-                    (State::Running, _) => !one_shot && ready,
-                    (State::Exited, Some(ExitStatus::Code(c))) => {
-                        p.config().exit_codes.contains(&c)
-                    }
-                    _ => false,
-                };
-                if done {
-                    continue;
-                }
-                return Err(match p.state() {
-                    State::Fatal => format!("held: {} is fatal ({})", p.config().name, p.reason()),
-                    State::Exited => format!("held: {} ended without success", p.config().name),
-                    _ if one_shot => format!("waiting for {} to finish", p.config().name),
-                    _ if started_enough => {
-                        format!("waiting for {} to be running", p.config().name)
-                    }
-                    _ => format!("waiting for {} to be ready", p.config().name),
-                });
-            }
-        }
-        Ok(())
+        fleet::dependencies_met(&self.fleet(), idx)
     }
 
     /// Starts the waiting programs whose dependencies are now there, and updates the reason
@@ -903,36 +857,8 @@ impl Engine {
 
     /// Indices of the programs `names` select (all when empty); unknown names are a 404.
     fn select(&self, names: &[String]) -> Result<Vec<usize>, ApiError> {
-        if names.is_empty() {
-            return Ok((0..self.slots.len()).collect());
-        }
-        let mut out = Vec::new();
-        for name in names {
-            let mut found = false;
-            for (i, s) in self.slots.iter().enumerate() {
-                if s.program.config().answers_to(name) {
-                    found = true;
-                    if !out.contains(&i) {
-                        out.push(i);
-                    }
-                }
-            }
-            if !found {
-                let known: Vec<&str> = self
-                    .slots
-                    .iter()
-                    .map(|s| s.program.config().group.as_str())
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .into_iter()
-                    .collect();
-                return Err(ApiError::new(
-                    404,
-                    format!("no program named `{name}`"),
-                    Some(format!("the programs are: {}", known.join(", "))),
-                ));
-            }
-        }
-        Ok(out)
+        fleet::select(&self.fleet(), names)
+            .map_err(|(message, hint)| ApiError::new(404, message, Some(hint)))
     }
 
     fn status_of(&self, idx: usize, now: Instant) -> ProgramStatus {
@@ -1175,27 +1101,26 @@ impl Engine {
             err
         })?;
         let now = Instant::now();
-        let mut report = ReloadReport::default();
-        let (was, now_set) = (&self.config.supervisor, &fresh.supervisor);
-        for (changed, what) in [
-            (
-                was.metrics.listen != now_set.metrics.listen,
-                "[metrics] listen",
-            ),
-            (
-                was.metrics.token_file != now_set.metrics.token_file,
-                "[metrics] token_file",
-            ),
-            (
-                was.metrics.sample != now_set.metrics.sample,
-                "[metrics] sample",
-            ),
-            (was.log_dir != now_set.log_dir, "[supervisor] log_dir"),
-        ] {
-            if changed {
-                report.needs_restart.push(what.to_string());
-            }
-        }
+        let plan = {
+            let running: Vec<(&ProgramConfig, Option<&ProgramConfig>)> = self
+                .slots
+                .iter()
+                .map(|s| (s.program.config(), s.pending_config.as_ref()))
+                .collect();
+            fleet::reload_plan(
+                &running,
+                &fresh.programs,
+                &self.config.supervisor,
+                &fresh.supervisor,
+            )
+        };
+        let report = ReloadReport {
+            added: plan.added,
+            removed: plan.removed,
+            changed: plan.changed,
+            unchanged: plan.unchanged,
+            needs_restart: plan.needs_restart,
+        };
         // What runs is what stead started with: keep it, so that `status` of the config and
         // every later reload tell the truth until stead restarts.
         fresh.supervisor.metrics = self.config.supervisor.metrics.clone();
@@ -1213,57 +1138,46 @@ impl Engine {
             .into_iter()
             .map(Some)
             .collect();
-        let by_name: HashMap<String, usize> = old
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| Some((s.as_ref()?.program.config().name.clone(), i)))
-            .collect();
         let mut next: Vec<Slot> = Vec::with_capacity(fresh.programs.len());
         let mut to_start = Vec::new();
         let mut to_restart = Vec::new();
-        for cfg in &fresh.programs {
-            if let Some(mut slot) = by_name.get(&cfg.name).and_then(|&i| old[i].take()) {
-                // Not yet reached by the autostart: started by it, if still wanted.
-                slot.autostart &= cfg.autostart;
-                // Back in the file while still being stopped by an earlier removal: it is
-                // wanted again, so it starts once that stop completes.
-                if std::mem::take(&mut slot.remove_when_stopped) && cfg.autostart {
-                    to_start.push(next.len());
-                }
-                if slot.program.config() == cfg
-                    && slot.pending_config.as_ref().is_none_or(|p| p == cfg)
-                {
-                    report.unchanged.push(cfg.name.clone());
-                } else {
-                    report.changed.push(cfg.name.clone());
-                    match slot.program.state() {
-                        State::Running | State::Starting | State::Stopping => {
-                            slot.pending_config = Some(cfg.clone());
-                            to_restart.push(next.len());
-                        }
-                        state => {
-                            slot.pending_config = None;
-                            slot.resolved = None;
-                            slot.program.set_config(cfg.clone());
-                            if cfg.autostart && matches!(state, State::Exited | State::Fatal) {
-                                to_start.push(next.len());
-                            }
-                        }
-                    }
-                }
-                next.push(slot);
-            } else {
-                report.added.push(cfg.name.clone());
+        for (cfg, fate) in fresh.programs.iter().zip(&plan.fates) {
+            let (fleet::Fate::Unchanged(i) | fleet::Fate::Changed(i)) = *fate else {
                 if cfg.autostart {
                     to_start.push(next.len());
                 }
                 let slot = self.new_slot(cfg.clone());
                 next.push(slot);
+                continue;
+            };
+            let mut slot = old[i].take().expect("each running instance is kept once");
+            // Not yet reached by the autostart: started by it, if still wanted.
+            slot.autostart &= cfg.autostart;
+            // Back in the file while still being stopped by an earlier removal: it is
+            // wanted again, so it starts once that stop completes.
+            if std::mem::take(&mut slot.remove_when_stopped) && cfg.autostart {
+                to_start.push(next.len());
             }
+            if matches!(fate, fleet::Fate::Changed(_)) {
+                match slot.program.state() {
+                    State::Running | State::Starting | State::Stopping => {
+                        slot.pending_config = Some(cfg.clone());
+                        to_restart.push(next.len());
+                    }
+                    state => {
+                        slot.pending_config = None;
+                        slot.resolved = None;
+                        slot.program.set_config(cfg.clone());
+                        if cfg.autostart && matches!(state, State::Exited | State::Fatal) {
+                            to_start.push(next.len());
+                        }
+                    }
+                }
+            }
+            next.push(slot);
         }
         let first_removed = next.len();
         for mut slot in old.into_iter().flatten() {
-            report.removed.push(slot.program.config().name.clone());
             slot.remove_when_stopped = true;
             slot.autostart = false;
             next.push(slot);

@@ -28,6 +28,7 @@ pub mod config;
 pub mod control;
 mod engine;
 pub mod events;
+pub mod fleet;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod health;
