@@ -101,10 +101,13 @@ pub trait View {
 
 /// `Ok` when every program instance `idx` depends on is there: running and ready (running
 /// is enough for a dependency named in `depends_started`), or — for a one-shot task
-/// (`restart = "never"`) — finished with success; else what it waits for, or why it is
-/// held (a dependency is fatal or ended without success).
+/// (`restart = "never"`) — finished with success; else why it is held (a dependency is
+/// fatal or ended without success: it will not start), or else what it waits for first.
 pub fn dependencies_met(fleet: &impl View, idx: usize) -> Result<(), String> {
     let config = fleet.member(idx).config;
+    // What it waits for, unless a dependency holds it: a held program never starts, and
+    // that is what its reason must say, whichever of its dependencies comes first.
+    let mut waiting = None;
     for dep in &config.depends_on {
         for i in fleet.group(dep) {
             let m = fleet.member(i);
@@ -120,16 +123,19 @@ pub fn dependencies_met(fleet: &impl View, idx: usize) -> Result<(), String> {
             if there {
                 continue;
             }
-            return Err(match m.state {
-                State::Fatal => format!("held: {name} is fatal ({})", m.reason),
-                State::Exited => format!("held: {name} ended without success"),
-                _ if one_shot => format!("waiting for {name} to finish"),
-                _ if started_enough => format!("waiting for {name} to be running"),
-                _ => format!("waiting for {name} to be ready"),
-            });
+            match m.state {
+                State::Fatal => return Err(format!("held: {name} is fatal ({})", m.reason)),
+                State::Exited => return Err(format!("held: {name} ended without success")),
+                _ if waiting.is_some() => {}
+                _ if one_shot => waiting = Some(format!("waiting for {name} to finish")),
+                _ if started_enough => {
+                    waiting = Some(format!("waiting for {name} to be running"));
+                }
+                _ => waiting = Some(format!("waiting for {name} to be ready")),
+            }
         }
     }
-    Ok(())
+    waiting.map_or(Ok(()), Err)
 }
 
 /// The groups that a program still alive (or not yet told to stop) depends on: they must
