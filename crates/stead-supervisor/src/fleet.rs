@@ -378,16 +378,17 @@ pub fn reload_plan(
 mod tests {
     use super::*;
 
-    /// A fleet for the tests: each member's settings and facts, groups by config.
-    struct Fake(
-        Vec<(
-            ProgramConfig,
-            State,
-            Option<bool>,
-            Option<ExitStatus>,
-            String,
-        )>,
+    /// One member of a test fleet: settings, state, readiness, last exit, reason.
+    type Facts = (
+        ProgramConfig,
+        State,
+        Option<bool>,
+        Option<ExitStatus>,
+        String,
     );
+
+    /// A fleet for the tests: each member's settings and facts, groups by config.
+    struct Fake(Vec<Facts>);
 
     impl View for Fake {
         fn len(&self) -> usize {

@@ -86,6 +86,13 @@ fn build(deps: &[Vec<usize>], state: State) -> Fleet {
     )
 }
 
+/// Whether program `i` depends, directly or not, on a fatal one.
+fn held(i: usize, deps: &[Vec<usize>], fatal: &BTreeSet<usize>) -> bool {
+    deps[i]
+        .iter()
+        .any(|d| fatal.contains(d) || held(*d, deps, fatal))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
@@ -146,9 +153,6 @@ proptest! {
             for i in 0..deps.len() {
                 run(&mut f, i, false)?;
             }
-        }
-        fn held(i: usize, deps: &[Vec<usize>], fatal: &BTreeSet<usize>) -> bool {
-            deps[i].iter().any(|d| fatal.contains(d) || held(*d, deps, fatal))
         }
         for i in 0..deps.len() {
             if !held(i, &deps, &fatal) && !fatal.contains(&i) {
