@@ -11,7 +11,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
+mod answers;
 mod checks;
+mod hooks;
+mod resources;
 
 use crate::config::{Config, ProgramConfig};
 use crate::control::api::{
@@ -146,7 +149,7 @@ pub(crate) struct Engine {
     events: Events,
     /// `GET /v1/events?wait=…` requests held until an event comes or their time is up.
     event_waiters: Vec<(u64, Instant, Reply<crate::control::api::EventsReport>)>,
-    monitor: checks::Monitor,
+    monitor: resources::Monitor,
     /// Requests that show resources, held while a sample that was stale is being taken.
     deferred: Vec<Request>,
     /// Slot of each main pid, so that an exit is found without a scan of every slot.
@@ -195,7 +198,7 @@ impl Engine {
             autostart_from: Some(0),
             startup_reported: false,
             startup_checked: 0,
-            monitor: checks::Monitor::new(
+            monitor: resources::Monitor::new(
                 setup.config.supervisor.metrics.sample,
                 setup.config.supervisor.metrics.listen.is_some()
                     || setup.config.programs.iter().any(|p| p.limits.is_some()),
