@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use stead_supervisor::control::api::Verb;
 
 use crate::{EXIT_USAGE, Failure};
 
@@ -231,9 +232,9 @@ pub(crate) fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Up(args) => crate::run::up(args, state),
         Command::Run(args) => crate::run::run(args, state),
         Command::Status(a) => crate::ctl::status(&state, &a.names, a.json.json),
-        Command::Start(a) => crate::ctl::action(&state, "start", &a),
-        Command::Stop(a) => crate::ctl::action(&state, "stop", &a),
-        Command::Restart(a) => crate::ctl::action(&state, "restart", &a),
+        Command::Start(a) => crate::ctl::action(&state, Verb::Start, &a),
+        Command::Stop(a) => crate::ctl::action(&state, Verb::Stop, &a),
+        Command::Restart(a) => crate::ctl::action(&state, Verb::Restart, &a),
         Command::Signal(a) => crate::ctl::signal(&state, &a),
         Command::Reload(a) => crate::ctl::reload(&state, &a),
         Command::Shutdown(a) => crate::ctl::shutdown(&state, &a),

@@ -5,7 +5,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use stead_supervisor::control::api::{
-    ActionReport, ActionRequest, EventsReport, ReloadReport, SignalRequest, StatusReport,
+    ActionReport, ActionRequest, Endpoint, EventsReport, ReloadReport, SignalRequest, State,
+    StatusReport, Verb,
 };
 use stead_supervisor::control::client::{Answer, Client, ClientError};
 
@@ -52,7 +53,7 @@ fn print_json<T: serde::Serialize>(value: &T) {
 
 /// `/v1/status?name=a&name=b`.
 pub(crate) fn status_path(names: &[String]) -> String {
-    let mut path = String::from("/v1/status");
+    let mut path = String::from(Endpoint::Status.path());
     for (i, n) in names.iter().enumerate() {
         path.push(if i == 0 { '?' } else { '&' });
         path.push_str("name=");
@@ -73,7 +74,7 @@ pub(crate) fn status(state_dir: &Path, names: &[String], json: bool) -> Result<u
     Ok(0)
 }
 
-pub(crate) fn action(state_dir: &Path, verb: &str, args: &ActionArgs) -> Result<u8, Failure> {
+pub(crate) fn action(state_dir: &Path, verb: Verb, args: &ActionArgs) -> Result<u8, Failure> {
     let req = ActionRequest {
         names: args.names.clone(),
         all: args.all,
@@ -85,7 +86,7 @@ pub(crate) fn action(state_dir: &Path, verb: &str, args: &ActionArgs) -> Result<
         Answer::WhenDone
     };
     let report: ActionReport = client(state_dir)
-        .post_with(&format!("/v1/{verb}"), &req, answer)
+        .post_with(verb.endpoint().path(), &req, answer)
         .map_err(|e| failure(&e))?;
     if args.json.json {
         print_json(&report);
@@ -93,12 +94,12 @@ pub(crate) fn action(state_dir: &Path, verb: &str, args: &ActionArgs) -> Result<
         print!("{}", render::status_table(&report.programs));
     }
     // A start that ended in a failure state is a failure of the command.
-    let failed = verb != "stop"
+    let failed = verb != Verb::Stop
         && !args.no_wait
         && report
             .programs
             .iter()
-            .any(|p| p.state == "fatal" || p.state == "backoff");
+            .any(|p| matches!(p.state, State::Fatal | State::Backoff));
     Ok(if failed { EXIT_FAILED } else { 0 })
 }
 
@@ -109,7 +110,7 @@ pub(crate) fn signal(state_dir: &Path, args: &crate::cli::SignalArgs) -> Result<
         signal: args.signal.clone(),
     };
     let report: ActionReport = client(state_dir)
-        .post("/v1/signal", &req)
+        .post(Endpoint::Signal.path(), &req)
         .map_err(|e| failure(&e))?;
     if args.json.json {
         print_json(&report);
@@ -130,7 +131,7 @@ pub(crate) fn signal(state_dir: &Path, args: &crate::cli::SignalArgs) -> Result<
 
 pub(crate) fn reload(state_dir: &Path, json: &crate::cli::JsonArg) -> Result<u8, Failure> {
     match client(state_dir).post_with::<ReloadReport>(
-        "/v1/reload",
+        Endpoint::Reload.path(),
         &serde_json::json!({}),
         Answer::WhenDone,
     ) {
@@ -181,7 +182,8 @@ pub(crate) fn reload(state_dir: &Path, json: &crate::cli::JsonArg) -> Result<u8,
 pub(crate) fn shutdown(state_dir: &Path, json: &crate::cli::JsonArg) -> Result<u8, Failure> {
     let c = client(state_dir);
     let started = Instant::now();
-    match c.exchange("POST", "/v1/shutdown", Some(b"{}"), Answer::WhenDone) {
+    let e = Endpoint::Shutdown;
+    match c.exchange(e.method(), e.path(), Some(b"{}"), Answer::WhenDone) {
         Ok((200, _)) => {}
         Ok((status, body)) => {
             return Err(Failure::new(
@@ -232,7 +234,7 @@ pub(crate) fn events(state_dir: &Path, args: &crate::cli::EventsArgs) -> Result<
     loop {
         let wait = if first || !args.follow { 0 } else { 30_000 };
         let report: EventsReport = match client.get_held(
-            &format!("/v1/events?after={after}&wait={wait}"),
+            &format!("{}?after={after}&wait={wait}", Endpoint::Events.path()),
             Duration::from_millis(wait),
         ) {
             Ok(r) => r,

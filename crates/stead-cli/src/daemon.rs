@@ -140,7 +140,8 @@ fn wait_for_daemon(
     let endpoint = stead_supervisor::control_endpoint(state_dir);
     let client = Client::new(endpoint.clone());
     for _ in 0..200 {
-        if client.call("GET", "/v1/health", None).is_ok() {
+        let health = stead_supervisor::control::api::Endpoint::Health;
+        if client.call(health.method(), health.path(), None).is_ok() {
             let pid = std::fs::read_to_string(pid_path).unwrap_or_default();
             println!(
                 "stead is up (pid {}); control socket {}; log {}",

@@ -74,7 +74,7 @@ fn state_cell(p: &ProgramStatus) -> String {
     match (p.ready, p.health) {
         (Some(false), _) => format!("{} (not ready)", p.state),
         (_, Some(Health::Unhealthy)) => format!("{} (unhealthy)", p.state),
-        _ => p.state.clone(),
+        _ => p.state.to_string(),
     }
 }
 

@@ -13,7 +13,9 @@ use ratatui::layout::{Constraint, Layout};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, TableState};
-use stead_supervisor::control::api::{ActionReport, ActionRequest, ProgramStatus, StatusReport};
+use stead_supervisor::control::api::{
+    ActionReport, ActionRequest, Endpoint, ProgramStatus, State, StatusReport, Verb,
+};
 use stead_supervisor::control::client::Client;
 use stead_supervisor::logs::Stream;
 use stead_supervisor::logs::read::{Query, Source, tail};
@@ -91,9 +93,9 @@ pub(crate) fn top(state_dir: &Path, args: &TopArgs) -> Result<u8, Failure> {
                 }
                 KeyCode::Char(c @ ('r' | 's' | 'a')) => {
                     let verb = match c {
-                        'r' => "restart",
-                        's' => "stop",
-                        _ => "start",
+                        'r' => Verb::Restart,
+                        's' => Verb::Stop,
+                        _ => Verb::Start,
                     };
                     act(&client, &mut view, verb);
                     next = Instant::now();
@@ -115,7 +117,7 @@ fn selected_name(view: &View) -> Option<String> {
 }
 
 fn refresh(client: &Client, view: &mut View) {
-    match client.get::<StatusReport>("/v1/status") {
+    match client.get::<StatusReport>(Endpoint::Status.path()) {
         Ok(r) => {
             view.selected = view.selected.min(r.programs.len().saturating_sub(1));
             view.log = r
@@ -130,7 +132,7 @@ fn refresh(client: &Client, view: &mut View) {
     }
 }
 
-fn act(client: &Client, view: &mut View, verb: &str) {
+fn act(client: &Client, view: &mut View, verb: Verb) {
     let Some(name) = selected_name(view) else {
         return;
     };
@@ -139,7 +141,7 @@ fn act(client: &Client, view: &mut View, verb: &str) {
         all: false,
         wait: false,
     };
-    view.message = match client.post::<ActionReport>(&format!("/v1/{verb}"), &req) {
+    view.message = match client.post::<ActionReport>(verb.endpoint().path(), &req) {
         Ok(_) => format!("{verb}: {name}"),
         Err(e) => format!("{verb} {name} failed: {e}"),
     };
@@ -205,12 +207,12 @@ fn draw(f: &mut ratatui::Frame<'_>, view: &View) {
     );
 
     let rows = programs.iter().map(|p| {
-        let colour = match p.state.as_str() {
-            "running" if p.ready == Some(false) => Color::Yellow,
-            "running" => Color::Green,
-            "fatal" | "exited" => Color::Red,
-            "backoff" | "stopping" | "starting" | "waiting" => Color::Yellow,
-            _ => Color::Gray,
+        let colour = match p.state {
+            State::Running if p.ready == Some(false) => Color::Yellow,
+            State::Running => Color::Green,
+            State::Fatal | State::Exited => Color::Red,
+            State::Backoff | State::Stopping | State::Starting | State::Waiting => Color::Yellow,
+            State::Stopped => Color::Gray,
         };
         let health = match (p.ready, p.health) {
             (Some(false), _) => "not ready".to_string(),
@@ -220,7 +222,7 @@ fn draw(f: &mut ratatui::Frame<'_>, view: &View) {
         };
         Row::new(vec![
             p.name.clone(),
-            p.state.clone(),
+            p.state.to_string(),
             health,
             p.pid.map_or("-".into(), |x| x.to_string()),
             p.resources

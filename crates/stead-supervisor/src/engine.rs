@@ -870,7 +870,7 @@ impl Engine {
         ProgramStatus {
             name: c.name.clone(),
             group: c.group.clone(),
-            state: p.state().as_str().to_string(),
+            state: p.state(),
             pid: p.pid(),
             uptime_ms: p
                 .started_at()

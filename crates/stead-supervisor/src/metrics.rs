@@ -18,10 +18,6 @@ use tokio::sync::{mpsc, oneshot};
 use crate::control::Request;
 use crate::control::api::ProgramStatus;
 
-const STATES: &[&str] = &[
-    "stopped", "starting", "running", "backoff", "stopping", "exited", "fatal", "waiting",
-];
-
 /// Builds the exposition, one family at a time.
 #[derive(Default)]
 pub(crate) struct Exposition {
@@ -58,14 +54,14 @@ impl Exposition {
             "1 while the program has a live process.",
             format!("stead_program_up{{{l}}} {}\n", u8::from(running)),
         );
-        for s in STATES {
+        for s in crate::program::State::ALL {
             self.add(
                 "stead_program_state",
                 "gauge",
                 "1 for the state the program is in.",
                 format!(
                     "stead_program_state{{{l},state=\"{s}\"}} {}\n",
-                    u8::from(st.state == *s)
+                    u8::from(st.state == s)
                 ),
             );
         }

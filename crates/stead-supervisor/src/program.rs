@@ -35,7 +35,7 @@ use crate::format_duration;
 pub const SPAWN_FAILURE_DELAY: Duration = Duration::from_secs(1);
 
 /// Where a program is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum State {
     /// Not running, and not meant to be (never started, or stopped by request).
@@ -56,7 +56,37 @@ pub enum State {
     Waiting,
 }
 
+impl std::str::FromStr for State {
+    type Err = String;
+
+    /// The state named as the API names it.
+    ///
+    /// ```
+    /// use stead_supervisor::program::State;
+    /// assert_eq!("backoff".parse::<State>(), Ok(State::Backoff));
+    /// assert!("sleeping".parse::<State>().is_err());
+    /// ```
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        State::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| format!("no program state `{s}`"))
+    }
+}
+
 impl State {
+    /// Every state.
+    pub const ALL: [State; 8] = [
+        State::Stopped,
+        State::Starting,
+        State::Running,
+        State::Backoff,
+        State::Stopping,
+        State::Exited,
+        State::Fatal,
+        State::Waiting,
+    ];
+
     /// The lowercase name used in status output and the API.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -25,6 +25,128 @@ impl std::fmt::Display for ExitInfo {
     }
 }
 
+pub use crate::program::State;
+
+/// The endpoints of the control API, each with its path and method: the server routes by
+/// them and the client builds its requests from them, so the two cannot disagree.
+///
+/// ```
+/// use stead_supervisor::control::api::{Endpoint, Verb};
+/// assert_eq!(Endpoint::Status.path(), "/v1/status");
+/// assert_eq!(Endpoint::from_path("/v1/restart"), Some(Endpoint::Action(Verb::Restart)));
+/// assert_eq!(Endpoint::Action(Verb::Stop).method(), "POST");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `GET /v1/health`: the supervisor answers.
+    Health,
+    /// `GET /v1/status`: every program, or those named in `?name=`.
+    Status,
+    /// `POST /v1/start`, `/v1/stop`, `/v1/restart`.
+    Action(Verb),
+    /// `POST /v1/signal`.
+    Signal,
+    /// `POST /v1/reload`.
+    Reload,
+    /// `POST /v1/shutdown`.
+    Shutdown,
+    /// `GET /v1/events?after=N&wait=SECONDS`.
+    Events,
+}
+
+impl Endpoint {
+    /// Every endpoint.
+    pub const ALL: [Endpoint; 9] = [
+        Endpoint::Health,
+        Endpoint::Status,
+        Endpoint::Action(Verb::Start),
+        Endpoint::Action(Verb::Stop),
+        Endpoint::Action(Verb::Restart),
+        Endpoint::Signal,
+        Endpoint::Reload,
+        Endpoint::Shutdown,
+        Endpoint::Events,
+    ];
+
+    /// Its path.
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::Health => "/v1/health",
+            Endpoint::Status => "/v1/status",
+            Endpoint::Action(Verb::Start) => "/v1/start",
+            Endpoint::Action(Verb::Stop) => "/v1/stop",
+            Endpoint::Action(Verb::Restart) => "/v1/restart",
+            Endpoint::Signal => "/v1/signal",
+            Endpoint::Reload => "/v1/reload",
+            Endpoint::Shutdown => "/v1/shutdown",
+            Endpoint::Events => "/v1/events",
+        }
+    }
+
+    /// The endpoint at `path` (without the query).
+    pub fn from_path(path: &str) -> Option<Endpoint> {
+        Endpoint::ALL.into_iter().find(|e| e.path() == path)
+    }
+
+    /// The method it answers: `GET` or `POST`.
+    pub fn method(self) -> &'static str {
+        match self {
+            Endpoint::Health | Endpoint::Status | Endpoint::Events => "GET",
+            _ => "POST",
+        }
+    }
+}
+
+/// What a start, stop or restart asks of programs.
+///
+/// ```
+/// use stead_supervisor::control::api::Verb;
+/// assert_eq!("restart".parse::<Verb>(), Ok(Verb::Restart));
+/// assert_eq!(Verb::Stop.as_str(), "stop");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Verb {
+    /// Start (a running program is left alone).
+    Start,
+    /// Stop the whole tree.
+    Stop,
+    /// Stop, then start.
+    Restart,
+}
+
+impl Verb {
+    /// Its name, as in its path and the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verb::Start => "start",
+            Verb::Stop => "stop",
+            Verb::Restart => "restart",
+        }
+    }
+
+    /// Its endpoint.
+    pub fn endpoint(self) -> Endpoint {
+        Endpoint::Action(self)
+    }
+}
+
+impl std::str::FromStr for Verb {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [Verb::Start, Verb::Stop, Verb::Restart]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| format!("no verb `{s}`: start, stop or restart"))
+    }
+}
+
+impl std::fmt::Display for Verb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One program instance in `GET /v1/status`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProgramStatus {
@@ -32,8 +154,9 @@ pub struct ProgramStatus {
     pub name: String,
     /// The `[program.NAME]` it belongs to.
     pub group: String,
-    /// `stopped`, `starting`, `running`, `backoff`, `stopping`, `exited` or `fatal`.
-    pub state: String,
+    /// `stopped`, `starting`, `running`, `backoff`, `stopping`, `exited`, `fatal` or
+    /// `waiting`.
+    pub state: State,
     /// Main process id, while one exists.
     pub pid: Option<u32>,
     /// Milliseconds since the running process started.
@@ -202,4 +325,28 @@ pub struct EventsReport {
     pub events: Vec<crate::events::EventRecord>,
     /// The newest sequence number: pass it as `after` to get only what comes next.
     pub last: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_endpoint_verb_and_state_round_trips_through_its_name() {
+        for e in Endpoint::ALL {
+            assert_eq!(Endpoint::from_path(e.path()), Some(e));
+            assert!(e.path().starts_with("/v1/"));
+        }
+        for v in [Verb::Start, Verb::Stop, Verb::Restart] {
+            assert_eq!(v.as_str().parse::<Verb>(), Ok(v));
+            assert_eq!(v.endpoint().path(), format!("/v1/{v}"));
+        }
+        for s in State::ALL {
+            assert_eq!(s.as_str().parse::<State>(), Ok(s));
+            let json = serde_json::to_string(&s).unwrap();
+            assert_eq!(json, format!("\"{s}\""));
+            assert_eq!(serde_json::from_str::<State>(&json).unwrap(), s);
+        }
+        assert_eq!(Endpoint::from_path("/v1/nope"), None);
+    }
 }

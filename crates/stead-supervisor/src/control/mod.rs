@@ -20,13 +20,7 @@ pub(crate) use transport::Listener;
 
 use api::{ActionReport, ErrorBody, ReloadReport, StatusReport};
 
-/// What a control verb asks of programs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Verb {
-    Start,
-    Stop,
-    Restart,
-}
+pub use api::{Endpoint, Verb};
 
 /// An API error: the HTTP status and the body.
 #[derive(Debug)]

@@ -27,8 +27,8 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 
-use super::api::{ActionRequest, ErrorBody, SignalRequest};
-use super::{ApiError, Listener, Request, Verb};
+use super::api::{ActionRequest, Endpoint, ErrorBody, SignalRequest};
+use super::{ApiError, Listener, Request};
 use crate::ratelimit::{INTERVAL, Limiter, Verdict};
 
 const MAX_CONNECTIONS: usize = 128;
@@ -575,21 +575,23 @@ async fn route(
     body: &[u8],
     engine: &mpsc::Sender<Request>,
 ) -> Result<(u16, Vec<u8>), ApiError> {
-    let post = *method == Method::POST;
-    let verb = |v: Verb| post.then_some(v);
-    match path {
-        "/v1/health" if *method == Method::GET => Ok((200, br#"{"ok":true}"#.to_vec())),
-        "/v1/status" if *method == Method::GET => {
+    let Some(endpoint) = Endpoint::from_path(path) else {
+        return Err(ApiError::new(
+            404,
+            format!("no endpoint {method} {path}"),
+            Some("the endpoints are listed in docs/api.md; paths start with /v1/".into()),
+        ));
+    };
+    if method.as_str() != endpoint.method() {
+        return Err(method_not_allowed(method, path, endpoint.method()));
+    }
+    match endpoint {
+        Endpoint::Health => Ok((200, br#"{"ok":true}"#.to_vec())),
+        Endpoint::Status => {
             let names = names_from_query(query)?;
             ask(engine, |reply| Request::Status { names, reply }).await
         }
-        "/v1/start" | "/v1/stop" | "/v1/restart" => {
-            let v = match path {
-                "/v1/start" => verb(Verb::Start),
-                "/v1/stop" => verb(Verb::Stop),
-                _ => verb(Verb::Restart),
-            }
-            .ok_or_else(|| method_not_allowed(method, path, "POST"))?;
+        Endpoint::Action(v) => {
             let req: ActionRequest = parse_json(body, "{\"names\": [\"web\"]} or {\"all\": true}")?;
             let names = selection(req.names, req.all)?;
             ask(engine, |reply| Request::Action {
@@ -600,9 +602,7 @@ async fn route(
             })
             .await
         }
-        "/v1/signal" => {
-            post.then_some(())
-                .ok_or_else(|| method_not_allowed(method, path, "POST"))?;
+        Endpoint::Signal => {
             let req: SignalRequest =
                 parse_json(body, "{\"names\": [\"web\"], \"signal\": \"HUP\"}")?;
             let names = selection(req.names, req.all)?;
@@ -619,28 +619,14 @@ async fn route(
             })
             .await
         }
-        "/v1/reload" => {
-            post.then_some(())
-                .ok_or_else(|| method_not_allowed(method, path, "POST"))?;
-            ask(engine, |reply| Request::Reload { reply }).await
-        }
-        "/v1/shutdown" => {
-            post.then_some(())
-                .ok_or_else(|| method_not_allowed(method, path, "POST"))?;
-            ask(engine, |reply| Request::Shutdown { reply })
-                .await
-                .map(|_| (200, br#"{"ok":true}"#.to_vec()))
-        }
-        "/v1/events" if *method == Method::GET => {
+        Endpoint::Reload => ask(engine, |reply| Request::Reload { reply }).await,
+        Endpoint::Shutdown => ask(engine, |reply| Request::Shutdown { reply })
+            .await
+            .map(|_| (200, br#"{"ok":true}"#.to_vec())),
+        Endpoint::Events => {
             let (after, wait) = events_query(query)?;
             ask(engine, |reply| Request::Events { after, wait, reply }).await
         }
-        "/v1/health" | "/v1/status" | "/v1/events" => Err(method_not_allowed(method, path, "GET")),
-        _ => Err(ApiError::new(
-            404,
-            format!("no endpoint {method} {path}"),
-            Some("the endpoints are listed in docs/api.md; paths start with /v1/".into()),
-        )),
     }
 }
 
