@@ -28,7 +28,7 @@ use crate::health::{CheckEvent, Checks};
 use crate::host::{HostNotice, HostRequest, HostSignals, notify};
 use crate::logs::{Attach as _, InstanceLog};
 use crate::program::{Action, Event, ExitStatus, Program, State};
-use crate::spawn::{self, Child, ExitSource, Output, SpawnRequest};
+use crate::spawn::{self, ProcessTree, ExitSource, Output, SpawnRequest};
 use crate::{EXIT_PROGRAM_FATAL, Signal};
 
 /// How long to wait before looking again for a tree that outlived its main process, when no
@@ -42,10 +42,8 @@ const AUTOSTART_SLICE: Duration = Duration::from_millis(10);
 
 struct Slot {
     program: Program,
-    child: Option<Child>,
+    child: Option<ProcessTree>,
     instance_id: String,
-    /// Descendants of the current instance found outside its process group.
-    escapees: Vec<u32>,
     /// Settings to apply at the next spawn (a changed program on reload).
     pending_config: Option<ProgramConfig>,
     /// The program file, found once and kept until the settings change or a start fails.
@@ -66,10 +64,11 @@ struct Slot {
     indexed_pid: Option<u32>,
 }
 
+/// A tree to look over for escaped descendants once the batch of events is done (one scan
+/// for every tree signalled in the batch).
 struct Sweep {
     slot_id: String,
     instance_id: String,
-    pgid: u32,
     signal: Signal,
 }
 
@@ -124,7 +123,7 @@ pub(crate) struct EngineSetup {
 pub(crate) struct Engine {
     config: Config,
     slots: Vec<Slot>,
-    orphans: Vec<Child>,
+    orphans: Vec<ProcessTree>,
     sweeps: Vec<Sweep>,
     waiters: Vec<Waiter>,
     shutdown_replies: Vec<Reply<()>>,
@@ -249,7 +248,6 @@ impl Engine {
             program: Program::new(config, seed),
             child: None,
             instance_id: String::new(),
-            escapees: Vec::new(),
             pending_config: None,
             resolved: None,
             remove_when_stopped: false,
@@ -455,7 +453,7 @@ impl Engine {
                 } else if !matches!(signal, Signal::Kill | Signal::Stop | Signal::Cont)
                     && let Some(child) = &self.slots[idx].child
                 {
-                    child.resume(tree, &self.slots[idx].escapees);
+                    child.resume(tree);
                 }
             }
             Action::Kill { tree } => {
@@ -557,7 +555,6 @@ impl Engine {
                 slot.notify = notify_socket;
                 slot.child = Some(spawned.child);
                 slot.instance_id = instance_id;
-                slot.escapees.clear();
                 Event::Spawned { pid }
             }
             Err(e) => {
@@ -587,7 +584,7 @@ impl Engine {
         let Some(child) = &slot.child else {
             return true;
         };
-        let delivered = match child.signal(signal, tree, &slot.escapees) {
+        let delivered = match child.signal(signal, tree) {
             Ok(()) => true,
             Err(e) => {
                 tracing::warn!(program = %slot.program.config().name, "cannot send {signal}: {e}");
@@ -598,7 +595,6 @@ impl Engine {
             self.sweeps.push(Sweep {
                 slot_id: slot.program.config().name.clone(),
                 instance_id: slot.instance_id.clone(),
-                pgid: child.pid(),
                 signal,
             });
         }
@@ -618,7 +614,7 @@ impl Engine {
                 continue;
             };
             let slot = &mut self.slots[idx];
-            if let Some(err) = slot.child.as_mut().and_then(Child::take_exec_error) {
+            if let Some(err) = slot.child.as_mut().and_then(ProcessTree::take_exec_error) {
                 slot.child = None;
                 slot.resolved = None;
                 let error = spawn_error(&err, slot.program.config());
@@ -626,8 +622,7 @@ impl Engine {
                 continue;
             }
             let tree_left = slot.program.config().kill_tree
-                && (slot.child.as_ref().is_some_and(Child::tree_alive)
-                    || slot.escapees.iter().any(|p| spawn::alive(*p)));
+                && slot.child.as_mut().is_some_and(ProcessTree::tree_alive);
             if !tree_left {
                 slot.child = None;
             }
@@ -657,8 +652,8 @@ impl Engine {
             self.events.push(&name, "exited", detail);
         }
         if !unknown.is_empty() {
-            for slot in &mut self.slots {
-                slot.escapees.retain(|p| !unknown.contains(p));
+            for child in self.slots.iter_mut().filter_map(|s| s.child.as_mut()) {
+                child.reaped(&unknown);
             }
         }
     }
@@ -679,30 +674,24 @@ impl Engine {
     /// After every batch of events: signal escaped descendants, notice trees that are gone,
     /// answer waiters, forget removed programs, decide about exiting.
     fn settle(&mut self, now: Instant) {
-        if !self.sweeps.is_empty() {
-            let sweeps = std::mem::take(&mut self.sweeps);
-            let ids: HashMap<String, u32> = sweeps
-                .iter()
-                .map(|s| (s.instance_id.clone(), s.pgid))
+        // One scan per signal sent to trees in this batch (nearly always one).
+        let mut sweeps = std::mem::take(&mut self.sweeps);
+        while let Some(first) = sweeps.first().map(|sw| sw.signal) {
+            let (now_due, later): (Vec<Sweep>, Vec<Sweep>) =
+                sweeps.into_iter().partition(|sw| sw.signal == first);
+            sweeps = later;
+            let mut trees: Vec<(&mut ProcessTree, Signal)> = self
+                .slots
+                .iter_mut()
+                .filter(|slot| {
+                    now_due.iter().any(|sw| {
+                        slot.program.config().name == sw.slot_id
+                            && slot.instance_id == sw.instance_id
+                    })
+                })
+                .filter_map(|slot| Some((slot.child.as_mut()?, first)))
                 .collect();
-            let found = spawn::sweep_escapees(&ids);
-            for sw in sweeps {
-                let Some(pids) = found.get(&sw.instance_id) else {
-                    continue;
-                };
-                for pid in pids {
-                    spawn::signal_pid(*pid, sw.signal);
-                }
-                if let Some(slot) = self.slots.iter_mut().find(|s| {
-                    s.program.config().name == sw.slot_id && s.instance_id == sw.instance_id
-                }) {
-                    for pid in pids {
-                        if !slot.escapees.contains(pid) {
-                            slot.escapees.push(*pid);
-                        }
-                    }
-                }
-            }
+            spawn::sweep(&mut trees);
         }
         let mut lingering = false;
         for idx in 0..self.slots.len() {
@@ -713,9 +702,10 @@ impl Engine {
                 }
                 continue;
             }
-            let Some(child) = &slot.child else { continue };
-            slot.escapees.retain(|p| spawn::alive(*p));
-            if child.tree_alive() || !slot.escapees.is_empty() {
+            let Some(child) = &mut slot.child else {
+                continue;
+            };
+            if child.tree_alive() {
                 lingering = true;
                 continue;
             }
@@ -724,7 +714,7 @@ impl Engine {
                 self.feed(idx, Event::TreeGone, now);
             }
         }
-        self.orphans.retain(Child::tree_alive);
+        self.orphans.retain_mut(ProcessTree::tree_alive);
         lingering |= !self.orphans.is_empty();
         if lingering {
             self.recheck_at.get_or_insert(now + TREE_RECHECK);

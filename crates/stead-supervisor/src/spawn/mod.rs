@@ -26,9 +26,9 @@ pub(crate) use imp::cgroup;
 mod imp;
 
 pub(crate) use imp::{
-    Child, ExitSource, OutputPipe, STATE_VAR, alive, check_can_switch_user, check_group,
-    check_user, end_leftovers, finish_supervisor, init_supervisor, kill_aux, owner_of, pump,
-    signal_pid, spawn, spawn_aux, sweep_escapees,
+    ProcessTree, ExitSource, OutputPipe, STATE_VAR, check_can_switch_user, check_group, check_user,
+    end_leftovers, finish_supervisor, init_supervisor, kill_aux, owner_of, pump, spawn, spawn_aux,
+    sweep,
 };
 
 /// A helper process (an `exec` probe, a hook) and how its exit status will arrive.
@@ -66,7 +66,7 @@ pub(crate) struct SpawnRequest<'a> {
 
 /// A spawned process and the ends of its output pipes, if captured.
 pub(crate) struct Spawned {
-    pub child: Child,
+    pub child: ProcessTree,
     pub stdout: Option<OutputPipe>,
     pub stderr: Option<OutputPipe>,
 }

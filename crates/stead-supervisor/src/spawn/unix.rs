@@ -40,8 +40,12 @@ pub(crate) const STATE_VAR: &str = "STEAD_SUPERVISED_BY";
 /// A spawned program instance: the leader of its own process group and, where stead can
 /// make one, the first member of its own cgroup.
 #[derive(Debug)]
-pub(crate) struct Child {
+pub(crate) struct ProcessTree {
     pid: u32,
+    /// The instance id its processes carry in their environment (`STEAD_INSTANCE_ID`).
+    marker: String,
+    /// Descendants found outside its process group by their marker, until they are gone.
+    escapees: Vec<u32>,
     /// Read end of the exec-error pipe, until the exit is examined.
     exec_err: Option<OwnedFd>,
     /// The instance's cgroup (its name under stead's), while the child may be in it: made
@@ -49,17 +53,17 @@ pub(crate) struct Child {
     cgroup: Option<String>,
 }
 
-impl Child {
+impl ProcessTree {
     pub(crate) fn pid(&self) -> u32 {
         self.pid
     }
 
-    /// Sends `sig` to the main process, or to its process group and `escapees` (descendants
-    /// that left the group).
+    /// Sends `sig` to the main process, or to its process group and the escapees found so far
+    /// (descendants that left the group; [`sweep`] finds more).
     /// With a cgroup, every member of it gets the signal too (a kill is `cgroup.kill`), so a
     /// process that left both the group and the marker behind (`setsid env -i …`) does not
     /// escape.
-    pub(crate) fn signal(&self, sig: Signal, tree: bool, escapees: &[u32]) -> io::Result<()> {
+    pub(crate) fn signal(&self, sig: Signal, tree: bool) -> io::Result<()> {
         let nsig = to_nix(sig);
         let main = if tree {
             signal::killpg(Pid::from_raw(self.pid as i32), nsig)
@@ -67,7 +71,7 @@ impl Child {
             signal::kill(Pid::from_raw(self.pid as i32), nsig)
         };
         if tree {
-            for pid in escapees {
+            for pid in &self.escapees {
                 // A process that already went is not an error.
                 let _ = signal::kill(Pid::from_raw(*pid as i32), nsig);
             }
@@ -89,8 +93,8 @@ impl Child {
     /// or a shell's ^Z): a stopped process acts on no signal but KILL until continued, so
     /// without this a stop would always wait the whole `stop_timeout` (systemd sends the same
     /// SIGCONT after its kill signal).
-    pub(crate) fn resume(&self, tree: bool, escapees: &[u32]) {
-        let _ = self.signal(Signal::Cont, tree, escapees);
+    pub(crate) fn resume(&self, tree: bool) {
+        let _ = self.signal(Signal::Cont, tree);
     }
 
     /// After the main process exited: why it could not be started, if it never exec'd.
@@ -130,12 +134,19 @@ impl Child {
     }
 
     /// Whether anything of the tree is still alive: a process of the group (zombies not yet
-    /// reaped count) or a member of the cgroup.
-    pub(crate) fn tree_alive(&self) -> bool {
+    /// reaped count), a member of the cgroup, or an escapee (the dead ones are forgotten).
+    pub(crate) fn tree_alive(&mut self) -> bool {
+        self.escapees.retain(|p| alive(*p));
         !matches!(
             signal::killpg(Pid::from_raw(self.pid as i32), None),
             Err(Errno::ESRCH)
         ) || self.cgroup.as_deref().is_some_and(cgroup::populated)
+            || !self.escapees.is_empty()
+    }
+
+    /// Forgets escapees the reaper has reaped (their pids may be reused).
+    pub(crate) fn reaped(&mut self, pids: &[u32]) {
+        self.escapees.retain(|p| !pids.contains(p));
     }
 
     /// How the tree is held together: `cgroup` (every descendant, whatever it does) or
@@ -356,8 +367,10 @@ pub(crate) fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
     let stdout = stdout.map(nonblocking_reader).transpose()?;
     let stderr = stderr.map(nonblocking_reader).transpose()?;
     Ok(Spawned {
-        child: Child {
+        child: ProcessTree {
             pid,
+            marker: req.instance_id.clone(),
+            escapees: Vec::new(),
             exec_err: Some(exec_err),
             cgroup: in_cgroup.then(|| req.instance_id.clone()),
         },
@@ -422,10 +435,29 @@ fn reap_all() -> Vec<(u32, ExitStatus)> {
     }
 }
 
-/// Finds, in one pass over `/proc`, the processes carrying each instance id that are not in
-/// that instance's process group (`pgids` maps instance id to its group). Linux only; other
-/// Unixes rely on the process group alone.
-pub(crate) fn sweep_escapees(pgids: &HashMap<String, u32>) -> HashMap<String, Vec<u32>> {
+/// Finds, in one pass over `/proc`, the processes of each tree that left its process group
+/// (they carry its marker), sends them the tree's signal, and keeps them with the tree so
+/// that it is alive until they are gone. Linux only; other Unixes rely on the process group
+/// alone.
+pub(crate) fn sweep(trees: &mut [(&mut ProcessTree, Signal)]) {
+    let pgids: HashMap<String, u32> = trees
+        .iter()
+        .map(|(c, _)| (c.marker.clone(), c.pid))
+        .collect();
+    let found = sweep_escapees(&pgids);
+    for (child, sig) in trees.iter_mut() {
+        for pid in found.get(&child.marker).into_iter().flatten() {
+            signal_pid(*pid, *sig);
+            if !child.escapees.contains(pid) {
+                child.escapees.push(*pid);
+            }
+        }
+    }
+}
+
+/// The processes carrying each instance id that are not in that instance's process group
+/// (`pgids` maps instance id to its group).
+fn sweep_escapees(pgids: &HashMap<String, u32>) -> HashMap<String, Vec<u32>> {
     if pgids.is_empty() {
         return HashMap::new();
     }

@@ -1,7 +1,6 @@
 //! Windows backend: a Job Object per program (kill on close), its own console process group
 //! for `CTRL_BREAK_EVENT`, one waiting thread per child feeding the engine's exit channel.
 
-use std::collections::HashMap;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -43,19 +42,19 @@ static EXITS: OnceLock<mpsc::UnboundedSender<(u32, ExitStatus)>> = OnceLock::new
 /// A spawned program instance inside its Job Object. Dropping it closes the job, which kills
 /// whatever is left of the tree.
 #[derive(Debug)]
-pub(crate) struct Child {
+pub(crate) struct ProcessTree {
     pid: u32,
     job: Mutex<Box<dyn ChildWrapper>>,
 }
 
-impl Child {
+impl ProcessTree {
     pub(crate) fn pid(&self) -> u32 {
         self.pid
     }
 
     /// `INT`/`TERM` become `CTRL_BREAK_EVENT` to the program's process group; `KILL`
     /// terminates the job. Other signals do not exist on Windows.
-    pub(crate) fn signal(&self, sig: Signal, _tree: bool, _escapees: &[u32]) -> io::Result<()> {
+    pub(crate) fn signal(&self, sig: Signal, _tree: bool) -> io::Result<()> {
         match sig {
             Signal::Int | Signal::Term => {
                 // SAFETY: plain call with a process-group id; no pointers.
@@ -84,7 +83,7 @@ impl Child {
 
     /// Nothing to wake: Windows processes are not stopped by signals.
     #[allow(clippy::unused_self)] // the same signature as the Unix backend
-    pub(crate) fn resume(&self, _tree: bool, _escapees: &[u32]) {}
+    pub(crate) fn resume(&self, _tree: bool) {}
 
     /// Nothing to release: spawn errors are synchronous on Windows.
     #[allow(clippy::unused_self)] // the same signature as the Unix backend
@@ -93,9 +92,13 @@ impl Child {
     /// The job is closed (and the tree killed) when the child is dropped after its exit, so
     /// nothing of it outlives the main process.
     #[allow(clippy::unused_self)] // the same signature as the Unix backend
-    pub(crate) fn tree_alive(&self) -> bool {
+    pub(crate) fn tree_alive(&mut self) -> bool {
         false
     }
+
+    /// Nothing to forget: a Job Object has no escapees.
+    #[allow(clippy::unused_self)] // the same signature as the Unix backend
+    pub(crate) fn reaped(&mut self, _pids: &[u32]) {}
 
     /// A Job Object holds every process the program starts.
     #[allow(clippy::unused_self)] // the same signature as the Unix backend
@@ -193,7 +196,7 @@ pub(crate) fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
             }
         })?;
     Ok(Spawned {
-        child: Child {
+        child: ProcessTree {
             pid,
             job: Mutex::new(child),
         },
@@ -260,9 +263,7 @@ impl ExitSource {
 }
 
 /// Job Objects hold every descendant, so nothing escapes a program's tree.
-pub(crate) fn sweep_escapees(_pgids: &HashMap<String, u32>) -> HashMap<String, Vec<u32>> {
-    HashMap::new()
-}
+pub(crate) fn sweep(_trees: &mut [(&mut ProcessTree, Signal)]) {}
 
 pub(crate) fn is_executable(path: &Path) -> bool {
     path.is_file()
@@ -322,14 +323,6 @@ pub(crate) fn pump(
             sink.end();
         });
 }
-
-/// Escaped descendants do not exist under Job Objects.
-pub(crate) fn alive(_pid: u32) -> bool {
-    false
-}
-
-/// Escaped descendants do not exist under Job Objects.
-pub(crate) fn signal_pid(_pid: u32, _sig: Signal) {}
 
 /// Starts a helper process (an `exec` probe, a hook); a thread waits for it and sends its
 /// exit code (there is no global reaper on Windows, so nothing needs registering).
