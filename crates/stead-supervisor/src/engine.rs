@@ -28,7 +28,7 @@ use crate::health::{CheckEvent, Checks};
 use crate::host::{HostNotice, HostRequest, HostSignals, notify};
 use crate::logs::{Attach as _, InstanceLog};
 use crate::program::{Action, Event, ExitStatus, Program, State};
-use crate::spawn::{self, ProcessTree, ExitSource, Output, SpawnRequest};
+use crate::spawn::{self, ExitSource, Output, ProcessTree, SpawnRequest};
 use crate::{EXIT_PROGRAM_FATAL, Signal};
 
 /// How long to wait before looking again for a tree that outlived its main process, when no

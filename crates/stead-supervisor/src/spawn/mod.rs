@@ -26,7 +26,7 @@ pub(crate) use imp::cgroup;
 mod imp;
 
 pub(crate) use imp::{
-    ProcessTree, ExitSource, OutputPipe, STATE_VAR, check_can_switch_user, check_group, check_user,
+    ExitSource, OutputPipe, ProcessTree, STATE_VAR, check_can_switch_user, check_group, check_user,
     end_leftovers, finish_supervisor, init_supervisor, kill_aux, owner_of, pump, spawn, spawn_aux,
     sweep,
 };

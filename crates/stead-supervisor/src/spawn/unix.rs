@@ -23,6 +23,13 @@ pub(crate) mod cgroup;
 pub(crate) mod cgroup;
 #[path = "fork_exec.rs"]
 mod fork_exec;
+// What only Linux has: /proc scans, supplementary groups, pipe sizes.
+#[cfg(target_os = "linux")]
+#[path = "os_linux.rs"]
+mod os;
+#[cfg(not(target_os = "linux"))]
+#[path = "os_other.rs"]
+mod os;
 
 use super::{Output, SpawnRequest, Spawned};
 use crate::Signal;
@@ -269,26 +276,10 @@ fn credentials(user: Option<&str>, group: Option<&str>) -> io::Result<Option<Cre
     Ok(Some(Credentials {
         uid: u.uid.as_raw(),
         gid: gid.as_raw(),
-        groups: supplementary_groups(&u.name, gid.as_raw()),
+        groups: os::supplementary_groups(&u.name, gid.as_raw()),
         home: u.dir,
         name: u.name,
     }))
-}
-
-#[cfg(target_os = "linux")]
-fn supplementary_groups(user: &str, gid: u32) -> Vec<libc::gid_t> {
-    let Ok(name) = std::ffi::CString::new(user) else {
-        return vec![gid];
-    };
-    nix::unistd::getgrouplist(&name, nix::unistd::Gid::from_raw(gid)).map_or_else(
-        |_| vec![gid],
-        |g| g.into_iter().map(nix::unistd::Gid::as_raw).collect(),
-    )
-}
-
-#[cfg(not(target_os = "linux"))]
-fn supplementary_groups(_user: &str, gid: u32) -> Vec<libc::gid_t> {
-    vec![gid]
 }
 
 /// Variables of the supervisor's own environment that a program must not inherit: the host's
@@ -461,14 +452,7 @@ fn sweep_escapees(pgids: &HashMap<String, u32>) -> HashMap<String, Vec<u32>> {
     if pgids.is_empty() {
         return HashMap::new();
     }
-    #[cfg(target_os = "linux")]
-    {
-        sweep_proc(pgids)
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        HashMap::new()
-    }
+    os::sweep_proc(pgids)
 }
 
 /// Ends the processes left by an earlier supervisor of this state directory (it was killed
@@ -499,84 +483,19 @@ pub(crate) fn end_leftovers(
 }
 
 fn end_marked(marker: &str, grace: std::time::Duration) -> Vec<u32> {
-    #[cfg(target_os = "linux")]
-    {
-        let key = format!("{STATE_VAR}={marker}");
-        let me = std::process::id();
-        let found: Vec<u32> = proc_pids()
-            .filter(|&pid| pid != me)
-            .filter(|pid| {
-                std::fs::read(format!("/proc/{pid}/environ"))
-                    .is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == key.as_bytes()))
-            })
-            .collect();
-        if found.is_empty() {
-            return found;
-        }
-        for &pid in &found {
-            signal_pid(pid, Signal::Term);
-        }
-        let deadline = std::time::Instant::now() + grace;
-        while std::time::Instant::now() < deadline && found.iter().any(|&p| alive(p)) {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        for &pid in &found {
-            signal_pid(pid, Signal::Kill);
-        }
-        found
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = (marker, grace);
-        Vec::new()
-    }
-}
-
-#[cfg(target_os = "linux")]
-fn proc_pids() -> impl Iterator<Item = u32> {
-    std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()))
-}
-
-#[cfg(target_os = "linux")]
-fn sweep_proc(pgids: &HashMap<String, u32>) -> HashMap<String, Vec<u32>> {
-    let mut found: HashMap<String, Vec<u32>> = HashMap::new();
-    let me = std::process::id();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
+    let found = os::marked(&format!("{STATE_VAR}={marker}"));
+    if found.is_empty() {
         return found;
-    };
-    let key = format!("{INSTANCE_VAR}=");
-    for entry in dir.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid == me {
-            continue;
-        }
-        let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
-            continue;
-        };
-        let Some(id) = environ
-            .split(|b| *b == 0)
-            .find_map(|var| var.strip_prefix(key.as_bytes()))
-            .and_then(|v| std::str::from_utf8(v).ok())
-        else {
-            continue;
-        };
-        let Some(&pgid) = pgids.get(id) else { continue };
-        if nix::unistd::getpgid(Some(Pid::from_raw(pid as i32)))
-            .is_ok_and(|g| g.as_raw() as u32 == pgid)
-        {
-            continue;
-        }
-        found.entry(id.to_string()).or_default().push(pid);
+    }
+    for &pid in &found {
+        signal_pid(pid, Signal::Term);
+    }
+    let deadline = std::time::Instant::now() + grace;
+    while std::time::Instant::now() < deadline && found.iter().any(|&p| alive(p)) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    for &pid in &found {
+        signal_pid(pid, Signal::Kill);
     }
     found
 }
@@ -642,11 +561,6 @@ thread_local! {
 const READ_SIZE: usize = 1024 * 1024;
 /// A read this large means the pipe was full: its writer was (or will be) blocked.
 const FULL_PIPE: usize = 64 * 1024;
-/// What a busy pipe is enlarged to. Pipes start small (64 KiB) and only those of programs
-/// that write fast grow, so a hundred quiet programs do not use up the per-user pipe
-/// allowance (`/proc/sys/fs/pipe-user-pages-soft`) that their own pipes draw from too.
-#[cfg(target_os = "linux")]
-const BUSY_PIPE: libc::c_int = 1024 * 1024;
 /// Reads taken from one pipe before letting other pipes on the same thread have a turn.
 const READS_PER_TURN: usize = 16;
 
@@ -693,22 +607,13 @@ pub(crate) fn pump(pipe: OutputPipe, mut sink: impl super::PipeSink, rt: &tokio:
             }
             if full && !grown {
                 grown = true;
-                grow_pipe(raw);
+                os::grow_pipe(raw);
             }
             tokio::task::yield_now().await;
         }
         sink.end();
     });
 }
-
-#[cfg(target_os = "linux")]
-fn grow_pipe(fd: std::os::fd::RawFd) {
-    // SAFETY: F_SETPIPE_SZ on a pipe we own; failure (the per-user allowance) is harmless.
-    unsafe { libc::fcntl(fd, libc::F_SETPIPE_SZ, BUSY_PIPE) };
-}
-
-#[cfg(not(target_os = "linux"))]
-fn grow_pipe(_fd: std::os::fd::RawFd) {}
 
 /// Whether a process exists (a zombie not yet reaped counts).
 pub(crate) fn alive(pid: u32) -> bool {
