@@ -288,7 +288,7 @@ impl Provision {
 
 /// Whether systemd keeps the installing user's manager running after logout (`loginctl
 /// enable-linger` leaves `/var/lib/systemd/linger/USER`).
-fn lingers() -> bool {
+pub(crate) fn lingers() -> bool {
     std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .is_ok_and(|u| Path::new("/var/lib/systemd/linger").join(u).exists())
@@ -340,7 +340,7 @@ pub fn plan(spec: &ServiceSpec, backend: Backend, home: &Path) -> Result<Plan, S
     let mut spec = spec.clone();
     spec.user_mode =
         matches!(backend, Backend::SystemdUser | Backend::TaskScheduler) || spec.user_mode;
-    let mut warnings = Vec::new();
+    let warnings = Vec::new();
     if let Some(u) = &spec.create_user {
         if matches!(backend, Backend::Windows | Backend::TaskScheduler) {
             return Err(SpecError(format!(
@@ -362,157 +362,14 @@ pub fn plan(spec: &ServiceSpec, backend: Backend, home: &Path) -> Result<Plan, S
         )));
     }
     let unix_root = !spec.user_mode && matches!(spec.account, Account::Default);
-    let file = |path: PathBuf, mode: u32, text: String| PlannedFile { path, mode, text };
     let p = match backend {
         Backend::Systemd | Backend::SystemdUser => {
-            if unix_root {
-                warnings.push(format!(
-                    "{} will run as root: pass --account USER (or --account dynamic for a transient one) unless it needs root",
-                    spec.name
-                ));
-            }
-            let user = backend == Backend::SystemdUser;
-            let ctl = |args: &[&str]| {
-                let mut v = vec!["systemctl".to_string()];
-                if user {
-                    v.push("--user".into());
-                }
-                v.extend(args.iter().map(|a| (*a).to_string()));
-                v
-            };
-            let unit_name = format!("{}.service", spec.name);
-            let mut commands = vec![ctl(&["daemon-reload"])];
-            if spec.start != StartMode::Manual {
-                commands.push(ctl(&["enable", &unit_name]));
-            }
-            commands.push(ctl(&["start", &unit_name]));
-            if user && !lingers() {
-                warnings.push("user units run while you are logged in; `loginctl enable-linger` keeps them running after logout".into());
-            }
-            let provision = Provision::for_spec(&spec, backend, home);
-            Plan {
-                backend,
-                files: vec![file(
-                    backend::systemd::unit_path(&spec, home),
-                    0o644,
-                    backend::systemd::unit(&spec).render(),
-                )],
-                commands,
-                scm: None,
-                provision,
-                warnings,
-                wrapped: None,
-            }
+            backend::systemd::plan(&spec, backend, home, unix_root, warnings)
         }
-        Backend::Launchd => {
-            if unix_root {
-                warnings.push(format!(
-                    "{} will run as root: pass --create-user _{} (a hidden account of its own) or --account USER unless it needs root",
-                    spec.name, spec.name
-                ));
-            }
-            let path = backend::launchd::plist_path(&spec, home);
-            let domain = if spec.user_mode {
-                "gui/$UID".to_string()
-            } else {
-                "system".to_string()
-            };
-            Plan {
-                backend,
-                files: vec![file(path.clone(), 0o644, backend::launchd::plist(&spec))],
-                commands: vec![vec![
-                    "launchctl".into(),
-                    "bootstrap".into(),
-                    domain,
-                    path.display().to_string(),
-                ]],
-                scm: None,
-                provision: Provision::for_spec(&spec, backend, home),
-                warnings,
-                wrapped: None,
-            }
-        }
-        Backend::Openrc => {
-            if unix_root {
-                warnings.push(format!(
-                    "{} will run as root: pass --account USER unless it needs root",
-                    spec.name
-                ));
-            }
-            let mut commands = Vec::new();
-            if spec.start != StartMode::Manual {
-                commands.push(vec![
-                    "rc-update".into(),
-                    "add".into(),
-                    spec.name.clone(),
-                    "default".into(),
-                ]);
-            }
-            commands.push(vec!["rc-service".into(), spec.name.clone(), "start".into()]);
-            Plan {
-                backend,
-                files: vec![file(
-                    backend::openrc::script_path(&spec),
-                    0o755,
-                    backend::openrc::script(&spec),
-                )],
-                commands,
-                scm: None,
-                provision: Provision::for_spec(&spec, backend, home),
-                warnings,
-                wrapped: None,
-            }
-        }
-        Backend::Windows => {
-            if matches!(spec.account, Account::LocalSystem) {
-                warnings.push(format!(
-                    "{} will run as LocalSystem (full control of the machine): the default virtual account NT SERVICE\\{} is enough for most services",
-                    spec.name, spec.name
-                ));
-            }
-            Plan {
-                backend,
-                files: Vec::new(),
-                commands: Vec::new(),
-                scm: Some(backend::windows::scm_params(&spec)),
-                provision: None,
-                warnings,
-                wrapped: None,
-            }
-        }
-        Backend::TaskScheduler => {
-            // The logon user: known on Windows; a placeholder in a preview elsewhere.
-            let user = if cfg!(windows) {
-                match (std::env::var("USERDOMAIN"), std::env::var("USERNAME")) {
-                    (Ok(d), Ok(u)) => format!("{d}\\{u}"),
-                    (_, Ok(u)) => u,
-                    _ => "%USERNAME%".into(),
-                }
-            } else {
-                "%USERNAME%".into()
-            };
-            let xml_path = home.join(format!("{}.task.xml", spec.name));
-            Plan {
-                backend,
-                files: vec![file(
-                    xml_path.clone(),
-                    0o644,
-                    backend::task_scheduler::task_xml(&spec, &user),
-                )],
-                commands: vec![vec![
-                    "schtasks".into(),
-                    "/Create".into(),
-                    "/TN".into(),
-                    format!("stead\\{}", spec.name),
-                    "/XML".into(),
-                    xml_path.display().to_string(),
-                ]],
-                scm: None,
-                provision: None,
-                warnings,
-                wrapped: None,
-            }
-        }
+        Backend::Launchd => backend::launchd::plan(&spec, backend, home, unix_root, warnings),
+        Backend::Openrc => backend::openrc::plan(&spec, backend, home, unix_root, warnings),
+        Backend::Windows => backend::windows::plan(&spec, backend, warnings),
+        Backend::TaskScheduler => backend::task_scheduler::plan(&spec, backend, home, warnings),
     };
     Ok(p)
 }

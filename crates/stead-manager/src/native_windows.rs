@@ -93,18 +93,21 @@ fn create(p: &ScmParams, password: Option<&str>) -> Result<(), ManagerError> {
     }
     deps.push(0);
     let password = password.map(wide);
-    // SAFETY: every pointer is a NUL-terminated UTF-16 buffer alive for the call; the
-    // handles are closed before returning.
-    unsafe {
-        let scm = OpenSCManagerW(std::ptr::null(), std::ptr::null(), SC_MANAGER_ALL_ACCESS);
-        if scm.is_null() {
-            return Err(api(
-                "OpenSCManagerW (run as Administrator)",
-                std::io::Error::last_os_error(),
-            ));
-        }
-        let svc = CreateServiceW(
-            scm,
+    // SAFETY: a null machine and database name: the local SCM's active database.
+    let scm = ScHandle(unsafe {
+        OpenSCManagerW(std::ptr::null(), std::ptr::null(), SC_MANAGER_ALL_ACCESS)
+    });
+    if scm.0.is_null() {
+        return Err(api(
+            "OpenSCManagerW (run as Administrator)",
+            std::io::Error::last_os_error(),
+        ));
+    }
+    // SAFETY: every pointer is a NUL-terminated UTF-16 buffer alive for the call, and `scm`
+    // is open; the service's handle is owned (and closed) by `ScHandle`.
+    let svc = ScHandle(unsafe {
+        CreateServiceW(
+            scm.0,
             name.as_ptr(),
             display.as_ptr(),
             SERVICE_ALL_ACCESS,
@@ -121,15 +124,10 @@ fn create(p: &ScmParams, password: Option<&str>) -> Result<(), ManagerError> {
             deps.as_ptr(),
             account.as_ptr(),
             password.as_ref().map_or(std::ptr::null(), Vec::as_ptr),
-        );
-        let err = std::io::Error::last_os_error();
-        if !svc.is_null() {
-            CloseServiceHandle(svc);
-        }
-        CloseServiceHandle(scm);
-        if svc.is_null() {
-            return Err(api("CreateServiceW", err));
-        }
+        )
+    });
+    if svc.0.is_null() {
+        return Err(api("CreateServiceW", std::io::Error::last_os_error()));
     }
     Ok(())
 }
@@ -173,6 +171,18 @@ pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<()
         );
     }
     Ok(())
+}
+
+/// An SCM or service handle from the raw API, closed when dropped (a null one is not).
+struct ScHandle(windows_sys::Win32::System::Services::SC_HANDLE);
+
+impl Drop for ScHandle {
+    fn drop(&mut self) {
+        if !self.0.is_null() {
+            // SAFETY: a handle this wrapper got from the SCM and closes once.
+            unsafe { CloseServiceHandle(self.0) };
+        }
+    }
 }
 
 /// The real Service Control Manager behind [`scm_apply::Scm`].

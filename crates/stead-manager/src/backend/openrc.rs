@@ -97,3 +97,43 @@ pub fn script(spec: &ServiceSpec) -> String {
 pub fn script_path(spec: &ServiceSpec) -> PathBuf {
     PathBuf::from("/etc/init.d").join(&spec.name)
 }
+
+/// The plan for an `OpenRC` script.
+pub(crate) fn plan(
+    spec: &crate::ServiceSpec,
+    backend: crate::Backend,
+    home: &std::path::Path,
+    unix_root: bool,
+    mut warnings: Vec<String>,
+) -> crate::Plan {
+    use std::path::PathBuf;
+
+    use crate::{Plan, PlannedFile, Provision, StartMode};
+
+    let file = |path: PathBuf, mode: u32, text: String| PlannedFile { path, mode, text };
+    if unix_root {
+        warnings.push(format!(
+            "{} will run as root: pass --account USER unless it needs root",
+            spec.name
+        ));
+    }
+    let mut commands = Vec::new();
+    if spec.start != StartMode::Manual {
+        commands.push(vec![
+            "rc-update".into(),
+            "add".into(),
+            spec.name.clone(),
+            "default".into(),
+        ]);
+    }
+    commands.push(vec!["rc-service".into(), spec.name.clone(), "start".into()]);
+    Plan {
+        backend,
+        files: vec![file(script_path(spec), 0o755, script(spec))],
+        commands,
+        scm: None,
+        provision: Provision::for_spec(spec, backend, home),
+        warnings,
+        wrapped: None,
+    }
+}

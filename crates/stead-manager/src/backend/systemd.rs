@@ -191,3 +191,52 @@ mod tests {
         }
     }
 }
+
+/// The plan for a systemd unit (system, or `--user` with [`Backend::SystemdUser`]).
+pub(crate) fn plan(
+    spec: &crate::ServiceSpec,
+    backend: crate::Backend,
+    home: &std::path::Path,
+    unix_root: bool,
+    mut warnings: Vec<String>,
+) -> crate::Plan {
+    use std::path::PathBuf;
+
+    use crate::{Backend, Plan, PlannedFile, Provision, StartMode, lingers};
+
+    let file = |path: PathBuf, mode: u32, text: String| PlannedFile { path, mode, text };
+    if unix_root {
+        warnings.push(format!(
+                "{} will run as root: pass --account USER (or --account dynamic for a transient one) unless it needs root",
+                spec.name
+            ));
+    }
+    let user = backend == Backend::SystemdUser;
+    let ctl = |args: &[&str]| {
+        let mut v = vec!["systemctl".to_string()];
+        if user {
+            v.push("--user".into());
+        }
+        v.extend(args.iter().map(|a| (*a).to_string()));
+        v
+    };
+    let unit_name = format!("{}.service", spec.name);
+    let mut commands = vec![ctl(&["daemon-reload"])];
+    if spec.start != StartMode::Manual {
+        commands.push(ctl(&["enable", &unit_name]));
+    }
+    commands.push(ctl(&["start", &unit_name]));
+    if user && !lingers() {
+        warnings.push("user units run while you are logged in; `loginctl enable-linger` keeps them running after logout".into());
+    }
+    let provision = Provision::for_spec(spec, backend, home);
+    Plan {
+        backend,
+        files: vec![file(unit_path(spec, home), 0o644, unit(spec).render())],
+        commands,
+        scm: None,
+        provision,
+        warnings,
+        wrapped: None,
+    }
+}

@@ -100,3 +100,43 @@ mod schtasks_tests {
         );
     }
 }
+
+/// The plan for a logon task in the Task Scheduler (`--user` on Windows).
+pub(crate) fn plan(
+    spec: &crate::ServiceSpec,
+    backend: crate::Backend,
+    home: &std::path::Path,
+    warnings: Vec<String>,
+) -> crate::Plan {
+    use crate::{Plan, PlannedFile};
+    use std::path::PathBuf;
+
+    let file = |path: PathBuf, mode: u32, text: String| PlannedFile { path, mode, text };
+    // The logon user: known on Windows; a placeholder in a preview elsewhere.
+    let user = if cfg!(windows) {
+        match (std::env::var("USERDOMAIN"), std::env::var("USERNAME")) {
+            (Ok(d), Ok(u)) => format!("{d}\\{u}"),
+            (_, Ok(u)) => u,
+            _ => "%USERNAME%".into(),
+        }
+    } else {
+        "%USERNAME%".into()
+    };
+    let xml_path = home.join(format!("{}.task.xml", spec.name));
+    Plan {
+        backend,
+        files: vec![file(xml_path.clone(), 0o644, task_xml(spec, &user))],
+        commands: vec![vec![
+            "schtasks".into(),
+            "/Create".into(),
+            "/TN".into(),
+            format!("stead\\{}", spec.name),
+            "/XML".into(),
+            xml_path.display().to_string(),
+        ]],
+        scm: None,
+        provision: None,
+        warnings,
+        wrapped: None,
+    }
+}

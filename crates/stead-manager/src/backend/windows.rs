@@ -418,3 +418,28 @@ pub fn split_command_line(cmdline: &str) -> Vec<String> {
     }
     args
 }
+
+/// The plan for a service in the Windows SCM: its parameters, applied through the API.
+pub(crate) fn plan(
+    spec: &crate::ServiceSpec,
+    backend: crate::Backend,
+    mut warnings: Vec<String>,
+) -> crate::Plan {
+    use crate::{Account, Plan};
+
+    if matches!(spec.account, Account::LocalSystem) {
+        warnings.push(format!(
+                "{} will run as LocalSystem (full control of the machine): the default virtual account NT SERVICE\\{} is enough for most services",
+                spec.name, spec.name
+            ));
+    }
+    Plan {
+        backend,
+        files: Vec::new(),
+        commands: Vec::new(),
+        scm: Some(scm_params(spec)),
+        provision: None,
+        warnings,
+        wrapped: None,
+    }
+}
