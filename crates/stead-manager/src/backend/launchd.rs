@@ -258,6 +258,47 @@ pub fn delete_account_commands(user: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// The plan for a launchd job (a daemon, or an agent with `--user`).
+pub(crate) fn plan(
+    spec: &crate::ServiceSpec,
+    backend: crate::Backend,
+    home: &std::path::Path,
+    unix_root: bool,
+    mut warnings: Vec<String>,
+) -> crate::Plan {
+    use std::path::PathBuf;
+
+    use crate::{Plan, PlannedFile, Provision};
+
+    let file = |path: PathBuf, mode: u32, text: String| PlannedFile { path, mode, text };
+    if unix_root {
+        warnings.push(format!(
+                "{} will run as root: pass --create-user _{} (a hidden account of its own) or --account USER unless it needs root",
+                spec.name, spec.name
+            ));
+    }
+    let path = plist_path(spec, home);
+    let domain = if spec.user_mode {
+        "gui/$UID".to_string()
+    } else {
+        "system".to_string()
+    };
+    Plan {
+        backend,
+        files: vec![file(path.clone(), 0o644, plist(spec))],
+        commands: vec![vec![
+            "launchctl".into(),
+            "bootstrap".into(),
+            domain,
+            path.display().to_string(),
+        ]],
+        scm: None,
+        provision: Provision::for_spec(spec, backend, home),
+        warnings,
+        wrapped: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::PrintedJob;
@@ -309,46 +350,5 @@ mod tests {
             "system/stead.x = {\n\tstate = not running\n\tlast exit code = (never exited)\n}\n";
         let job = PrintedJob::parse(never);
         assert_eq!((job.service_state(), job.last_exit), ("stopped", None));
-    }
-}
-
-/// The plan for a launchd job (a daemon, or an agent with `--user`).
-pub(crate) fn plan(
-    spec: &crate::ServiceSpec,
-    backend: crate::Backend,
-    home: &std::path::Path,
-    unix_root: bool,
-    mut warnings: Vec<String>,
-) -> crate::Plan {
-    use std::path::PathBuf;
-
-    use crate::{Plan, PlannedFile, Provision};
-
-    let file = |path: PathBuf, mode: u32, text: String| PlannedFile { path, mode, text };
-    if unix_root {
-        warnings.push(format!(
-                "{} will run as root: pass --create-user _{} (a hidden account of its own) or --account USER unless it needs root",
-                spec.name, spec.name
-            ));
-    }
-    let path = plist_path(spec, home);
-    let domain = if spec.user_mode {
-        "gui/$UID".to_string()
-    } else {
-        "system".to_string()
-    };
-    Plan {
-        backend,
-        files: vec![file(path.clone(), 0o644, plist(spec))],
-        commands: vec![vec![
-            "launchctl".into(),
-            "bootstrap".into(),
-            domain,
-            path.display().to_string(),
-        ]],
-        scm: None,
-        provision: Provision::for_spec(spec, backend, home),
-        warnings,
-        wrapped: None,
     }
 }

@@ -168,30 +168,6 @@ pub fn unit_path(spec: &ServiceSpec, home: &Path) -> PathBuf {
     dir.join(format!("{}.service", spec.name))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    #[test]
-    fn a_supervisor_unit_stops_in_order_delegates_and_reloads() {
-        let mut spec = ServiceSpec::new("fleet", "/usr/bin/stead", &["up"]);
-        let plain = unit(&spec).render();
-        assert!(plain.contains("KillMode=control-group") && !plain.contains("ExecReload"));
-        spec.supervisor_state = Some(PathBuf::from("/var/lib/fleet"));
-        spec.stop_timeout = Duration::MAX;
-        let text = unit(&spec).render();
-        for line in [
-            "KillMode=mixed",
-            "Delegate=yes",
-            "ExecReload=/usr/bin/stead reload --state-dir /var/lib/fleet",
-            "TimeoutStopSec=infinity",
-        ] {
-            assert!(text.contains(line), "no {line} in {text}");
-        }
-    }
-}
-
 /// The plan for a systemd unit (system, or `--user` with [`Backend::SystemdUser`]).
 pub(crate) fn plan(
     spec: &crate::ServiceSpec,
@@ -238,5 +214,29 @@ pub(crate) fn plan(
         provision,
         warnings,
         wrapped: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_supervisor_unit_stops_in_order_delegates_and_reloads() {
+        let mut spec = ServiceSpec::new("fleet", "/usr/bin/stead", &["up"]);
+        let plain = unit(&spec).render();
+        assert!(plain.contains("KillMode=control-group") && !plain.contains("ExecReload"));
+        spec.supervisor_state = Some(PathBuf::from("/var/lib/fleet"));
+        spec.stop_timeout = Duration::MAX;
+        let text = unit(&spec).render();
+        for line in [
+            "KillMode=mixed",
+            "Delegate=yes",
+            "ExecReload=/usr/bin/stead reload --state-dir /var/lib/fleet",
+            "TimeoutStopSec=infinity",
+        ] {
+            assert!(text.contains(line), "no {line} in {text}");
+        }
     }
 }
