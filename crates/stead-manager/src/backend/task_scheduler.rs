@@ -80,27 +80,6 @@ pub fn state_of(listing: &str) -> (&'static str, String) {
     (state, status.to_string())
 }
 
-#[cfg(test)]
-mod schtasks_tests {
-    use super::*;
-
-    #[test]
-    fn the_status_line_gives_the_state() {
-        let listing = "Folder: \\\nHostName: PC\nTaskName: \\web\nStatus: Running\nLogon Mode: Interactive only\n";
-        assert_eq!(state_of(listing), ("running", "Running".to_string()));
-        assert_eq!(state_of("Status: Ready").0, "stopped");
-        assert_eq!(state_of("").0, "unknown");
-    }
-
-    #[test]
-    fn the_file_is_utf16_with_a_bom() {
-        assert_eq!(
-            utf16_with_bom("<a/>"),
-            [0xFF, 0xFE, b'<', 0, b'a', 0, b'/', 0, b'>', 0]
-        );
-    }
-}
-
 /// The plan for a logon task in the Task Scheduler (`--user` on Windows).
 pub(crate) fn plan(
     spec: &crate::ServiceSpec,
@@ -138,5 +117,26 @@ pub(crate) fn plan(
         provision: None,
         warnings,
         wrapped: None,
+    }
+}
+
+#[cfg(test)]
+mod schtasks_tests {
+    use super::*;
+
+    #[test]
+    fn the_status_line_gives_the_state() {
+        let listing = "Folder: \\\nHostName: PC\nTaskName: \\web\nStatus: Running\nLogon Mode: Interactive only\n";
+        assert_eq!(state_of(listing), ("running", "Running".to_string()));
+        assert_eq!(state_of("Status: Ready").0, "stopped");
+        assert_eq!(state_of("").0, "unknown");
+    }
+
+    #[test]
+    fn the_file_is_utf16_with_a_bom() {
+        assert_eq!(
+            utf16_with_bom("<a/>"),
+            [0xFF, 0xFE, b'<', 0, b'a', 0, b'/', 0, b'>', 0]
+        );
     }
 }
