@@ -25,12 +25,6 @@
 // Renderers build text piece by piece; `format!` into `push_str` reads best there.
 #![allow(clippy::format_push_string)]
 
-#[cfg(target_os = "macos")]
-mod apply_launchd;
-#[cfg(target_os = "linux")]
-mod apply_openrc;
-#[cfg(target_os = "linux")]
-mod apply_systemd;
 #[cfg(any(unix, windows))]
 mod atomic;
 pub mod backend;
@@ -49,8 +43,6 @@ mod native;
 pub mod path_safety;
 #[cfg(any(target_os = "linux", target_os = "macos"))]
 mod provision_unix;
-#[cfg(any(windows, test))]
-mod scm_apply;
 mod spec;
 #[cfg(unix)]
 mod unix_apply;

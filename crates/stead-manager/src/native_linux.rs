@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use crate::{Backend, ManagerError, NativeStatus, Plan, ServiceSpec, apply_openrc, apply_systemd};
+use crate::backend::{openrc::apply as apply_openrc, systemd::apply as apply_systemd};
+use crate::{Backend, ManagerError, NativeStatus, Plan, ServiceSpec};
 
 pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<(), ManagerError> {
     match plan.backend {

@@ -2,7 +2,8 @@
 
 use std::path::Path;
 
-use crate::{Backend, ManagerError, NativeStatus, Plan, ServiceSpec, apply_launchd};
+use crate::backend::launchd::apply as apply_launchd;
+use crate::{Backend, ManagerError, NativeStatus, Plan, ServiceSpec};
 
 pub(crate) fn install(plan: &Plan, spec: &ServiceSpec, force: bool) -> Result<(), ManagerError> {
     match plan.backend {

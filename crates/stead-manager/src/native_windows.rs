@@ -3,7 +3,7 @@
 //! through `sc.exe`, and not re-escaped by a helper); the optional settings follow with
 //! `ChangeServiceConfig2W` (through `windows-service`). Afterwards the registration is read
 //! back: an image path or account that differs from the plan is an error, and the service is
-//! removed again. The order and the checks are in `scm_apply.rs`, tested against a fake SCM;
+//! removed again. The order and the checks are in `backend/windows/apply.rs`, tested against a fake SCM;
 //! this file is the real SCM behind its `Scm` trait.
 
 use std::ffi::OsStr;
@@ -21,13 +21,12 @@ use windows_sys::Win32::System::Services::{
     SERVICE_AUTO_START, SERVICE_DEMAND_START, SERVICE_ERROR_NORMAL, SERVICE_WIN32_OWN_PROCESS,
 };
 
+use crate::backend::windows::apply::{self as scm_apply, ScmError, Setting};
 use crate::backend::windows::{EventSource, ScmParams, Secured};
-use crate::scm_apply::{self, ScmError, Setting};
 
 #[path = "secure_windows.rs"]
 mod secure;
-#[path = "task_windows.rs"]
-mod task;
+use crate::backend::task_scheduler::apply as task;
 use crate::{Backend, ManagerError, NativeStatus, Plan, ServiceSpec};
 
 /// `ERROR_INVALID_LEVEL`: this SCM does not know that configuration (older Windows, Wine).

@@ -4,6 +4,10 @@
 //! `SuccessfulExit = false` for `on-failure` (restart only after a failed exit), absent for
 //! `never` — not the inverted form some tools write.
 
+/// Installing, removing and asking launchd here (`launchctl`).
+#[cfg(target_os = "macos")]
+pub(crate) mod apply;
+
 use std::path::{Path, PathBuf};
 
 use crate::spec::{Account, Restart, ServiceSpec, StartMode};

@@ -1,6 +1,10 @@
 //! Windows Task Scheduler: a logon task for `--user` installs (autostart without admin
 //! rights), as the XML `schtasks /Create /XML` and the Task Scheduler API read.
 
+/// Creating, removing and asking logon tasks here (`schtasks`).
+#[cfg(windows)]
+pub(crate) mod apply;
+
 use crate::backend::launchd::xml;
 use crate::backend::windows::quote_arg;
 use crate::spec::{Restart, ServiceSpec};

@@ -3,6 +3,11 @@
 //! applied through the SCM API on Windows — never through `sc.exe` and its `binPath= "…"`
 //! quoting.
 
+/// The order of SCM calls and the checks after each, over any `apply::Scm` (the real one on
+/// Windows, a fake in tests).
+#[cfg(any(windows, test))]
+pub(crate) mod apply;
+
 use crate::spec::{Account, Harden, Restart, ServiceSpec, StartMode};
 
 /// One argument quoted for `CommandLineToArgvW` (the rules every C runtime parses with):

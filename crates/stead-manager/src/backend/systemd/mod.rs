@@ -1,6 +1,10 @@
 //! systemd: one unit, written with stead's one unit renderer (`stead_export::unit`, the same
 //! quoting and escaping `stead export` uses).
 
+/// Installing, removing and asking systemd here (`systemctl`).
+#[cfg(target_os = "linux")]
+pub(crate) mod apply;
+
 use std::path::{Path, PathBuf};
 
 use stead_export::systemd::{Confinement, harden};

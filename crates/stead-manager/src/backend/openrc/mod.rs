@@ -1,5 +1,9 @@
 //! `OpenRC`: an init script run by `supervise-daemon`, which restarts the program.
 
+/// Installing, removing and asking `OpenRC` here (`rc-update`, `rc-service`).
+#[cfg(target_os = "linux")]
+pub(crate) mod apply;
+
 use std::path::PathBuf;
 
 use crate::spec::{Account, Restart, ServiceSpec};
