@@ -131,11 +131,24 @@ pub(crate) struct UninstallArgs {
     pub purge: bool,
 }
 
+/// What `stead service` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ServiceVerb {
+    /// Start the service
+    Start,
+    /// Stop the service
+    Stop,
+    /// Stop, then start the service
+    Restart,
+    /// Show the manager's view of it (exit code 0 only while it runs, 4 when not installed)
+    Status,
+}
+
 /// `stead service VERB NAME`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ServiceArgs {
-    /// What to do: start, stop, restart or status.
-    pub verb: String,
+    /// What to do
+    pub verb: ServiceVerb,
     /// The service.
     pub name: String,
     #[command(flatten)]
@@ -425,13 +438,11 @@ pub(crate) fn uninstall(args: &UninstallArgs) -> Result<u8, Failure> {
 
 pub(crate) fn service(args: &ServiceArgs) -> Result<u8, Failure> {
     let backend = backend(&args.target)?;
-    match args.verb.as_str() {
-        "start" | "stop" | "restart" => {
-            stead_manager::control(&args.name, backend, &args.verb)
-                .map_err(|e| manager_failure(&e))?;
-            Ok(0)
-        }
-        "status" => {
+    let control = match args.verb {
+        ServiceVerb::Start => stead_manager::Control::Start,
+        ServiceVerb::Stop => stead_manager::Control::Stop,
+        ServiceVerb::Restart => stead_manager::Control::Restart,
+        ServiceVerb::Status => {
             let st = stead_manager::status(&args.name, backend).map_err(|e| manager_failure(&e))?;
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&st).unwrap_or_default());
@@ -444,10 +455,9 @@ pub(crate) fn service(args: &ServiceArgs) -> Result<u8, Failure> {
                     st.detail
                 );
             }
-            Ok(st.exit_code())
+            return Ok(st.exit_code());
         }
-        other => Err(usage(format!(
-            "`stead service {other}`: use start, stop, restart or status"
-        ))),
-    }
+    };
+    stead_manager::control(&args.name, backend, control).map_err(|e| manager_failure(&e))?;
+    Ok(0)
 }

@@ -366,6 +366,32 @@ pub fn plan(spec: &ServiceSpec, backend: Backend, home: &Path) -> Result<Plan, S
     Ok(p)
 }
 
+/// What `stead service VERB` asks of an installed service.
+///
+/// ```
+/// assert_eq!(stead_manager::Control::Restart.as_str(), "restart");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Start it (a running service is left alone).
+    Start,
+    /// Stop it.
+    Stop,
+    /// Stop it, then start it.
+    Restart,
+}
+
+impl Control {
+    /// The manager's own word for it (`systemctl restart`, `rc-service NAME restart`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Control::Start => "start",
+            Control::Stop => "stop",
+            Control::Restart => "restart",
+        }
+    }
+}
+
 /// Why an install, an uninstall or a status query did not work.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -479,7 +505,7 @@ pub fn status(name: &str, backend: Backend) -> Result<NativeStatus, ManagerError
 }
 
 /// Starts, stops or restarts `name` through the native manager.
-pub fn control(name: &str, backend: Backend, verb: &str) -> Result<(), ManagerError> {
+pub fn control(name: &str, backend: Backend, verb: Control) -> Result<(), ManagerError> {
     native::control(name, backend, verb)
 }
 

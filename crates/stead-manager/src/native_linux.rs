@@ -37,7 +37,11 @@ pub(crate) fn status(name: &str, backend: Backend) -> Result<NativeStatus, Manag
     }
 }
 
-pub(crate) fn control(name: &str, backend: Backend, verb: &str) -> Result<(), ManagerError> {
+pub(crate) fn control(
+    name: &str,
+    backend: Backend,
+    verb: crate::Control,
+) -> Result<(), ManagerError> {
     match backend {
         Backend::Systemd | Backend::SystemdUser => apply_systemd::control(name, backend, verb),
         Backend::Openrc => apply_openrc::control(name, verb),

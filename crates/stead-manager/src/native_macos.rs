@@ -31,7 +31,11 @@ pub(crate) fn status(name: &str, backend: Backend) -> Result<NativeStatus, Manag
     }
 }
 
-pub(crate) fn control(name: &str, backend: Backend, verb: &str) -> Result<(), ManagerError> {
+pub(crate) fn control(
+    name: &str,
+    backend: Backend,
+    verb: crate::Control,
+) -> Result<(), ManagerError> {
     match backend {
         Backend::Launchd => apply_launchd::control(name, verb),
         b => Err(ManagerError::NotHere(b.as_str())),

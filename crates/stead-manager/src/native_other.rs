@@ -21,6 +21,10 @@ pub(crate) fn status(_name: &str, backend: Backend) -> Result<NativeStatus, Mana
     Err(ManagerError::NotHere(backend.as_str()))
 }
 
-pub(crate) fn control(_name: &str, backend: Backend, _verb: &str) -> Result<(), ManagerError> {
+pub(crate) fn control(
+    _name: &str,
+    backend: Backend,
+    _verb: crate::Control,
+) -> Result<(), ManagerError> {
     Err(ManagerError::NotHere(backend.as_str()))
 }

@@ -542,7 +542,11 @@ pub(crate) fn status(name: &str, backend: Backend) -> Result<NativeStatus, Manag
     })
 }
 
-pub(crate) fn control(name: &str, backend: Backend, verb: &str) -> Result<(), ManagerError> {
+pub(crate) fn control(
+    name: &str,
+    backend: Backend,
+    verb: crate::Control,
+) -> Result<(), ManagerError> {
     if backend == Backend::TaskScheduler {
         return task::control(name, verb);
     }
@@ -582,12 +586,11 @@ pub(crate) fn control(name: &str, backend: Backend, verb: &str) -> Result<(), Ma
         }
     };
     match verb {
-        "start" => start(&svc),
-        "stop" => stop(&svc),
-        "restart" => {
+        crate::Control::Start => start(&svc),
+        crate::Control::Stop => stop(&svc),
+        crate::Control::Restart => {
             stop(&svc)?;
             start(&svc)
         }
-        other => Err(api("service control", format!("unknown verb {other}"))),
     }
 }

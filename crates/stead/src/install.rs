@@ -188,7 +188,20 @@ fn run(
             Ok(u32::from(st.exit_code()))
         }
         verb => {
-            stead_manager::control(name, backend, verb).map_err(failed)?;
+            let control = match verb {
+                "start" => stead_manager::Control::Start,
+                "stop" => stead_manager::Control::Stop,
+                "restart" => stead_manager::Control::Restart,
+                other => {
+                    return Err((
+                        USAGE_ERROR,
+                        format!(
+                            "unknown command `{other}`: install, uninstall, start, stop, restart or status"
+                        ),
+                    ));
+                }
+            };
+            stead_manager::control(name, backend, control).map_err(failed)?;
             Ok(0)
         }
     }

@@ -143,7 +143,7 @@ pub(crate) fn status(name: &str) -> NativeStatus {
     st
 }
 
-pub(crate) fn control(name: &str, verb: &str) -> Result<(), ManagerError> {
+pub(crate) fn control(name: &str, verb: crate::Control) -> Result<(), ManagerError> {
     let (path, domain) = locate(name, &crate::home_dir());
     if !path.exists() {
         return Err(ManagerError::NotInstalled(
@@ -154,9 +154,9 @@ pub(crate) fn control(name: &str, verb: &str) -> Result<(), ManagerError> {
     let target = format!("{domain}/stead.{name}");
     let loaded = print(&domain, name).is_some();
     match verb {
-        "stop" if loaded => run_words(&["launchctl", "bootout", &target]).map(|_| ()),
-        "stop" => Ok(()),
-        "start" | "restart" => {
+        crate::Control::Stop if loaded => run_words(&["launchctl", "bootout", &target]).map(|_| ()),
+        crate::Control::Stop => Ok(()),
+        crate::Control::Start | crate::Control::Restart => {
             if !loaded {
                 run_words(&[
                     "launchctl",
@@ -165,16 +165,12 @@ pub(crate) fn control(name: &str, verb: &str) -> Result<(), ManagerError> {
                     &path.display().to_string(),
                 ])?;
             }
-            let kick: &[&str] = if verb == "restart" && loaded {
+            let kick: &[&str] = if verb == crate::Control::Restart && loaded {
                 &["launchctl", "kickstart", "-k", &target]
             } else {
                 &["launchctl", "kickstart", &target]
             };
             run_words(kick).map(|_| ())
         }
-        other => Err(ManagerError::Command {
-            command: format!("launchctl {other}"),
-            output: "unknown action; use start, stop or restart".into(),
-        }),
     }
 }

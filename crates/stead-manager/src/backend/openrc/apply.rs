@@ -167,14 +167,14 @@ pub(crate) fn status(name: &str) -> Result<NativeStatus, ManagerError> {
     })
 }
 
-pub(crate) fn control(name: &str, verb: &str) -> Result<(), ManagerError> {
+pub(crate) fn control(name: &str, verb: crate::Control) -> Result<(), ManagerError> {
     if !script_path(name).exists() {
         return Err(ManagerError::NotInstalled(
             name.to_string(),
             script_path(name).display().to_string(),
         ));
     }
-    run_words(&["rc-service", name, verb]).map(|_| ())
+    run_words(&["rc-service", name, verb.as_str()]).map(|_| ())
 }
 
 #[cfg(test)]

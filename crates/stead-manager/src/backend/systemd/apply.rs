@@ -160,11 +160,15 @@ pub(crate) fn status(name: &str, backend: Backend) -> Result<NativeStatus, Manag
     })
 }
 
-pub(crate) fn control(name: &str, backend: Backend, verb: &str) -> Result<(), ManagerError> {
+pub(crate) fn control(
+    name: &str,
+    backend: Backend,
+    verb: crate::Control,
+) -> Result<(), ManagerError> {
     let unit = format!("{name}.service");
     let argv: Vec<String> = std::iter::once("systemctl".to_string())
         .chain((backend == Backend::SystemdUser).then(|| "--user".to_string()))
-        .chain([verb.to_string(), unit])
+        .chain([verb.as_str().to_string(), unit])
         .collect();
     run(&argv).map(|_| ())
 }

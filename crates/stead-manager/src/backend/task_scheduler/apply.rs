@@ -117,18 +117,14 @@ pub(crate) fn status(name: &str) -> NativeStatus {
     }
 }
 
-pub(crate) fn control(name: &str, verb: &str) -> Result<(), ManagerError> {
+pub(crate) fn control(name: &str, verb: crate::Control) -> Result<(), ManagerError> {
     let task = task_name(name);
     match verb {
-        "start" => schtasks(&["/Run", "/TN", &task]).map(drop),
-        "stop" => schtasks(&["/End", "/TN", &task]).map(drop),
-        "restart" => {
+        crate::Control::Start => schtasks(&["/Run", "/TN", &task]).map(drop),
+        crate::Control::Stop => schtasks(&["/End", "/TN", &task]).map(drop),
+        crate::Control::Restart => {
             let _ = schtasks(&["/End", "/TN", &task]);
             schtasks(&["/Run", "/TN", &task]).map(drop)
         }
-        other => Err(ManagerError::Command {
-            command: other.to_string(),
-            output: "use start, stop or restart".into(),
-        }),
     }
 }
