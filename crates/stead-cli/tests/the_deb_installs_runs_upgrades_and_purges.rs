@@ -9,27 +9,9 @@
 #![cfg(target_os = "linux")]
 mod support;
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use support::*;
-
-/// The `.deb` for this machine's architecture in `target/dist`.
-fn deb() -> PathBuf {
-    let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/dist");
-    std::fs::read_dir(&dist)
-        .ok()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.to_string_lossy().ends_with("_amd64.deb"))
-        .unwrap_or_else(|| {
-            panic!(
-                "no stead_*_amd64.deb in {}: run cargo xtask dist",
-                dist.display()
-            )
-        })
-}
 
 fn ok(sb: &Sandbox, args: &[&str]) -> String {
     let out = sb.exec(args);
@@ -76,7 +58,7 @@ fn web_running(sb: &Sandbox) -> u64 {
     ignore = "needs the release artifacts: cargo xtask dist"
 )]
 fn the_deb_installs_runs_upgrades_and_purges() {
-    let deb = deb();
+    let deb = dist_artifact("_amd64.deb");
     let Some((h, sb)) = systemd_sandbox("deb") else {
         return;
     };

@@ -6,7 +6,6 @@
 #![cfg(target_os = "linux")]
 mod support;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use support::*;
@@ -14,17 +13,6 @@ use support::*;
 const T: Duration = Duration::from_secs(180);
 const SOURCE: &str = r"HKLM\SYSTEM\CurrentControlSet\Services\EventLog\Application\stead";
 const ENV: &str = r"HKLM\System\CurrentControlSet\Control\Session Manager\Environment";
-
-fn msi() -> PathBuf {
-    let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/dist");
-    std::fs::read_dir(&dist)
-        .ok()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.extension().is_some_and(|x| x == "msi"))
-        .unwrap_or_else(|| panic!("no .msi in {}: run cargo xtask dist", dist.display()))
-}
 
 #[test]
 #[cfg_attr(
@@ -36,7 +24,7 @@ fn msi() -> PathBuf {
     ignore = "needs the release artifacts: cargo xtask dist"
 )]
 fn the_msi_installs_on_path_and_uninstalls_cleanly() {
-    let msi = msi();
+    let msi = dist_artifact("-x86_64.msi");
     let Some(tool) = shared_tool("wine-sandbox", "installing and running Wine needs root") else {
         return;
     };

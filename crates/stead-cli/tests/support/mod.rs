@@ -737,3 +737,16 @@ impl Drop for OpenrcBox {
         let _ = self.nspawn.wait();
     }
 }
+
+/// The release artifact in `target/dist` (written by `cargo xtask dist`) whose file name ends
+/// with `suffix`; a test that needs it fails here, naming the command, when it is missing.
+pub fn dist_artifact(suffix: &str) -> PathBuf {
+    let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/dist");
+    std::fs::read_dir(&dist)
+        .ok()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.to_string_lossy().ends_with(suffix))
+        .unwrap_or_else(|| panic!("no *{suffix} in {}: run cargo xtask dist", dist.display()))
+}
