@@ -2,7 +2,7 @@
 //! across reads, a line longer than the limit, output that ends mid-line) is unit-tested.
 //!
 //! Two framers share the same rules:
-//! - [`TextFramer`] streams: a partial line is written at once (so `stead logs -f` shows a
+//! - `TextFramer` streams: a partial line is written at once (so `stead logs -f` shows a
 //!   prompt or a progress line as it appears) and the rest follows when it arrives. It only
 //!   adds a prefix at each line start and a marker where a line is split or left unfinished.
 //!   Without a prefix and without a split, it hands back the input slice untouched (no copy).
