@@ -67,7 +67,6 @@ struct Slot {
 /// A tree to look over for escaped descendants once the batch of events is done (one scan
 /// for every tree signalled in the batch).
 struct Sweep {
-    slot_id: String,
     instance_id: String,
     signal: Signal,
 }
@@ -593,7 +592,6 @@ impl Engine {
         };
         if tree {
             self.sweeps.push(Sweep {
-                slot_id: slot.program.config().name.clone(),
                 instance_id: slot.instance_id.clone(),
                 signal,
             });
@@ -621,8 +619,15 @@ impl Engine {
                 self.feed(idx, Event::SpawnFailed { error }, now);
                 continue;
             }
+            // A tree signalled in this batch is kept until its sweep has run at the settle:
+            // a descendant that left the group (found only by its marker, without a
+            // cgroup) must still get the signal, and be waited for.
+            let swept = self
+                .sweeps
+                .iter()
+                .any(|sw| sw.instance_id == slot.instance_id);
             let tree_left = slot.program.config().kill_tree
-                && slot.child.as_mut().is_some_and(ProcessTree::tree_alive);
+                && (swept || slot.child.as_mut().is_some_and(ProcessTree::tree_alive));
             if !tree_left {
                 slot.child = None;
             }
@@ -680,16 +685,15 @@ impl Engine {
             let (now_due, later): (Vec<Sweep>, Vec<Sweep>) =
                 sweeps.into_iter().partition(|sw| sw.signal == first);
             sweeps = later;
+            // The trees by their marker: a slot's current one, or an earlier generation
+            // still being killed.
             let mut trees: Vec<(&mut ProcessTree, Signal)> = self
                 .slots
                 .iter_mut()
-                .filter(|slot| {
-                    now_due.iter().any(|sw| {
-                        slot.program.config().name == sw.slot_id
-                            && slot.instance_id == sw.instance_id
-                    })
-                })
-                .filter_map(|slot| Some((slot.child.as_mut()?, first)))
+                .filter_map(|slot| slot.child.as_mut())
+                .chain(self.orphans.iter_mut())
+                .filter(|tree| now_due.iter().any(|sw| sw.instance_id == tree.marker()))
+                .map(|tree| (tree, first))
                 .collect();
             spawn::sweep(&mut trees);
         }

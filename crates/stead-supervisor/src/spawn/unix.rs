@@ -65,6 +65,11 @@ impl ProcessTree {
         self.pid
     }
 
+    /// The instance id its processes carry (`STEAD_INSTANCE_ID`).
+    pub(crate) fn marker(&self) -> &str {
+        &self.marker
+    }
+
     /// Sends `sig` to the main process, or to its process group and the escapees found so far
     /// (descendants that left the group; [`sweep`] finds more).
     /// With a cgroup, every member of it gets the signal too (a kill is `cgroup.kill`), so a

@@ -44,12 +44,19 @@ static EXITS: OnceLock<mpsc::UnboundedSender<(u32, ExitStatus)>> = OnceLock::new
 #[derive(Debug)]
 pub(crate) struct ProcessTree {
     pid: u32,
+    /// The instance id (`STEAD_INSTANCE_ID`) it was started with.
+    marker: String,
     job: Mutex<Box<dyn ChildWrapper>>,
 }
 
 impl ProcessTree {
     pub(crate) fn pid(&self) -> u32 {
         self.pid
+    }
+
+    /// The instance id it was started with.
+    pub(crate) fn marker(&self) -> &str {
+        &self.marker
     }
 
     /// `INT`/`TERM` become `CTRL_BREAK_EVENT` to the program's process group; `KILL`
@@ -198,6 +205,7 @@ pub(crate) fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
     Ok(Spawned {
         child: ProcessTree {
             pid,
+            marker: req.instance_id.clone(),
             job: Mutex::new(child),
         },
         stdout,
