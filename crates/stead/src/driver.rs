@@ -65,6 +65,7 @@ pub(crate) async fn drive(
         Accepts {
             pause: plan.handles.pause,
             reload: plan.handles.reload,
+            second_interrupt_waits: plan.handles.second_interrupt_waits,
         },
         Instant::now(),
     );

@@ -42,6 +42,9 @@ pub enum Event {
     /// Reload configuration. Under systemd `RELOADING=1` was sent: call
     /// [`Context::ready`] when done.
     Reload,
+    /// Reopen log files (SIGUSR1, after `logrotate` moved them), when accepted with
+    /// [`Service::handles_log_reopen`](crate::Service::handles_log_reopen).
+    ReopenLogs,
     /// A user-defined SCM control code, 128–255 (`sc control NAME 200`).
     Custom(u8),
     /// A power event (SCM `SERVICE_CONTROL_POWEREVENT`; the `PBT_*` code), when accepted
@@ -277,6 +280,22 @@ impl Context {
     /// service as starting.
     pub fn ready(&self) {
         let _ = self.shared.inputs.send(Input::Ready);
+    }
+
+    /// Tells the host a reload began that the service started itself (an API call, a
+    /// file watch) rather than an [`Event::Reload`] from the host: systemd gets
+    /// `RELOADING=1`. Call [`Context::ready`] when it is done. Only while running.
+    ///
+    /// ```no_run
+    /// # async fn reload_config() {}
+    /// # fn f(ctx: stead::Context) { async move {
+    /// ctx.reloading();
+    /// reload_config().await;
+    /// ctx.ready();
+    /// # };}
+    /// ```
+    pub fn reloading(&self) {
+        let _ = self.shared.inputs.send(Input::Reloading);
     }
 
     /// A one-line status for the host (systemd `STATUS=`, shown by `systemctl status`).

@@ -34,6 +34,9 @@ pub enum Input {
     Status(String),
     /// The service changed its stop timeout.
     SetStopTimeout(Duration),
+    /// The service began a reload of its own accord (not a host's [`Event::Reload`]):
+    /// the host is told it is reloading until the next `ready()`.
+    Reloading,
     /// The host or a signal asked the service to stop.
     Stop(StopReason),
     /// A control for the service: pause, continue, reload, custom, power, session.
@@ -102,6 +105,10 @@ pub struct Timing {
     pub start_timeout: Option<Duration>,
     /// How long the service may take to finish after the shutdown token is cancelled.
     pub stop_timeout: Duration,
+    /// Whether a pending start or stop extends the host's own timeout (systemd
+    /// `EXTEND_TIMEOUT_USEC`); when false the unit's `TimeoutStartSec=` and
+    /// `TimeoutStopSec=` hold as written. The SCM is always given checkpoints.
+    pub extend_host_timeouts: bool,
 }
 
 impl Default for Timing {
@@ -110,6 +117,7 @@ impl Default for Timing {
             checkpoint_interval: Duration::from_secs(1),
             start_timeout: Some(Duration::from_secs(90)),
             stop_timeout: Duration::from_secs(30),
+            extend_host_timeouts: true,
         }
     }
 }
@@ -136,6 +144,9 @@ pub struct Accepts {
     pub pause: bool,
     /// Reload (SIGHUP, SCM `ParamChange`, `stead reload`).
     pub reload: bool,
+    /// A second Ctrl-C while draining is not a request to exit at once: the drain goes on
+    /// (a supervisor whose children must be stopped, not abandoned).
+    pub second_interrupt_waits: bool,
 }
 
 impl Machine {
@@ -212,6 +223,13 @@ impl Machine {
             },
             Input::Status(s) => out.push(Action::Report(Report::Status(s))),
             Input::SetStopTimeout(d) => self.timing.stop_timeout = d,
+            Input::Reloading => {
+                let serving = matches!(self.phase, Phase::Running | Phase::Paused);
+                if serving && !self.reloading {
+                    self.reloading = true;
+                    out.push(Action::Report(Report::Reloading));
+                }
+            }
             Input::Stop(reason) => self.stop(reason, now, &mut out),
             Input::Control(event) => self.control(event, &mut out),
             Input::Finished(result) => self.finished(result, &mut out),
@@ -259,7 +277,10 @@ impl Machine {
 
     fn stop(&mut self, reason: StopReason, now: Instant, out: &mut Vec<Action>) {
         if self.phase == Phase::Stopping {
-            if reason == StopReason::Interrupt && self.stop_reason == Some(StopReason::Interrupt) {
+            if reason == StopReason::Interrupt
+                && self.stop_reason == Some(StopReason::Interrupt)
+                && !self.accepts.second_interrupt_waits
+            {
                 out.push(Action::Log {
                     warn: true,
                     message: "interrupted again: exiting without waiting for the drain".into(),
@@ -275,11 +296,18 @@ impl Machine {
         self.reloading = false;
         out.push(Action::Log {
             warn: false,
-            message: format!(
-                "stopping ({}); draining for at most {}",
-                reason.describe(),
-                human(self.timing.stop_timeout)
-            ),
+            message: if self.timing.stop_timeout >= NO_LIMIT {
+                format!(
+                    "stopping ({}); draining with no time limit",
+                    reason.describe()
+                )
+            } else {
+                format!(
+                    "stopping ({}); draining for at most {}",
+                    reason.describe(),
+                    human(self.timing.stop_timeout)
+                )
+            },
         });
         out.push(Action::Cancel);
         out.push(Action::Report(self.pending()));
@@ -317,8 +345,10 @@ impl Machine {
                 message: format!("reload ignored while {:?}", self.phase).to_lowercase(),
             }),
             Event::Reload => {
-                self.reloading = true;
-                out.push(Action::Report(Report::Reloading));
+                if !self.reloading {
+                    self.reloading = true;
+                    out.push(Action::Report(Report::Reloading));
+                }
                 out.push(Action::Deliver(Event::Reload));
             }
             other => out.push(Action::Deliver(other)),
@@ -356,6 +386,9 @@ impl Machine {
         out.push(Action::Exit(exit));
     }
 }
+
+/// A stop timeout this long (a century) or longer is no limit: the drain is waited for.
+pub const NO_LIMIT: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 /// `1.5s`, `30s`, `2m`: durations as people write them.
 pub(crate) fn human(d: Duration) -> String {

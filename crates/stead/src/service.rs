@@ -105,6 +105,8 @@ impl Service {
 
     /// How long the drain may take after the shutdown token is cancelled (default 30 s).
     /// Past it the process logs why and exits with [`exit::STOP_TIMEOUT`](crate::exit::STOP_TIMEOUT).
+    /// [`Duration::MAX`] (anything from [`machine::NO_LIMIT`](crate::machine::NO_LIMIT)
+    /// up) waits for the drain however long it takes, leaving the limit to the host.
     pub fn stop_timeout(mut self, timeout: Duration) -> Service {
         self.timing.stop_timeout = timeout;
         self
@@ -136,6 +138,49 @@ impl Service {
     /// `ParamChange`). Without it SIGHUP is ignored with a warning (in a console it stops).
     pub fn handles_reload(mut self) -> Service {
         self.handles.reload = true;
+        self
+    }
+
+    /// The service handles [`Event::ReopenLogs`](crate::Event::ReopenLogs): SIGUSR1 on Unix
+    /// asks it to reopen its log files (what `logrotate`'s `postrotate` sends). Without it
+    /// SIGUSR1 keeps its default action (the process ends). No effect on Windows.
+    ///
+    /// ```no_run
+    /// fn main() -> stead::Exit {
+    ///     stead::Service::new("writer").handles_log_reopen().run(|ctx| async move {
+    ///         ctx.ready();
+    ///         let mut events = ctx.events();
+    ///         loop {
+    ///             tokio::select! {
+    ///                 () = ctx.shutdown() => break,
+    ///                 Some(stead::Event::ReopenLogs) = events.next() => { /* reopen */ }
+    ///             }
+    ///         }
+    ///         Ok(())
+    ///     })
+    /// }
+    /// ```
+    pub fn handles_log_reopen(mut self) -> Service {
+        self.handles.reopen_logs = true;
+        self
+    }
+
+    /// Whether a second Ctrl-C (SIGINT) while the service drains exits at once (the
+    /// default, `true`: a person who presses it twice wants out) or is ignored so that the
+    /// drain completes (for a service whose drain must not be cut short, such as one that
+    /// stops child processes).
+    pub fn second_interrupt_forces(mut self, forces: bool) -> Service {
+        self.handles.second_interrupt_waits = !forces;
+        self
+    }
+
+    /// Whether a pending start or stop extends the host's own timeout (default `true`):
+    /// under systemd, `EXTEND_TIMEOUT_USEC` every checkpoint, so the service's own
+    /// [`start_timeout`](Service::start_timeout) and [`stop_timeout`](Service::stop_timeout)
+    /// decide. With `false` the unit's `TimeoutStartSec=` and `TimeoutStopSec=` hold as
+    /// written. The Windows SCM is given checkpoints either way (it needs them).
+    pub fn extend_host_timeouts(mut self, extend: bool) -> Service {
+        self.timing.extend_host_timeouts = extend;
         self
     }
 
@@ -172,9 +217,11 @@ impl Service {
         self
     }
 
-    /// Worker threads of the runtime stead builds (default: one per core).
+    /// Worker threads of the runtime stead builds (default: one per core). `0` runs
+    /// everything on the thread that calls `run` (tokio's current-thread runtime): the
+    /// least memory, for a service that mostly waits.
     pub fn worker_threads(mut self, n: usize) -> Service {
-        self.worker_threads = Some(n.max(1));
+        self.worker_threads = Some(n);
         self
     }
 
@@ -251,9 +298,13 @@ pub(crate) fn run_on_new_runtime(
     name: &str,
     body: impl FnOnce() -> std::pin::Pin<Box<dyn Future<Output = Exit> + Send>>,
 ) -> Exit {
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    let mut builder = if worker_threads == Some(0) {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
     builder.enable_all().thread_name(format!("{name}-rt"));
-    if let Some(n) = worker_threads {
+    if let Some(n) = worker_threads.filter(|n| *n > 0) {
         builder.worker_threads(n);
     }
     let runtime = match builder.build() {

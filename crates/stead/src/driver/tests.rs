@@ -37,6 +37,7 @@ fn plan(stop_timeout: Duration) -> Plan {
             checkpoint_interval: Duration::from_millis(20),
             start_timeout: Some(Duration::from_secs(10)),
             stop_timeout,
+            extend_host_timeouts: true,
         },
         handles: Handles::default(),
         liveness: None,

@@ -23,6 +23,7 @@ impl Fake {
             checkpoint_interval: S,
             start_timeout: Some(10 * S),
             stop_timeout: 5 * S,
+            extend_host_timeouts: true,
         };
         let (m, actions) = Machine::start(timing, accepts, now);
         Fake { m, now, actions }
@@ -121,6 +122,7 @@ fn the_scm_sees_the_windows_sequence_with_the_accepted_controls() {
     let mut f = Fake::new(Accepts {
         pause: true,
         reload: true,
+        ..Accepts::default()
     });
     f.tick(1);
     f.feed(Input::Ready);
@@ -295,6 +297,42 @@ fn a_reload_is_reported_and_ends_when_ready_is_called_again() {
 }
 
 #[test]
+fn a_service_that_must_finish_its_drain_ignores_a_second_interrupt() {
+    let mut f = Fake::new(Accepts {
+        second_interrupt_waits: true,
+        ..Accepts::default()
+    });
+    f.feed(Input::Ready);
+    f.feed(Input::Stop(StopReason::Interrupt));
+    assert!(f.feed(Input::Stop(StopReason::Interrupt)).is_empty());
+    assert_eq!(f.m.phase(), Phase::Stopping);
+    f.feed(Input::Finished(Ok(())));
+    assert_eq!(f.exit().unwrap().code, 0);
+}
+
+#[test]
+fn a_reload_the_service_began_itself_is_reported_once_and_not_delivered_back() {
+    let mut f = Fake::new(Accepts {
+        reload: true,
+        ..Accepts::default()
+    });
+    // not while starting: the host would take it for a reload of a ready service
+    assert!(f.feed(Input::Reloading).is_empty());
+    f.feed(Input::Ready);
+    assert_eq!(
+        f.feed(Input::Reloading),
+        vec![Action::Report(Report::Reloading)]
+    );
+    assert!(f.feed(Input::Reloading).is_empty());
+    // a host's reload meanwhile is delivered without a second report
+    assert_eq!(
+        f.feed(Input::Control(Event::Reload)),
+        vec![Action::Deliver(Event::Reload)]
+    );
+    assert_eq!(f.feed(Input::Ready), vec![Action::Report(Report::Running)]);
+}
+
+#[test]
 fn a_service_that_ends_on_its_own_reports_stopped() {
     let mut f = Fake::new(Accepts::default());
     f.feed(Input::Ready);
@@ -323,6 +361,7 @@ fn scm_controls_map_to_inputs() {
         reload: true,
         power: true,
         session: true,
+        ..Handles::default()
     };
     assert_eq!(
         control_input(ScmControl::Preshutdown, Handles::default()),

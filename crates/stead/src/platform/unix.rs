@@ -19,7 +19,7 @@ pub(crate) fn launch(setup: Setup, job: Job) -> Exit {
     run_on_new_runtime(setup.worker_threads, &name, move || {
         Box::pin(async move {
             let (tx, rx) = mpsc::unbounded_channel();
-            if let Err(e) = listen(tx.clone(), kind, plan.handles.reload) {
+            if let Err(e) = listen(tx.clone(), kind, plan.handles) {
                 let exit = Exit {
                     code: crate::exit::FAILURE,
                     reason: format!("cannot install signal handlers: {e}"),
@@ -27,7 +27,7 @@ pub(crate) fn launch(setup: Setup, job: Job) -> Exit {
                 tracing::error!("{}", exit.reason);
                 return exit;
             }
-            let host = host_for(kind, &plan.name);
+            let host = host_for(kind, &plan.name, plan.timing.extend_host_timeouts);
             drive(plan, kind, host, (tx, rx), job).await
         })
     })
@@ -35,9 +35,11 @@ pub(crate) fn launch(setup: Setup, job: Job) -> Exit {
 
 /// The adapter for a Unix host: the notify protocol for systemd and stead, the log for a
 /// console and launchd.
-fn host_for(kind: HostKind, name: &str) -> Box<dyn Host> {
+fn host_for(kind: HostKind, name: &str, extend_timeouts: bool) -> Box<dyn Host> {
     match kind {
-        HostKind::Systemd | HostKind::Supervised => Box::new(Notify::from_env(kind)),
+        HostKind::Systemd | HostKind::Supervised => {
+            Box::new(Notify::from_env(kind, extend_timeouts))
+        }
         _ => Box::new(Console::new(kind, name)),
     }
 }
@@ -46,15 +48,26 @@ fn host_for(kind: HostKind, name: &str) -> Box<dyn Host> {
 fn listen(
     tx: mpsc::UnboundedSender<Input>,
     kind: HostKind,
-    handles_reload: bool,
+    handles: crate::runtime::scm_status::Handles,
 ) -> std::io::Result<()> {
+    let handles_reload = handles.reload;
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let mut quit = signal(SignalKind::quit())?;
     let mut hup = signal(SignalKind::hangup())?;
+    // Registered only when handled: otherwise SIGUSR1 keeps its default action.
+    let mut usr1 = if handles.reopen_logs {
+        Some(signal(SignalKind::user_defined1())?)
+    } else {
+        None
+    };
     tokio::spawn(async move {
         loop {
             let input = tokio::select! {
+                Some(()) = async { match usr1.as_mut() {
+                    Some(s) => s.recv().await,
+                    None => std::future::pending().await,
+                } } => Input::Control(Event::ReopenLogs),
                 _ = term.recv() => Input::Stop(StopReason::Terminate),
                 _ = int.recv() => Input::Stop(StopReason::Interrupt),
                 _ = quit.recv() => Input::Stop(StopReason::Quit),

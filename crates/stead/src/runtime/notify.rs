@@ -9,15 +9,31 @@ use crate::machine::Report;
 pub(crate) struct Notify {
     kind: HostKind,
     watchdog: Option<Duration>,
+    /// Whether pending reports carry `EXTEND_TIMEOUT_USEC`.
+    extend: bool,
 }
 
 impl Notify {
-    pub(crate) fn from_env(kind: HostKind) -> Notify {
+    pub(crate) fn from_env(kind: HostKind, extend: bool) -> Notify {
         Notify {
             kind,
             watchdog: watchdog_from_env(),
+            extend,
         }
     }
+}
+
+/// [`datagram`] without `EXTEND_TIMEOUT_USEC` when the host's timeouts are left alone.
+fn datagram_for(report: &Report, monotonic_usec: u128, extend: bool) -> Option<String> {
+    let d = datagram(report, monotonic_usec)?;
+    if extend {
+        return Some(d);
+    }
+    let kept: Vec<&str> = d
+        .lines()
+        .filter(|l| !l.starts_with("EXTEND_TIMEOUT_USEC="))
+        .collect();
+    (!kept.is_empty()).then(|| kept.join("\n"))
 }
 
 /// The datagram for one report, `None` when the protocol has nothing to say.
@@ -78,7 +94,7 @@ impl Host for Notify {
         {
             tracing::error!(host = self.kind.as_str(), "{}", exit.reason);
         }
-        if let Some(d) = datagram(report, monotonic_usec()) {
+        if let Some(d) = datagram_for(report, monotonic_usec(), self.extend) {
             send(&d);
         }
     }
@@ -135,6 +151,19 @@ mod tests {
         assert_eq!(
             datagram(&Report::Stopped(failed), 0).as_deref(),
             Some("STATUS=start failed: no db\nEXIT_STATUS=3")
+        );
+        let stopping = Report::Stopping {
+            checkpoint: 1,
+            wait_hint: hint,
+        };
+        assert_eq!(
+            datagram_for(&stopping, 0, false).as_deref(),
+            Some("STOPPING=1\nSTATUS=stopping")
+        );
+        assert_eq!(datagram_for(&starting(2), 0, false), None);
+        assert_eq!(
+            datagram_for(&Report::Running, 0, false).as_deref(),
+            Some("READY=1\nSTATUS=running")
         );
         assert_eq!(
             datagram(&Report::Status("a\nREADY=1".into()), 0).as_deref(),

@@ -48,6 +48,10 @@ pub struct Handles {
     pub power: bool,
     /// Session changes.
     pub session: bool,
+    /// SIGUSR1 as [`Event::ReopenLogs`](crate::Event::ReopenLogs) (Unix; no SCM control).
+    pub reopen_logs: bool,
+    /// A second Ctrl-C while draining waits for the drain instead of exiting at once.
+    pub second_interrupt_waits: bool,
 }
 
 impl Handles {
