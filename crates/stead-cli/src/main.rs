@@ -26,12 +26,11 @@ mod ctl;
 mod daemon;
 mod docs;
 mod export;
+mod host;
 mod install;
 mod logs;
 mod render;
 mod run;
-#[cfg(windows)]
-mod service_host;
 mod top;
 
 use std::process::ExitCode;

@@ -9,7 +9,7 @@ use stead_supervisor::config::{Backoff, ProgramConfig, RestartPolicy, check_prog
 use stead_supervisor::{Config, Options, OutputMode, Signal, parse_duration};
 
 use crate::cli::UpArgs;
-use crate::{EXIT_FAILED, EXIT_USAGE, Failure};
+use crate::{EXIT_USAGE, Failure};
 
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
@@ -104,7 +104,11 @@ fn init_tracing() {
 /// stead's own log on stderr; on a terminal (`ansi`), through [`TerminalStderr`].
 fn init_tracing_with(ansi: bool) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("STEAD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    // The library that hosts the supervisor (`host.rs`) would tell its lifecycle again in
+    // its own words ("stead ready"); the supervisor's lines already say it. Its warnings
+    // and errors still show.
+    let filter = EnvFilter::try_from_env("STEAD_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,stead::driver=warn,stead::runtime=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
@@ -134,26 +138,9 @@ impl std::io::Write for TerminalStderr {
     }
 }
 
-pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::new(EXIT_FAILED, format!("stead: cannot start the runtime: {e}")))
-}
-
+/// Runs the supervisor in the library's host, as it detects it (console, systemd, …).
 pub(crate) fn supervise(options: Options) -> Result<u8, Failure> {
-    let code = runtime()?
-        .block_on(stead_supervisor::supervise(options))
-        .map_err(|e| {
-            let code = match &e {
-                stead_supervisor::Error::Lock(stead_supervisor::LockError::Held { .. }) => {
-                    crate::EXIT_TEMPORARY
-                }
-                _ => EXIT_FAILED,
-            };
-            Failure::new(code, format!("stead: {e}"))
-        })?;
-    Ok(u8::try_from(code).unwrap_or(EXIT_FAILED))
+    crate::host::supervise(options, crate::host::Hosting::Detected)
 }
 
 #[cfg_attr(windows, allow(clippy::needless_pass_by_value))] // consumed by the Unix daemon path
@@ -171,7 +158,10 @@ pub(crate) fn up(args: UpArgs, state_dir: PathBuf) -> Result<u8, Failure> {
     }
     if let Some(name) = args.service {
         #[cfg(windows)]
-        return crate::service_host::up(config, state_dir, name);
+        return crate::host::supervise(
+            Options::new(config, state_dir),
+            crate::host::Hosting::WindowsService(name),
+        );
         #[cfg(not(windows))]
         return Err(Failure::new(
             EXIT_USAGE,

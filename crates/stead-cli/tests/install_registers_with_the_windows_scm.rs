@@ -279,7 +279,7 @@ fn install_registers_with_the_windows_scm() {
         "the supervisor's own log: {own_log}"
     );
     assert!(
-        own_log.contains("the service manager's stop"),
+        own_log.contains("shutting down (stop requested by the service manager)"),
         "the stop came from the SCM: {own_log}"
     );
     let (code, out) = stead(&["uninstall", "wrapped", "--backend", "windows", "--purge"]);

@@ -25,7 +25,7 @@ use crate::events::Events;
 use crate::fleet::{self, Member, View};
 use crate::health::notify::NotifySocket;
 use crate::health::{CheckEvent, Checks};
-use crate::host::{HostNotice, HostRequest, HostSignals, notify};
+use crate::host::{HostNotice, HostRequest};
 use crate::logs::{Attach as _, InstanceLog};
 use crate::program::{Action, Event, ExitStatus, Program, State};
 use crate::spawn::{self, ExitSource, Output, ProcessTree, SpawnRequest};
@@ -117,6 +117,10 @@ pub(crate) struct EngineSetup {
     pub state_marker: Option<String>,
     /// `stead run`: exit when the single program ends for good, with its exit code.
     pub run_mode: bool,
+    /// Where notices for the host go ([`crate::HostLink::notices`]).
+    pub host_notices: Option<Box<dyn FnMut(HostNotice) + Send>>,
+    /// [`crate::HostLink::awaits_readiness`].
+    pub awaits_readiness: bool,
 }
 
 pub(crate) struct Engine {
@@ -161,6 +165,10 @@ pub(crate) struct Engine {
     startup_reported: bool,
     /// The programs before this index have come through the start.
     startup_checked: usize,
+    /// Where notices for the host go.
+    host_notices: Option<Box<dyn FnMut(HostNotice) + Send>>,
+    /// The host reads a failed start as failed ([`crate::HostLink::awaits_readiness`]).
+    awaits_readiness: bool,
 }
 
 impl Engine {
@@ -196,6 +204,8 @@ impl Engine {
             autostart_from: Some(0),
             startup_reported: false,
             startup_checked: 0,
+            host_notices: setup.host_notices,
+            awaits_readiness: setup.awaits_readiness,
             monitor: resources::Monitor::new(
                 setup.config.supervisor.metrics.sample,
                 setup.config.supervisor.metrics.listen.is_some()
@@ -263,9 +273,8 @@ impl Engine {
     pub(crate) async fn run(
         mut self,
         mut exits: ExitSource,
-        mut signals: HostSignals,
+        mut host: Option<mpsc::UnboundedReceiver<HostRequest>>,
         mut requests: mpsc::Receiver<Request>,
-        mut stop: Option<crate::StopSignal>,
     ) -> i32 {
         self.autostart_slice();
         self.settle(Instant::now());
@@ -276,22 +285,10 @@ impl Engine {
             let deadline = self.next_deadline();
             tokio::select! {
                 batch = exits.next() => self.on_exits(batch),
-                host = signals.recv() => match host {
-                    HostRequest::Shutdown => self.begin_shutdown("signal"),
-                    HostRequest::Reload => {
-                        if let Err(e) = self.reload() {
-                            tracing::error!("reload refused, nothing changed:\n{}", e.body.error);
-                        }
-                    }
-                    HostRequest::ReopenLogs => {
-                        tracing::info!("reopening log files (SIGUSR1)");
-                        crate::logs::reopen_all();
-                    }
+                request = next_host_request(&mut host), if host.is_some() => match request {
+                    Some(request) => self.on_host_request(request),
+                    None => host = None,
                 },
-                () = async { if let Some(s) = stop.as_mut() { s.await } }, if stop.is_some() => {
-                    stop = None;
-                    self.begin_shutdown("the service manager's stop");
-                }
                 req = requests.recv(), if requests_open => match req {
                     Some(req) => self.on_request(req),
                     None => requests_open = false,
@@ -310,6 +307,33 @@ impl Engine {
             let _ = reply.send(Ok(()));
         }
         self.exit_code
+    }
+
+    fn on_host_request(&mut self, request: HostRequest) {
+        match request {
+            HostRequest::Shutdown(why) => self.begin_shutdown(why),
+            HostRequest::Reload => {
+                if let Err(e) = self.reload() {
+                    tracing::error!("reload refused, nothing changed:\n{}", e.body.error);
+                }
+                // The host began this reload (it told its manager so): end it even when
+                // it was refused before it began.
+                if self.startup_reported {
+                    self.tell(HostNotice::Ready);
+                }
+            }
+            HostRequest::ReopenLogs => {
+                tracing::info!("reopening log files (SIGUSR1)");
+                crate::logs::reopen_all();
+            }
+        }
+    }
+
+    /// Hands a notice to the host, if there is one.
+    fn tell(&mut self, notice: HostNotice) {
+        if let Some(notices) = self.host_notices.as_mut() {
+            notices(notice);
+        }
     }
 
     /// Starts the next programs of the autostart, in config order, for about
@@ -362,17 +386,17 @@ impl Engine {
             None => {}
             Some(Ok(())) => {
                 self.startup_reported = true;
-                notify(&HostNotice::Ready);
+                self.tell(HostNotice::Ready);
             }
             Some(Err(why)) => {
                 self.startup_reported = true;
-                if crate::host::awaits_readiness() {
+                if self.awaits_readiness {
                     tracing::error!("the start failed: {why}");
-                    notify(&HostNotice::Status(format!("start failed: {why}")));
+                    self.tell(HostNotice::Status(format!("start failed: {why}")));
                     self.exit_code = EXIT_PROGRAM_FATAL;
                     self.begin_shutdown("a program could not start");
                 } else {
-                    notify(&HostNotice::Ready);
+                    self.tell(HostNotice::Ready);
                 }
             }
         }
@@ -756,7 +780,7 @@ impl Engine {
         }
         let summary = self.summary();
         if summary != self.last_status {
-            notify(&HostNotice::Status(summary.clone()));
+            self.tell(HostNotice::Status(summary.clone()));
             self.last_status = summary;
         }
     }
@@ -784,7 +808,7 @@ impl Engine {
             .filter(|s| s.child.is_some() || !s.program.state().is_at_rest())
             .count();
         tracing::info!("shutting down ({why}): stopping {live} running program(s)");
-        notify(&HostNotice::Stopping);
+        self.tell(HostNotice::Stopping);
         self.shutting_down = true;
         let now = Instant::now();
         // Every program learns at once that nothing starts again, though most are stopped
@@ -1081,9 +1105,15 @@ impl Engine {
                 None,
             ));
         }
-        notify(&HostNotice::Reloading);
+        // Before the start is over the host still waits for the first READY: a reload
+        // then is not one it should hear of.
+        if self.startup_reported {
+            self.tell(HostNotice::Reloading);
+        }
         let result = self.apply_reload();
-        notify(&HostNotice::Ready);
+        if self.startup_reported {
+            self.tell(HostNotice::Ready);
+        }
         result
     }
 
@@ -1283,6 +1313,16 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
+/// The next request of the host, or `None` once the host has gone (its link dropped).
+async fn next_host_request(
+    host: &mut Option<mpsc::UnboundedReceiver<HostRequest>>,
+) -> Option<HostRequest> {
+    match host.as_mut() {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1307,6 +1347,8 @@ mod tests {
             foreground: false,
             state_marker: None,
             run_mode: false,
+            host_notices: None,
+            awaits_readiness: false,
         })
     }
 

@@ -41,7 +41,9 @@ mod spawn;
 use std::path::PathBuf;
 
 pub use config::{Config, ConfigError};
-pub use host::{InstanceLock, LockError, control_endpoint, default_state_dir};
+pub use host::{
+    HostLink, HostNotice, HostRequest, InstanceLock, LockError, control_endpoint, default_state_dir,
+};
 pub use stead_config::{
     EXIT_PROGRAM_FATAL, INFINITY, Signal, format_duration, parse_duration, parse_timeout, signal,
     terminal,
@@ -81,14 +83,12 @@ pub struct Options {
     pub on_listening: Option<Box<dyn FnOnce() + Send>>,
     /// Write the supervisor's pid here while it holds the state directory's lock.
     pub pid_file: Option<PathBuf>,
-    /// When this resolves, the supervisor shuts down as on SIGTERM: every program stopped,
-    /// then the supervisor ends. A service manager's stop arrives here (the Windows SCM,
-    /// through the `stead` library, for `stead up --service`).
-    pub stop: Option<StopSignal>,
+    /// The host the supervisor runs under: its stop, reload and reopen-logs requests, and
+    /// where readiness and status go. `stead up` and `stead run` run the supervisor inside
+    /// the `stead` library's service host, which turns signals, the Windows SCM and
+    /// systemd's notify protocol into this link.
+    pub host: Option<HostLink>,
 }
-
-/// A future that asks the supervisor to shut down when it resolves.
-pub type StopSignal = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 impl Options {
     /// Supervise `config` with a control socket in `state_dir`, capturing output.
@@ -102,7 +102,7 @@ impl Options {
             foreground: false,
             on_listening: None,
             pid_file: None,
-            stop: None,
+            host: None,
         }
     }
 }
@@ -226,9 +226,9 @@ pub async fn supervise(mut options: Options) -> Result<i32, Error> {
     host::raise_fd_limit();
     spawn::init_supervisor(options.control.then_some(options.state_dir.as_path()))
         .map_err(Error::Setup)?;
-    // Both must exist before the first spawn, so that no exit or signal is missed.
+    // Before the first spawn, so that no exit is missed (the host's requests queue in the
+    // link until the engine reads them).
     let exits = spawn::ExitSource::new().map_err(Error::Setup)?;
-    let signals = host::HostSignals::new().map_err(Error::Setup)?;
     let (tx, rx) = tokio::sync::mpsc::channel(256);
     if let Some(addr) = options.config.supervisor.metrics.listen {
         let token = match &options.config.supervisor.metrics.token_file {
@@ -257,6 +257,14 @@ pub async fn supervise(mut options: Options) -> Result<i32, Error> {
         },
         OutputMode::Inherit => spawn::Output::Inherit,
     };
+    let (host_requests, host_notices, awaits_readiness) = match options.host.take() {
+        Some(link) => (
+            Some(link.requests),
+            Some(link.notices),
+            link.awaits_readiness,
+        ),
+        None => (None, None, false),
+    };
     let engine = engine::Engine::new(engine::EngineSetup {
         config: options.config,
         output,
@@ -264,8 +272,10 @@ pub async fn supervise(mut options: Options) -> Result<i32, Error> {
         foreground: options.foreground,
         state_marker,
         run_mode: options.run_mode,
+        host_notices,
+        awaits_readiness,
     });
-    let code = engine.run(exits, signals, rx, options.stop.take()).await;
+    let code = engine.run(exits, host_requests, rx).await;
     if options.output == OutputMode::Capture {
         // Every program has stopped: let the last of their output reach the disk.
         logs::drain(std::time::Duration::from_secs(5));

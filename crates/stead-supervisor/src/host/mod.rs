@@ -1,6 +1,7 @@
-//! The supervisor's own relation to whatever runs it: the signals it obeys, the readiness
-//! protocol it speaks (systemd's `sd_notify`), its state directory and the single-instance
-//! lock. The OS-specific parts are chosen once, here.
+//! The supervisor's own relation to whatever runs it: the [`HostLink`] through which its
+//! host (the `stead` library's service host: signals, systemd's notify socket, the Windows
+//! SCM) asks and is told, its state directory and the single-instance lock. The
+//! OS-specific parts are chosen once, here.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, Write};
@@ -27,31 +28,72 @@ pub(crate) struct PathVerdict {
 /// Used by the Unix fork+exec only (Windows has no descriptor limit to restore).
 #[cfg(unix)]
 pub(crate) use imp::inherited_fd_limit;
-pub(crate) use imp::{
-    HostSignals, awaits_readiness, fd_shortage, judge_path, notify, raise_fd_limit,
-    shared_dir_warning,
-};
+pub(crate) use imp::{fd_shortage, judge_path, raise_fd_limit, shared_dir_warning};
 
-/// What the supervisor's host asked of it.
+/// What the supervisor's host asks of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum HostRequest {
-    /// SIGTERM, SIGINT, Ctrl-C, Ctrl-Break, console close: stop everything and exit.
-    Shutdown,
+#[non_exhaustive]
+pub enum HostRequest {
+    /// SIGTERM, SIGINT, SIGQUIT, Ctrl-C, Ctrl-Break, console close, the SCM's stop: stop
+    /// every program in dependency order, then end. The text says what asked, for the log
+    /// ("SIGTERM", "interrupted").
+    Shutdown(&'static str),
     /// SIGHUP: re-read the config and apply the difference.
-    #[cfg_attr(windows, allow(dead_code))]
     Reload,
     /// SIGUSR1: reopen every log file (after an external `logrotate` moved them).
-    #[cfg_attr(windows, allow(dead_code))]
     ReopenLogs,
 }
 
-/// A readiness message for the host (systemd when `NOTIFY_SOCKET` is set; otherwise nothing).
+/// What the supervisor tells its host: systemd's `READY=1`, `STOPPING=1`, `RELOADING=1`
+/// and `STATUS=`, the SCM's `RUNNING` and `STOP_PENDING`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum HostNotice {
+#[non_exhaustive]
+pub enum HostNotice {
+    /// The start is over (every autostarted program ready, or given up on), or a reload
+    /// is done.
     Ready,
+    /// A shutdown began that the supervisor decided itself (`stead shutdown`, a fatal
+    /// program with `exit_on_fatal`, the end of `stead run`'s program).
     Stopping,
+    /// A reload began (SIGHUP or `stead reload`).
     Reloading,
+    /// A one-line summary of the programs' states, whenever it changes.
     Status(String),
+}
+
+/// The supervisor's link to its host: requests in, notices out. Without one
+/// ([`Options::host`](crate::Options::host) `None`) nothing outside the control API can
+/// stop or reload it, and nobody is told anything.
+///
+/// ```
+/// use stead_supervisor::{HostLink, HostNotice, HostRequest};
+/// let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+/// let link = HostLink {
+///     requests: rx,
+///     notices: Box::new(|n: HostNotice| eprintln!("host told: {n:?}")),
+///     awaits_readiness: false,
+/// };
+/// tx.send(HostRequest::Shutdown("SIGTERM")).unwrap();
+/// # drop(link);
+/// ```
+pub struct HostLink {
+    /// The host's requests; the supervisor acts on each in turn.
+    pub requests: tokio::sync::mpsc::UnboundedReceiver<HostRequest>,
+    /// Called (on the supervisor's thread) with each notice.
+    pub notices: Box<dyn FnMut(HostNotice) + Send>,
+    /// The host waits for readiness and reads a failed start as failed (systemd
+    /// `Type=notify`): then a program that cannot start fails the supervisor's start
+    /// (it shuts down with [`EXIT_PROGRAM_FATAL`](crate::EXIT_PROGRAM_FATAL)) instead of
+    /// being reported ready and left to retry.
+    pub awaits_readiness: bool,
+}
+
+impl std::fmt::Debug for HostLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostLink")
+            .field("awaits_readiness", &self.awaits_readiness)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The control endpoint inside a state directory: a unix socket file, or on Windows a named

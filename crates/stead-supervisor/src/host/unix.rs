@@ -1,60 +1,10 @@
-//! Unix host: SIGTERM/SIGINT/SIGHUP/SIGUSR1, `sd_notify`, private directories.
+//! Unix host: the default state directory, private directories, path judging and the
+//! descriptor limit.
 
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-
-use tokio::signal::unix::{Signal, SignalKind, signal};
-
-use super::{HostNotice, HostRequest};
-
-/// The signals the supervisor obeys. Registered before the first child is spawned.
-pub(crate) struct HostSignals {
-    term: Signal,
-    int: Signal,
-    hup: Signal,
-    usr1: Signal,
-}
-
-impl HostSignals {
-    pub(crate) fn new() -> io::Result<Self> {
-        Ok(HostSignals {
-            term: signal(SignalKind::terminate())?,
-            int: signal(SignalKind::interrupt())?,
-            hup: signal(SignalKind::hangup())?,
-            usr1: signal(SignalKind::user_defined1())?,
-        })
-    }
-
-    pub(crate) async fn recv(&mut self) -> HostRequest {
-        tokio::select! {
-            _ = self.term.recv() => HostRequest::Shutdown,
-            _ = self.int.recv() => HostRequest::Shutdown,
-            _ = self.hup.recv() => HostRequest::Reload,
-            _ = self.usr1.recv() => HostRequest::ReopenLogs,
-        }
-    }
-}
-
-/// Tells systemd (when it started us with `NOTIFY_SOCKET`) how we are doing.
-pub(crate) fn notify(notice: &HostNotice) {
-    use sd_notify::NotifyState;
-    let state = match notice {
-        HostNotice::Ready => NotifyState::Ready,
-        HostNotice::Stopping => NotifyState::Stopping,
-        HostNotice::Reloading => NotifyState::Reloading,
-        HostNotice::Status(s) => NotifyState::Status(s),
-    };
-    if let Err(e) = sd_notify::notify(&[state]) {
-        tracing::debug!("sd_notify failed: {e}");
-    }
-}
-
-/// Whether a service manager started stead and waits for its readiness (`NOTIFY_SOCKET`).
-pub(crate) fn awaits_readiness() -> bool {
-    std::env::var_os("NOTIFY_SOCKET").is_some_and(|v| !v.is_empty())
-}
 
 /// `/run/stead` for root; `$XDG_RUNTIME_DIR/stead` for others, or `/tmp/stead-UID` where
 /// there is no runtime directory.

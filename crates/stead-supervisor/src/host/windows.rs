@@ -1,49 +1,8 @@
-//! Windows host: console control events; named pipes live in their own namespace.
+//! Windows host: the default state directory and private folders; named pipes live in
+//! their own namespace.
 
 use std::io;
 use std::path::{Path, PathBuf};
-
-use tokio::signal::windows::{CtrlBreak, CtrlC, CtrlClose, CtrlShutdown};
-
-use super::{HostNotice, HostRequest};
-
-/// Ctrl-C, Ctrl-Break, console close and system shutdown all mean "stop everything".
-/// (Reload arrives through the control API; the SCM adapter comes with the service host.)
-pub(crate) struct HostSignals {
-    c: CtrlC,
-    brk: CtrlBreak,
-    close: CtrlClose,
-    shutdown: CtrlShutdown,
-}
-
-impl HostSignals {
-    pub(crate) fn new() -> io::Result<Self> {
-        Ok(HostSignals {
-            c: tokio::signal::windows::ctrl_c()?,
-            brk: tokio::signal::windows::ctrl_break()?,
-            close: tokio::signal::windows::ctrl_close()?,
-            shutdown: tokio::signal::windows::ctrl_shutdown()?,
-        })
-    }
-
-    pub(crate) async fn recv(&mut self) -> HostRequest {
-        tokio::select! {
-            _ = self.c.recv() => HostRequest::Shutdown,
-            _ = self.brk.recv() => HostRequest::Shutdown,
-            _ = self.close.recv() => HostRequest::Shutdown,
-            _ = self.shutdown.recv() => HostRequest::Shutdown,
-        }
-    }
-}
-
-/// No readiness protocol on a Windows console; the SCM adapter reports status itself.
-pub(crate) fn notify(_notice: &HostNotice) {}
-
-/// The SCM is told RUNNING by the service host once the control pipe answers; nothing here
-/// waits for the programs' readiness.
-pub(crate) fn awaits_readiness() -> bool {
-    false
-}
 
 /// `%LOCALAPPDATA%\stead`, or `%ProgramData%\stead` where there is no user profile (services).
 pub fn default_state_dir() -> PathBuf {
