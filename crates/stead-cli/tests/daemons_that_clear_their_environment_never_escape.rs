@@ -61,9 +61,13 @@ fn pgid(pid: u32) -> u32 {
 }
 
 fn started(name: &str) -> Option<Harness> {
+    started_with(name, |_| {})
+}
+
+fn started_with(name: &str, tweak: impl FnOnce(&mut std::process::Command)) -> Option<Harness> {
     let mut h = Harness::new(name);
     h.write_config(ESCAPER);
-    h.up();
+    h.up_with(tweak);
     h.wait_for("escaper running", Duration::from_secs(10), |h| {
         h.state_of("escaper") == "running"
     });
@@ -90,6 +94,26 @@ fn stop_ends_an_escapee_without_group_or_marker() {
         !alive(pid)
     });
     assert_eq!(h.state_of("escaper"), "stopped");
+}
+
+/// Where a program cannot be born in its cgroup (Linux before 5.7, or a seccomp filter that
+/// refuses `clone3`, as container runtimes' default profiles did), the child moves itself in
+/// before `exec`: forced here with `STEAD_FORK_AND_MOVE=1`, the escapee is contained the same.
+#[test]
+#[cfg_attr(not(has_cgroup2), ignore = "needs root and a writable cgroup2 mount")]
+fn a_child_that_moves_itself_into_its_cgroup_is_contained_the_same() {
+    let Some(h) = started_with("escape-moved", |c| {
+        c.env("STEAD_FORK_AND_MOVE", "1");
+    }) else {
+        return;
+    };
+    let pid = escapee(&h);
+    assert_escaped(pid, h.pid_of("escaper").unwrap());
+    let o = h.stead(&["stop", "escaper"]);
+    assert!(o.status.success(), "{}", text(&o));
+    wait("the escapee to be gone", Duration::from_secs(5), || {
+        !alive(pid)
+    });
 }
 
 #[test]

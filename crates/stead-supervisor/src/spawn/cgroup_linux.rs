@@ -1,7 +1,8 @@
 //! cgroup v2 containment and accounting on Linux, where the unified hierarchy is mounted and
 //! stead may create cgroups under its own: each program instance gets
-//! `<stead's cgroup>/stead-<pid>-<start time>/<instance>` and the child moves itself there
-//! before `exec`, so nothing it forks leaves it: not a double fork with `setsid`, not a
+//! `<stead's cgroup>/stead-<pid>-<start time>/<instance>` and the child is born in it
+//! (`clone3` with `CLONE_INTO_CGROUP`, Linux 5.7+) or moves itself there before `exec`
+//! (older kernels, or where a seccomp filter refuses `clone3`), so nothing it forks leaves it: not a double fork with `setsid`, not a
 //! daemon that clears its environment (`env -i`, nginx). A tree stop signals every member, a
 //! kill is `cgroup.kill` (or freeze, SIGKILL each member, thaw, on kernels before 5.14), and a
 //! tree is gone only when its cgroup is empty. No controller is enabled: membership
@@ -12,13 +13,18 @@
 
 use std::fs::File;
 use std::io;
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 static BASE: OnceLock<Option<PathBuf>> = OnceLock::new();
 
 /// Finds the cgroup2 mount and stead's own cgroup; creates stead's directory under it.
 pub(crate) fn init() {
+    if std::env::var_os(FORK_AND_MOVE).is_some_and(|v| v == "1") {
+        NO_CLONE_INTO.store(true, Ordering::Relaxed);
+    }
     BASE.get_or_init(|| match detect() {
         Ok(p) => {
             tracing::debug!("cgroup v2 accounting in {}", p.display());
@@ -270,19 +276,111 @@ fn remove_tree(dir: &Path) {
     let _ = std::fs::remove_dir(dir);
 }
 
-/// Makes the instance's cgroup and opens its `cgroup.procs` for the child to write itself
-/// into (`None`: no accounting for it).
-pub(crate) fn procs_for(instance: &str) -> Option<File> {
+/// Makes the instance's cgroup and opens it (close-on-exec) for the child to be started in
+/// ([`fork_into`]), `None`: no accounting for it.
+pub(crate) fn dir_for(instance: &str) -> Option<File> {
     let dir = base()?.join(instance);
     if let Err(e) = std::fs::create_dir(&dir)
         && e.kind() != io::ErrorKind::AlreadyExists
     {
         return None;
     }
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(dir.join("cgroup.procs"))
-        .ok()
+    File::open(dir).ok()
+}
+
+/// `STEAD_FORK_AND_MOVE=1`: start every program the way kernels before 5.7 need (fork, then
+/// the child writes itself into `cgroup.procs`) even where it can be born in its cgroup. For
+/// the tests of that path, and a way out should `clone3` misbehave somewhere.
+const FORK_AND_MOVE: &str = "STEAD_FORK_AND_MOVE";
+
+/// Set once `clone3` with `CLONE_INTO_CGROUP` is known not to exist here (a kernel before
+/// 5.7, or a seccomp filter that answers `ENOSYS`): every later start forks and moves.
+static NO_CLONE_INTO: AtomicBool = AtomicBool::new(false);
+
+/// `struct clone_args` as far as `cgroup` (`CLONE_ARGS_SIZE_VER2`, Linux 5.7). Declared here
+/// because the `libc` crate has it, and `CLONE_INTO_CGROUP`, only for some targets (not musl
+/// on x86_64 for the flag): the layout is the kernel's ABI, the same on every architecture.
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// `CLONE_INTO_CGROUP` from `linux/sched.h`.
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// Forks a child that is born in the cgroup `dir` (an fd from [`dir_for`]): the kernel puts
+/// it there as it is created, so the start pays no move (a write to `cgroup.procs` takes the
+/// cgroup core's process-wide lock and waits for an RCU grace period: about a millisecond of
+/// every start and restart, measured in `bench/`). Returns as `fork` does (0 in the child),
+/// or `Err(None)` where this way is not available: the caller then forks and the child moves
+/// itself through `cgroup.procs`. `Err(Some(e))` is a failure `fork` would have too
+/// (`EAGAIN`, `ENOMEM`).
+///
+/// # Safety
+///
+/// As for `fork`: in the child only async-signal-safe calls may follow. The raw system call
+/// skips libc's fork handlers, which matters to nothing the child does before `exec`
+/// (it takes no lock and allocates nothing); the standard library starts children with a
+/// raw `clone3` too.
+pub(crate) unsafe fn fork_into(dir: RawFd) -> Result<libc::pid_t, Option<io::Error>> {
+    if NO_CLONE_INTO.load(Ordering::Relaxed) {
+        return Err(None);
+    }
+    let mut args = CloneArgs {
+        flags: CLONE_INTO_CGROUP,
+        exit_signal: libc::SIGCHLD as u64,
+        cgroup: dir as u64,
+        ..CloneArgs::default()
+    };
+    // SAFETY: the kernel reads `size_of::<CloneArgs>()` bytes of a live local struct; the
+    // caller upholds fork's rules for the child.
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &raw mut args,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    if pid >= 0 {
+        return Ok(pid as libc::pid_t);
+    }
+    let err = io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::EAGAIN | libc::ENOMEM) => Err(Some(err)),
+        // No clone3 (before 5.3, or filtered), or one that knows no cgroup field (5.3-5.6).
+        Some(libc::ENOSYS | libc::E2BIG | libc::EINVAL) => {
+            NO_CLONE_INTO.store(true, Ordering::Relaxed);
+            Err(None)
+        }
+        // Refused for this cgroup (permissions, a filter answering EPERM): the move through
+        // `cgroup.procs` says the same or works.
+        _ => Err(None),
+    }
+}
+
+/// The `cgroup.procs` of the cgroup `dir`, opened for a child to write itself into.
+pub(crate) fn procs_of(dir: RawFd) -> Option<OwnedFd> {
+    // SAFETY: openat on a directory fd the caller holds, with a NUL-terminated name.
+    let fd = unsafe {
+        libc::openat(
+            dir,
+            c"cgroup.procs".as_ptr(),
+            libc::O_WRONLY | libc::O_CLOEXEC,
+        )
+    };
+    // SAFETY: a successful openat returns a new fd that nothing else owns.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// The processes in the instance's cgroup and the cgroups below it, when it has one.

@@ -6,7 +6,22 @@ use std::path::Path;
 
 pub(crate) fn init() {}
 
-pub(crate) fn procs_for(_instance: &str) -> Option<File> {
+pub(crate) fn dir_for(_instance: &str) -> Option<File> {
+    None
+}
+
+/// Never called: [`dir_for`] gives no cgroup to be born in.
+///
+/// # Safety
+///
+/// As for `fork`.
+pub(crate) unsafe fn fork_into(
+    _dir: std::os::fd::RawFd,
+) -> Result<libc::pid_t, Option<std::io::Error>> {
+    Err(None)
+}
+
+pub(crate) fn procs_of(_dir: std::os::fd::RawFd) -> Option<std::os::fd::OwnedFd> {
     None
 }
 

@@ -31,7 +31,8 @@ pub(super) struct Prepared {
     /// running unmanaged; what is left (their descendants) is swept at the next start.
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub parent: libc::pid_t,
-    /// The instance's `cgroup.procs`: the child writes itself in before anything else.
+    /// The instance's cgroup (a directory): the child is born in it, or writes itself into
+    /// its `cgroup.procs` before anything else.
     pub cgroup: Option<OwnedFd>,
 }
 
@@ -110,7 +111,6 @@ pub(super) fn fork_exec(p: &Prepared) -> io::Result<(u32, OwnedFd)> {
     let out_fd = p.stdout.as_ref().map(AsRawFd::as_raw_fd);
     let err_fd = p.stderr.as_ref().map(AsRawFd::as_raw_fd);
     let report = err_w.as_raw_fd();
-    let cgroup_fd = p.cgroup.as_ref().map(AsRawFd::as_raw_fd);
     let ceiling = fd_ceiling();
     // The soft descriptor limit stead was started with (it raised its own): the program's.
     let nofile = crate::host::inherited_fd_limit().and_then(|soft| {
@@ -124,13 +124,32 @@ pub(super) fn fork_exec(p: &Prepared) -> io::Result<(u32, OwnedFd)> {
             lim
         })
     });
-    // SAFETY: the child runs only async-signal-safe calls on memory prepared above, then
-    // execs or _exits; the parent's state is untouched by it.
-    let pid = unsafe { libc::fork() };
+    // Born in the instance's cgroup where the kernel can do it; otherwise a plain fork and
+    // the child moves itself through `cgroup.procs`.
+    // SAFETY (fork_into and fork): the child runs only async-signal-safe calls on memory
+    // prepared above, then execs or _exits; the parent's state is untouched by it.
+    let cloned = match p.cgroup.as_ref() {
+        Some(dir) => unsafe { super::cgroup::fork_into(dir.as_raw_fd()) },
+        None => Err(None),
+    };
+    let mut procs = None;
+    let pid = match cloned {
+        Ok(pid) => pid,
+        Err(Some(e)) => return Err(e),
+        Err(None) => {
+            procs = p
+                .cgroup
+                .as_ref()
+                .and_then(|dir| super::cgroup::procs_of(dir.as_raw_fd()));
+            // SAFETY: as above.
+            unsafe { libc::fork() }
+        }
+    };
     if pid < 0 {
         return Err(io::Error::last_os_error());
     }
     if pid == 0 {
+        let procs_fd = procs.as_ref().map(AsRawFd::as_raw_fd);
         // SAFETY: see above; every pointer refers to memory owned by `p`, `argv` or `envp`,
         // which stay alive in this (copied) address space until exec.
         unsafe {
@@ -141,10 +160,11 @@ pub(super) fn fork_exec(p: &Prepared) -> io::Result<(u32, OwnedFd)> {
                 null_fd,
                 (out_fd, err_fd),
                 (report, ceiling),
-                (cgroup_fd, nofile.as_ref()),
+                (procs_fd, nofile.as_ref()),
             )
         }
     }
+    drop(procs);
     drop(err_w);
     Ok((pid as u32, err_r))
 }
@@ -161,7 +181,7 @@ unsafe fn child(
     null_fd: RawFd,
     (out_fd, err_fd): (Option<RawFd>, Option<RawFd>),
     (report, ceiling): (RawFd, libc::c_int),
-    (cgroup_fd, nofile): (Option<RawFd>, Option<&libc::rlimit>),
+    (procs_fd, nofile): (Option<RawFd>, Option<&libc::rlimit>),
 ) -> ! {
     let fail = |stage: i32| -> ! {
         // Reading errno allocates nothing; write and _exit are async-signal-safe.
@@ -178,9 +198,10 @@ unsafe fn child(
         if libc::setpgid(0, 0) != 0 {
             fail(1);
         }
-        // Into the instance's cgroup ("0": the writer itself) while still privileged. A
-        // refusal only loses the cgroup accounting (resources then come from /proc).
-        if let Some(fd) = cgroup_fd {
+        // Into the instance's cgroup ("0": the writer itself) while still privileged, when
+        // it was not born there. A refusal only loses the cgroup accounting (resources then
+        // come from /proc).
+        if let Some(fd) = procs_fd {
             libc::write(fd, b"0".as_ptr().cast(), 1);
             libc::close(fd);
         }

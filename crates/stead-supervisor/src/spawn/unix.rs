@@ -354,7 +354,7 @@ pub(crate) fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
         stdout: out_w,
         stderr: err_w,
         parent: std::process::id() as libc::pid_t,
-        cgroup: cgroup::procs_for(&req.instance_id).map(OwnedFd::from),
+        cgroup: cgroup::dir_for(&req.instance_id).map(OwnedFd::from),
     };
     let in_cgroup = prepared.cgroup.is_some();
     let (pid, exec_err) = fork_exec::fork_exec(&prepared)?;
