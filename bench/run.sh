@@ -15,7 +15,7 @@ fi
 ./install-peers.sh
 rustup target add x86_64-unknown-linux-musl >/dev/null
 (cd .. && cargo build --release --locked -p stead-cli --target x86_64-unknown-linux-musl)
-(cd .. && cargo build --release --locked -p stead-bench-ready)
+(cd .. && cargo build --release --locked -p stead-cli -p stead-bench-ready)
 gcc -O2 -static -o out/floor floor.c
 gcc -O2 -o out/writer writer.c
 if [ "${1:-}" = "--logs-only" ]; then

@@ -10,9 +10,16 @@ directory, with its fastest fair settings (../shared/bench/PEERS.md). For each i
   start     launch of the supervisor -> 100 programs exist (poll /proc every 5 ms)
   rss/pss   the supervisor's own processes (not the programs) with 100 programs running
   idle      CPU ticks (utime+stime) of those processes over --idle seconds
-  status    wall time of the status command for all 100, median of 20
-  restart   SIGKILL of a program -> a new pid under its parent (poll every 1 ms), median
+  status    wall time of the status command for all 100, and for one program, median of 20
+  restart   SIGKILL of a program -> its replacement has exec'd `sleep`, median: the exec's
+            time is the kernel's own (the proc connector's exec event, CLOCK_MONOTONIC), so
+            how fast this script notices the new program does not count; without root (no
+            proc connector) the new pid is polled every 1 ms instead, and the table says so
   stop      "stop everything" command -> no program left (poll every 5 ms)
+  rss at n  the supervisor's RSS with 1, 100 and 1,000 programs (--rss-at), for the
+            per-program cost
+
+"stead" is the static (musl) release build, "stead-glibc" the default one (`cargo install`).
 
 Every process started is ended by pid; nothing is left behind.
 """
@@ -20,6 +27,9 @@ Every process started is ended by pid; nothing is left behind.
 import argparse
 import json
 import os
+import select
+import socket
+import struct
 import shutil
 import signal
 import statistics
@@ -127,8 +137,9 @@ def ticks(pids):
 class Peer:
     name = "?"
 
-    def __init__(self, scratch):
+    def __init__(self, scratch, n=N):
         self.dir = scratch
+        self.n = n
         os.makedirs(scratch, exist_ok=True)
         self.proc = None
 
@@ -140,6 +151,10 @@ class Peer:
         return [root] + [p for p in descendants(root) if not is_program(p)]
 
     def status_cmd(self):
+        return None
+
+    def status_one_cmd(self):
+        """The status of the first program alone."""
         return None
 
     def teardown(self):
@@ -155,11 +170,14 @@ class Peer:
 class Stead(Peer):
     name = "stead"
 
+    def binary(self):
+        return stead_bin()
+
     def setup(self):
-        self.bin = stead_bin()
+        self.bin = self.binary()
         self.state = os.path.join(self.dir, "state")
         with open(os.path.join(self.dir, "stead.toml"), "w") as f:
-            for i in range(N):
+            for i in range(self.n):
                 f.write(f'[program.p{i:03}]\ncommand = ["sleep", "{MARK}"]\n'
                         'backoff = { initial = "0s" }\nmax_restarts = 0\n')
 
@@ -170,8 +188,19 @@ class Stead(Peer):
     def status_cmd(self):
         return [self.bin, "--state-dir", self.state, "status"]
 
+    def status_one_cmd(self):
+        return [self.bin, "--state-dir", self.state, "status", "p000"]
+
     def stop_all(self):
         sh([self.bin, "--state-dir", self.state, "stop", "--all"])
+
+
+class SteadGlibc(Stead):
+    """The default (glibc, dynamically linked) release build: what `cargo install` gives."""
+    name = "stead-glibc"
+
+    def binary(self):
+        return stead_glibc_bin()
 
 
 def supervisord_python():
@@ -204,7 +233,7 @@ class Supervisord(Peer):
         os.makedirs(os.path.join(self.dir, "logs"), exist_ok=True)
         with open(self.conf, "w") as f:
             f.write(supervisord_header(self.dir))
-            for i in range(N):
+            for i in range(self.n):
                 f.write(f"[program:p{i:03}]\ncommand=sleep {MARK}\nstartsecs=0\nautorestart=true\n")
 
     def start(self):
@@ -214,6 +243,9 @@ class Supervisord(Peer):
 
     def status_cmd(self):
         return [self.py, "-m", "supervisor.supervisorctl", "-c", self.conf, "status"]
+
+    def status_one_cmd(self):
+        return self.status_cmd() + ["p000"]
 
     def stop_all(self):
         sh([self.py, "-m", "supervisor.supervisorctl", "-c", self.conf, "stop", "all"])
@@ -226,7 +258,7 @@ class PM2(Peer):
         self.pm2 = os.path.join(OUT, "npm", "node_modules", ".bin", "pm2")
         self.env = {**os.environ, "PM2_HOME": os.path.join(self.dir, "home")}
         apps = [{"name": f"p{i:03}", "script": "sleep", "args": MARK, "interpreter": "none",
-                 "exec_mode": "fork", "autorestart": True, "restart_delay": 0} for i in range(N)]
+                 "exec_mode": "fork", "autorestart": True, "restart_delay": 0} for i in range(self.n)]
         self.eco = os.path.join(self.dir, "ecosystem.config.json")
         with open(self.eco, "w") as f:
             json.dump({"apps": apps}, f)
@@ -241,6 +273,9 @@ class PM2(Peer):
 
     def status_cmd(self):
         return [self.pm2, "status"]
+
+    def status_one_cmd(self):
+        return [self.pm2, "describe", "p000"]
 
     def stop_all(self):
         sh([self.pm2, "stop", "all"], env=self.env)
@@ -258,7 +293,7 @@ class ServiceDirs(Peer):
 
     def setup(self):
         self.svdir = os.path.join(self.dir, "services")
-        for i in range(N):
+        for i in range(self.n):
             d = os.path.join(self.svdir, f"p{i:03}")
             os.makedirs(d, exist_ok=True)
             run = os.path.join(d, "run")
@@ -275,6 +310,9 @@ class ServiceDirs(Peer):
 
     def status_cmd(self):
         return self.status + self.services()
+
+    def status_one_cmd(self):
+        return self.status + self.services()[:1]
 
     def stop_all(self):
         sh(self.down + self.services())
@@ -309,6 +347,9 @@ class S6(ServiceDirs):
     def status_cmd(self):
         return ["sh", "-c", 'for d in "$@"; do s6-svstat "$d"; done', "s6-svstat"] + self.services()
 
+    def status_one_cmd(self):
+        return ["s6-svstat"] + self.services()[:1]
+
 
 class Daemontools(ServiceDirs):
     name = "daemontools"
@@ -324,7 +365,7 @@ class Horust(Peer):
         self.bin = os.path.join(OUT, "cargo", "bin", "horust")
         self.svdir = os.path.join(self.dir, "services")
         os.makedirs(self.svdir, exist_ok=True)
-        for i in range(N):
+        for i in range(self.n):
             with open(os.path.join(self.svdir, f"p{i:03}.toml"), "w") as f:
                 f.write(f'command = "/bin/sleep {MARK}"\n[restart]\nstrategy = "always"\nbackoff = "0s"\nattempts = 0\n')
 
@@ -344,13 +385,13 @@ class Floor(Peer):
         self.bin = os.path.join(OUT, "floor")
 
     def start(self):
-        self.proc = subprocess.Popen([self.bin, str(N)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen([self.bin, str(self.n)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def stop_all(self):
         self.proc.send_signal(signal.SIGTERM)
 
 
-PEERS = {p.name: p for p in [Stead, Supervisord, PM2, Runit, S6, Daemontools, Horust, Floor]}
+PEERS = {p.name: p for p in [Stead, SteadGlibc, Supervisord, PM2, Runit, S6, Daemontools, Horust, Floor]}
 
 
 def stead_bin():
@@ -361,9 +402,15 @@ def stead_bin():
     return musl if os.path.exists(musl) else os.path.join(ROOT, "target", "release", "stead")
 
 
+def stead_glibc_bin():
+    """The default release build (glibc), as `cargo install` makes it."""
+    return os.environ.get("STEAD_GLIBC_BIN") or os.path.join(ROOT, "target", "release", "stead")
+
+
 def available(cls):
     checks = {
         "stead": stead_bin(),
+        "stead-glibc": stead_glibc_bin(),
         "supervisord": os.path.join(OUT, "venv", "bin", "supervisord"),
         "PM2": os.path.join(OUT, "npm", "node_modules", ".bin", "pm2"),
         "runit": shutil.which("runsvdir"),
@@ -376,6 +423,55 @@ def available(cls):
     return bool(path) and os.path.exists(path)
 
 
+class ExecEvents:
+    """Exec events from the kernel's proc connector (netlink), each with the kernel's own
+    CLOCK_MONOTONIC timestamp. Needs CAP_NET_ADMIN; `ExecEvents.open()` is None without."""
+
+    NETLINK_CONNECTOR, CN_IDX_PROC, CN_VAL_PROC = 11, 1, 1
+    PROC_CN_MCAST_LISTEN, PROC_EVENT_EXEC = 1, 2
+
+    def __init__(self, sock):
+        self.sock = sock
+
+    @classmethod
+    def open(cls):
+        try:
+            sock = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, cls.NETLINK_CONNECTOR)
+            sock.bind((0, cls.CN_IDX_PROC))
+            op = struct.pack("=I", cls.PROC_CN_MCAST_LISTEN)
+            cn = struct.pack("=IIIIHH", cls.CN_IDX_PROC, cls.CN_VAL_PROC, 0, 0, len(op), 0) + op
+            sock.send(struct.pack("=IHHII", 16 + len(cn), 3, 0, 0, 0) + cn)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+        except OSError:
+            return None
+        return cls(sock)
+
+    def drain(self, wait=0.0):
+        """Every exec event received so far (and for `wait` seconds more): [(pid, ns)]."""
+        out = []
+        deadline = time.monotonic() + wait
+        while True:
+            left = max(0.0, deadline - time.monotonic())
+            ready, _, _ = select.select([self.sock], [], [], left)
+            if not ready:
+                return out
+            data = self.sock.recv(65536)
+            off = 0
+            while off + 16 <= len(data):
+                length = struct.unpack_from("=I", data, off)[0]
+                if length < 16:
+                    break
+                # nlmsghdr (16) + cn_msg (20) + proc_event: what, cpu, timestamp_ns, data
+                what, _cpu, ts = struct.unpack_from("=IIQ", data, off + 36)
+                if what == self.PROC_EVENT_EXEC:
+                    _pid, tgid = struct.unpack_from("=II", data, off + 52)
+                    out.append((tgid, ts))
+                off += (length + 3) & ~3
+
+
+EXEC_EVENTS = None
+
+
 def restart_latency(poll):
     """SIGKILL the first program; time until its parent has a new child. `poll` seconds
     between looks (0: look continuously)."""
@@ -383,16 +479,24 @@ def restart_latency(poll):
     victim = progs[0]
     parent = int(proc_stat(victim)[1])
     old = children(parent)
+    if EXEC_EVENTS:
+        EXEC_EVENTS.drain()
+    killed_ns = time.monotonic_ns()
     s = time.perf_counter()
     os.kill(victim, signal.SIGKILL)
     while True:
         new = {p for p in children(parent) - old if p != victim}
-        if new:
-            return time.perf_counter() - s
+        if new and (not EXEC_EVENTS or any(is_program(p) for p in new)):
+            break
         if time.perf_counter() - s > 10:
             return float("nan")
         if poll:
             time.sleep(poll)
+    if not EXEC_EVENTS:
+        return time.perf_counter() - s
+    # The last exec of the new pid is `sleep` (a run script execs a shell first).
+    execs = [ts for pid, ts in EXEC_EVENTS.drain(0.05) if pid in new]
+    return (max(execs) - killed_ns) / 1e9 if execs else float("nan")
 
 
 def measure(cls, args):
@@ -404,7 +508,7 @@ def measure(cls, args):
     t0 = time.monotonic()
     peer.start()
     try:
-        took = wait_until(lambda: len(programs()) >= N, 60)
+        took = wait_until(lambda: len(programs()) >= peer.n, 60)
         if took is None:
             r["error"] = f"only {len(programs())} programs started"
             return r
@@ -425,11 +529,21 @@ def measure(cls, args):
                 sh(cmd, env=env)
                 times.append(time.perf_counter() - s)
             r["status"] = statistics.median(times)
-        for key, poll in (("restart", 0.001), ("restart_busy", 0)):
+        if peer.status_one_cmd():
+            cmd = peer.status_one_cmd()
+            env = getattr(peer, "env", None)
+            times = []
+            for _ in range(20):
+                s = time.perf_counter()
+                sh(cmd, env=env)
+                times.append(time.perf_counter() - s)
+            r["status_one"] = statistics.median(times)
+        ways = (("restart", 0.001),) if EXEC_EVENTS else (("restart", 0.001), ("restart_busy", 0))
+        for key, poll in ways:
             lat = []
             for _ in range(args.restarts):
                 lat.append(restart_latency(poll))
-                wait_until(lambda: len(programs()) >= N, 10)
+                wait_until(lambda: len(programs()) >= peer.n, 10)
                 time.sleep(1.1)
             r[key] = statistics.median(lat)
         s = time.monotonic()
@@ -441,6 +555,26 @@ def measure(cls, args):
         for p in programs():
             os.kill(p, signal.SIGKILL)
     return r
+
+
+def rss_at(cls, n):
+    """The supervisor's RSS and PSS (KiB) with `n` programs running."""
+    if programs():
+        sys.exit(f"stray `sleep {MARK}` processes exist; end them first")
+    peer = cls(os.path.join(OUT, "scratch", f"{cls.name}-{n}"), n)
+    peer.setup()
+    peer.start()
+    try:
+        if wait_until(lambda: len(programs()) >= n, 120) is None:
+            return None
+        time.sleep(2)
+        return mem_kib(peer.own_pids())
+    finally:
+        peer.stop_all()
+        wait_until(lambda: not programs(), 60)
+        peer.teardown()
+        for p in programs():
+            os.kill(p, signal.SIGKILL)
 
 
 def fmt(v, unit):
@@ -459,7 +593,13 @@ def main():
     ap.add_argument("--idle", type=float, default=30.0, help="seconds of idle CPU measurement")
     ap.add_argument("--restarts", type=int, default=20, help="restart-latency samples")
     ap.add_argument("--json", help="also write raw results here")
+    ap.add_argument("--rss-at", default="1,100,1000",
+                    help="program counts for the RSS table of stead, stead-glibc and horust ('' for none)")
     args = ap.parse_args()
+    global EXEC_EVENTS
+    EXEC_EVENTS = ExecEvents.open()
+    if not EXEC_EVENTS:
+        print("# no proc connector (needs root): restart latency is polled", file=sys.stderr)
     names = args.only.split(",") if args.only else list(PEERS)
     results = []
     for name in names:
@@ -474,13 +614,18 @@ def main():
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)
     cols = [r["name"] for r in results]
-    rows = [
-        ("restart latency, SIGKILL → new child (median, 1 ms poll)", "restart", "ms"),
-        ("restart latency, continuous poll (median)", "restart_busy", "ms"),
+    if EXEC_EVENTS:
+        restart_rows = [("restart latency, SIGKILL → replacement exec'd (kernel exec event, median of %d)"
+                         % args.restarts, "restart", "ms")]
+    else:
+        restart_rows = [("restart latency, SIGKILL → new child (median, 1 ms poll)", "restart", "ms"),
+                        ("restart latency, continuous poll (median)", "restart_busy", "ms")]
+    rows = restart_rows + [
         ("supervisor RSS, 100 programs (PSS)", "rss", "MiB"),
         ("idle CPU, 100 programs, %gs (ticks)" % args.idle, "idle_ticks", ""),
         ("start 100 programs (all running)", "start", "ms"),
         ("status of all 100, CLI round trip (median of 20)", "status", "ms"),
+        ("status of one program, CLI round trip (median of 20)", "status_one", "ms"),
         ("stop all 100", "stop", "ms"),
     ]
     print("| metric | " + " | ".join(cols) + " |")
@@ -495,6 +640,28 @@ def main():
             else:
                 cells.append(fmt(r.get(key), unit))
         print(f"| {label} | " + " | ".join(cells) + " |")
+    counts = [int(c) for c in args.rss_at.split(",") if c.strip()]
+    scaled = [n for n in names if n in ("stead", "stead-glibc", "horust") and available(PEERS[n])]
+    if counts and scaled:
+        print(f"# RSS at {counts} programs ...", file=sys.stderr)
+        table = {n: [rss_at(PEERS[n], c) for c in counts] for n in scaled}
+        for n, row in table.items():
+            for c, v in zip(counts, row):
+                results.append({"name": n, "programs": c, "rss_at": v})
+        print("\n| supervisor RSS (PSS) with n programs | " + " | ".join(scaled) + " |")
+        print("|---|" + "---|" * len(scaled))
+        for i, c in enumerate(counts):
+            cells = [f"{fmt(table[n][i][0], 'MiB')} ({fmt(table[n][i][1], 'MiB')})" if table[n][i] else "n/a"
+                     for n in scaled]
+            print(f"| {c} | " + " | ".join(cells) + " |")
+        if len(counts) > 1:
+            lo, hi = counts[0], counts[-1]
+            cells = [f"{(table[n][-1][0] - table[n][0][0]) / (hi - lo):.1f} KiB"
+                     if table[n][0] and table[n][-1] else "n/a" for n in scaled]
+            print(f"| per program ({lo} → {hi}) | " + " | ".join(cells) + " |")
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(results, f, indent=2)
     uname = os.uname()
     print(f"\n{os.cpu_count()} CPUs, {uname.sysname} {uname.release}; {time.strftime('%Y-%m-%d')}")
 
