@@ -148,10 +148,17 @@ fn dir_populated(dir: &Path) -> bool {
         .is_ok_and(|t| t.lines().any(|l| l.trim() == "populated 1"))
 }
 
-/// Sends `sig` to every process in the instance's cgroup and the cgroups below it.
-pub(crate) fn signal(instance: &str, sig: libc::c_int) {
-    if let Some(base) = base() {
-        signal_dir(&base.join(instance), sig);
+/// Sends `sig` to every process in the instance's cgroup and the cgroups below it, but
+/// not to those `had_it` names: a tree's stop signal goes to its process group first, and
+/// a member must not get it twice (many programs take a second SIGINT or SIGTERM as "stop
+/// now, skip the drain", and a shell's trap runs once per signal).
+pub(crate) fn signal(instance: &str, sig: libc::c_int, had_it: impl Fn(u32) -> bool) {
+    let Some(base) = base() else { return };
+    for pid in members_below(&base.join(instance)) {
+        if !had_it(pid) {
+            // SAFETY: kill(2) with a pid read from the cgroup; a process that went is ESRCH.
+            unsafe { libc::kill(pid as libc::pid_t, sig) };
+        }
     }
 }
 

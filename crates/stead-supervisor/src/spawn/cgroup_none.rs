@@ -37,7 +37,7 @@ pub(crate) fn populated(_instance: &str) -> bool {
     false
 }
 
-pub(crate) fn signal(_instance: &str, _sig: libc::c_int) {}
+pub(crate) fn signal(_instance: &str, _sig: libc::c_int, _had_it: impl Fn(u32) -> bool) {}
 
 pub(crate) fn kill(_instance: &str) {}
 

@@ -91,7 +91,14 @@ impl ProcessTree {
                 if sig == Signal::Kill {
                     cgroup::kill(cg);
                 } else {
-                    cgroup::signal(cg, nsig as libc::c_int);
+                    // The group and the escapees have it already.
+                    let group = self.pid as libc::pid_t;
+                    cgroup::signal(cg, nsig as libc::c_int, |pid| {
+                        self.escapees.contains(&pid)
+                            // SAFETY: getpgid(2) on a pid read from the cgroup; a process
+                            // that went is ESRCH (-1), which is no group.
+                            || unsafe { libc::getpgid(pid as libc::pid_t) } == group
+                    });
                 }
             }
         }
@@ -443,10 +450,20 @@ pub(crate) fn sweep(trees: &mut [(&mut ProcessTree, Signal)]) {
     let found = sweep_escapees(&pgids);
     for (child, sig) in trees.iter_mut() {
         for pid in found.get(&child.marker).into_iter().flatten() {
-            signal_pid(*pid, *sig);
-            if !child.escapees.contains(pid) {
-                child.escapees.push(*pid);
+            if child.escapees.contains(pid) {
+                // Known when the signal went: it went to this one too.
+                continue;
             }
+            // In the tree's cgroup it had the signal with the other members; a second
+            // TERM or INT is "stop now" to many programs.
+            if !child
+                .cgroup
+                .as_deref()
+                .is_some_and(|cg| cgroup::contains(cg, *pid))
+            {
+                signal_pid(*pid, *sig);
+            }
+            child.escapees.push(*pid);
         }
     }
 }
