@@ -306,7 +306,7 @@ static NO_CLONE_INTO: AtomicBool = AtomicBool::new(false);
 
 /// `struct clone_args` as far as `cgroup` (`CLONE_ARGS_SIZE_VER2`, Linux 5.7). Declared here
 /// because the `libc` crate has it, and `CLONE_INTO_CGROUP`, only for some targets (not musl
-/// on x86_64 for the flag): the layout is the kernel's ABI, the same on every architecture.
+/// on `x86_64` for the flag): the layout is the kernel's ABI, the same on every architecture.
 #[repr(C)]
 #[derive(Default)]
 struct CloneArgs {
