@@ -89,6 +89,10 @@ pub(crate) async fn drive(
     let mut dog = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
     dog.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut alive = true;
+    // The tick matters only while starting or stopping (checkpoints, the time limits): a
+    // running service sleeps with no timer of ours.
+    let ticks_in = |phase: Phase| matches!(phase, Phase::Starting | Phase::Stopping);
+    let mut ticking = ticks_in(machine.phase());
 
     loop {
         let actions = tokio::select! {
@@ -97,7 +101,7 @@ pub(crate) async fn drive(
                 machine.feed(Input::Finished(result), Instant::now())
             }
             Some(input) = inputs_rx.recv() => machine.feed(input, Instant::now()),
-            _ = tick.tick() => machine.feed(Input::Tick, Instant::now()),
+            _ = tick.tick(), if ticking => machine.feed(Input::Tick, Instant::now()),
             _ = dog.tick(), if watchdog.is_some() => {
                 if matches!(machine.phase(), Phase::Running | Phase::Paused) {
                     let ok = plan.liveness.as_ref().is_none_or(|f| f());
@@ -114,6 +118,12 @@ pub(crate) async fn drive(
                 Vec::new()
             }
         };
+        let now_ticking = ticks_in(machine.phase());
+        if now_ticking && !ticking {
+            // A full period from now, not the ticks missed while running.
+            tick.reset();
+        }
+        ticking = now_ticking;
         for action in actions {
             match action {
                 Action::Report(r) => host.report(&r),
