@@ -21,6 +21,7 @@ use crate::{EXIT_FAILED, Failure};
 
 /// Under the SCM: beyond the longest ordered shutdown ([`stead_supervisor::Config::shutdown_budget`]),
 /// the SCM waits this long for the stop.
+#[cfg(windows)]
 const STOP_MARGIN: Duration = Duration::from_secs(15);
 
 /// How the supervisor is hosted.
@@ -29,20 +30,25 @@ pub(crate) enum Hosting {
     /// `--daemon`: the host is detected; stead's own log goes where the CLI set it up.
     Detected,
     /// As the Windows service `NAME`: the SCM's dispatcher, and a rotating log file.
-    #[cfg_attr(not(windows), allow(dead_code))]
+    #[cfg(windows)]
     WindowsService(String),
 }
 
 /// Runs the supervisor to its end under its host; its exit code, or why it could not start.
+#[cfg_attr(not(windows), allow(clippy::needless_pass_by_value))]
 pub(crate) fn supervise(mut options: Options, hosting: Hosting) -> Result<u8, Failure> {
     let outcome: Arc<Mutex<Option<Result<u8, Failure>>>> = Arc::default();
     let slot = outcome.clone();
+    #[cfg(windows)]
     let windows_service = matches!(hosting, Hosting::WindowsService(_));
+    #[cfg(not(windows))]
+    let windows_service = false;
     let service = match hosting {
         Hosting::Detected => stead::Service::new("stead")
             .logging(stead::Logging::Off)
             .worker_threads(0)
             .stop_timeout(Duration::MAX),
+        #[cfg(windows)]
         Hosting::WindowsService(name) => {
             let log_dir = options
                 .config
