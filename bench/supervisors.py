@@ -499,6 +499,16 @@ def restart_latency(poll):
     return (max(execs) - killed_ns) / 1e9 if execs else float("nan")
 
 
+def median_time(cmd, env, runs=20):
+    """The median wall time of running `cmd` to its end, `runs` times."""
+    times = []
+    for _ in range(runs):
+        s = time.perf_counter()
+        sh(cmd, env=env)
+        times.append(time.perf_counter() - s)
+    return statistics.median(times)
+
+
 def measure(cls, args):
     r = {"name": cls.name}
     if programs():
@@ -520,24 +530,10 @@ def measure(cls, args):
         before = ticks(own)
         time.sleep(args.idle)
         r["idle_ticks"] = ticks(own) - before
-        if peer.status_cmd():
-            cmd = peer.status_cmd()
-            env = getattr(peer, "env", None)
-            times = []
-            for _ in range(20):
-                s = time.perf_counter()
-                sh(cmd, env=env)
-                times.append(time.perf_counter() - s)
-            r["status"] = statistics.median(times)
-        if peer.status_one_cmd():
-            cmd = peer.status_one_cmd()
-            env = getattr(peer, "env", None)
-            times = []
-            for _ in range(20):
-                s = time.perf_counter()
-                sh(cmd, env=env)
-                times.append(time.perf_counter() - s)
-            r["status_one"] = statistics.median(times)
+        env = getattr(peer, "env", None)
+        for key, cmd in (("status", peer.status_cmd()), ("status_one", peer.status_one_cmd())):
+            if cmd:
+                r[key] = median_time(cmd, env)
         ways = (("restart", 0.001),) if EXEC_EVENTS else (("restart", 0.001), ("restart_busy", 0))
         for key, poll in ways:
             lat = []

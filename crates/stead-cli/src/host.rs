@@ -50,12 +50,7 @@ pub(crate) fn supervise(mut options: Options, hosting: Hosting) -> Result<u8, Fa
             .stop_timeout(Duration::MAX),
         #[cfg(windows)]
         Hosting::WindowsService(name) => {
-            let log_dir = options
-                .config
-                .supervisor
-                .log_dir
-                .clone()
-                .unwrap_or_else(|| options.state_dir.join("logs"));
+            let log_dir = options.log_dir();
             let file = stead::logging::LogFile::new(&log_dir)
                 .max_size(10 << 20)
                 .keep(5);

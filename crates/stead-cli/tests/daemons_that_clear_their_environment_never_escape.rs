@@ -86,14 +86,19 @@ fn stop_ends_an_escapee_without_group_or_marker() {
     let Some(h) = started("escape-stop") else {
         return;
     };
-    let pid = escapee(&h);
+    stop_ends_the_escapee(&h);
+    assert_eq!(h.state_of("escaper"), "stopped");
+}
+
+/// `stead stop` of the escaper ends its escapee, which left the group and the marker.
+fn stop_ends_the_escapee(h: &Harness) {
+    let pid = escapee(h);
     assert_escaped(pid, h.pid_of("escaper").unwrap());
     let o = h.stead(&["stop", "escaper"]);
     assert!(o.status.success(), "{}", text(&o));
     wait("the escapee to be gone", Duration::from_secs(5), || {
         !alive(pid)
     });
-    assert_eq!(h.state_of("escaper"), "stopped");
 }
 
 /// Where a program cannot be born in its cgroup (Linux before 5.7, or a seccomp filter that
@@ -107,13 +112,7 @@ fn a_child_that_moves_itself_into_its_cgroup_is_contained_the_same() {
     }) else {
         return;
     };
-    let pid = escapee(&h);
-    assert_escaped(pid, h.pid_of("escaper").unwrap());
-    let o = h.stead(&["stop", "escaper"]);
-    assert!(o.status.success(), "{}", text(&o));
-    wait("the escapee to be gone", Duration::from_secs(5), || {
-        !alive(pid)
-    });
+    stop_ends_the_escapee(&h);
 }
 
 #[test]

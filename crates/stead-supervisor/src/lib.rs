@@ -91,6 +91,21 @@ pub struct Options {
 }
 
 impl Options {
+    /// Where the logs go: `[supervisor] log_dir`, else `logs` in the state directory.
+    ///
+    /// ```
+    /// # let config = stead_supervisor::config::parse(std::path::Path::new("stead.toml"), "[program.a]\ncommand = [\"true\"]\n").unwrap();
+    /// let options = stead_supervisor::Options::new(config, "/run/stead".into());
+    /// assert_eq!(options.log_dir(), std::path::Path::new("/run/stead/logs"));
+    /// ```
+    pub fn log_dir(&self) -> PathBuf {
+        self.config
+            .supervisor
+            .log_dir
+            .clone()
+            .unwrap_or_else(|| self.state_dir.join("logs"))
+    }
+
     /// Supervise `config` with a control socket in `state_dir`, capturing output.
     pub fn new(config: Config, state_dir: PathBuf) -> Self {
         Options {
@@ -198,12 +213,7 @@ pub async fn supervise(mut options: Options) -> Result<i32, Error> {
             );
         }
     }
-    let log_dir = options
-        .config
-        .supervisor
-        .log_dir
-        .clone()
-        .unwrap_or_else(|| options.state_dir.join("logs"));
+    let log_dir = options.log_dir();
     if options.output == OutputMode::Capture {
         // The default, inside the state directory, was judged with it (`InstanceLock`).
         if options.config.supervisor.log_dir.is_some() || !options.control {
