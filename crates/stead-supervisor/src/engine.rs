@@ -40,6 +40,10 @@ const TREE_RECHECK: Duration = Duration::from_millis(100);
 /// throughout.
 const AUTOSTART_SLICE: Duration = Duration::from_millis(10);
 
+/// How many tasks a host's request passes through on the supervisor's thread before it
+/// reaches the engine: see [`Engine::hear_the_host_first`].
+const HOST_HOPS: usize = 3;
+
 struct Slot {
     program: Program,
     child: Option<ProcessTree>,
@@ -284,7 +288,12 @@ impl Engine {
         while !self.finished() {
             let deadline = self.next_deadline();
             tokio::select! {
-                batch = exits.next() => self.on_exits(batch),
+                batch = exits.next() => {
+                    if !self.shutting_down {
+                        self.hear_the_host_first(&mut host).await;
+                    }
+                    self.on_exits(batch);
+                }
                 request = next_host_request(&mut host), if host.is_some() => match request {
                     Some(request) => self.on_host_request(request),
                     None => host = None,
@@ -307,6 +316,26 @@ impl Engine {
             let _ = reply.send(Ok(()));
         }
         self.exit_code
+    }
+
+    /// Lets a stop that arrived with these exits reach the engine before them. A manager
+    /// that signals the whole cgroup at once (systemd's `KillMode=control-group`) sends the
+    /// supervisor its stop a moment before the programs die of theirs; the stop then passes
+    /// through [`HOST_HOPS`] tasks on this thread (the signal listener, the host's driver,
+    /// the link) while the exit comes straight from `SIGCHLD`. Heard first, the stop turns
+    /// each exit into "stopped" instead of a restart scheduled mid-shutdown. A few yields
+    /// cost microseconds, and only when programs exit.
+    async fn hear_the_host_first(
+        &mut self,
+        host: &mut Option<mpsc::UnboundedReceiver<HostRequest>>,
+    ) {
+        for _ in 0..HOST_HOPS {
+            let Some(rx) = host.as_mut() else { return };
+            tokio::task::yield_now().await;
+            while let Ok(request) = rx.try_recv() {
+                self.on_host_request(request);
+            }
+        }
     }
 
     fn on_host_request(&mut self, request: HostRequest) {
