@@ -103,21 +103,43 @@ fn init_tracing() {
 
 /// stead's own log on stderr; on a terminal (`ansi`), through [`TerminalStderr`].
 fn init_tracing_with(ansi: bool) {
-    use tracing_subscriber::EnvFilter;
-    // The library that hosts the supervisor (`host.rs`) would tell its lifecycle again in
-    // its own words ("stead ready"); the supervisor's lines already say it. Its warnings
-    // and errors still show.
-    let filter = EnvFilter::try_from_env("STEAD_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,stead::driver=warn,stead::runtime=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    use tracing_subscriber::prelude::*;
+    let filter = log_filter(std::env::var("STEAD_LOG").ok().as_deref());
+    let layer = tracing_subscriber::fmt::layer()
         .with_target(false)
         .with_ansi(ansi);
+    let registry = tracing_subscriber::registry().with(filter);
     let _ = if ansi {
-        builder.with_writer(|| TerminalStderr).try_init()
+        registry
+            .with(layer.with_writer(|| TerminalStderr))
+            .try_init()
     } else {
-        builder.with_writer(std::io::stderr).try_init()
+        registry.with(layer.with_writer(std::io::stderr)).try_init()
     };
+}
+
+/// Which of stead's own log lines show: `STEAD_LOG` as comma-separated `level` and
+/// `target=level` directives (`debug`, `warn,stead_supervisor=debug`). Unset, empty or not
+/// understood (with a warning), it is `info`, with the hosting library's account of its own
+/// lifecycle ("stead ready") at `warn`: the supervisor's lines already say it.
+///
+/// These are `tracing`'s `Targets`, not `EnvFilter`: no span or field directives, and so no
+/// regular-expression engine of `tracing-subscriber`'s in the binary.
+fn log_filter(text: Option<&str>) -> tracing_subscriber::filter::Targets {
+    use tracing::Level;
+    let default = || {
+        tracing_subscriber::filter::Targets::new()
+            .with_default(Level::INFO)
+            .with_target("stead::driver", Level::WARN)
+            .with_target("stead::runtime", Level::WARN)
+    };
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        None => default(),
+        Some(t) => t.parse().unwrap_or_else(|e| {
+            eprintln!("stead: STEAD_LOG={t:?} is not understood ({e}); logging at info");
+            default()
+        }),
+    }
 }
 
 /// stderr for stead's own log lines on a terminal. They may quote a program's text (a probe's
@@ -244,4 +266,26 @@ pub(crate) fn run(args: RunArgs, state_dir: PathBuf) -> Result<u8, Failure> {
         OutputMode::Inherit
     };
     supervise(options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_filter;
+    use tracing::Level;
+
+    #[test]
+    fn stead_log_is_level_and_target_directives_with_a_quiet_library_by_default() {
+        let default = log_filter(None);
+        assert!(default.would_enable("stead_supervisor::engine", &Level::INFO));
+        assert!(!default.would_enable("stead_supervisor::engine", &Level::DEBUG));
+        assert!(!default.would_enable("stead::driver", &Level::INFO));
+        assert!(default.would_enable("stead::driver", &Level::WARN));
+        let set = log_filter(Some("warn,stead_supervisor=debug"));
+        assert!(set.would_enable("stead_supervisor::engine", &Level::DEBUG));
+        assert!(!set.would_enable("stead::run", &Level::INFO));
+        // Not understood: the default, not silence.
+        let bad = log_filter(Some("stead=loud"));
+        assert!(bad.would_enable("stead_supervisor::engine", &Level::INFO));
+        assert!(log_filter(Some("  ")).would_enable("x", &Level::INFO));
+    }
 }
