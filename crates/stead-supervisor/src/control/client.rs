@@ -7,8 +7,10 @@
 //! With a timeout ([`Client::with_timeout`]), a supervisor that does not answer (stopped
 //! with SIGSTOP, stuck) is a [`ClientError::TimedOut`] rather than a wait without end, and a
 //! refusal for load (`503` with `Retry-After`, a connection closed or reset before any
-//! answer) is retried until the timeout. The exchange then runs on a thread of its own, so
-//! that the limit holds on every platform and in every step, connecting included.
+//! answer, a full connection queue) is retried until the timeout. On Unix the limit is the
+//! socket's own: a connect that does not wait and a time limit on each read and write. On
+//! Windows, where a pipe's reads have no time limit, the exchange runs on a thread of its
+//! own. Either way the limit holds in every step, connecting included.
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -89,6 +91,9 @@ pub enum Answer {
 enum Failed {
     Again(String),
     Final(ClientError),
+    /// The try's time ran out (Unix: a read or write past its limit).
+    #[cfg_attr(windows, allow(dead_code))]
+    OutOfTime,
 }
 
 /// What a try gets back.
@@ -102,6 +107,7 @@ struct Reply {
 /// A step of an exchange run on a thread.
 enum Step {
     TakenUp,
+    #[cfg(windows)]
     Done(Result<Reply, Failed>),
 }
 
@@ -210,17 +216,18 @@ impl Client {
         );
         let body = body.unwrap_or_default().to_vec();
         let Some(timeout) = self.timeout else {
-            return match self.once(head.as_bytes(), &body, &|_| {}) {
+            return match self.once(head.as_bytes(), &body, None, &|_| {}) {
                 Ok(r) => Ok((r.status, r.body)),
                 Err(Failed::Again(m)) => Err(self.protocol(m)),
                 Err(Failed::Final(e)) => Err(e),
+                Err(Failed::OutOfTime) => Err(self.protocol("no answer in time".into())),
             };
         };
         let deadline = Instant::now() + timeout;
         let mut pause = Duration::from_millis(10);
         let mut last = None;
         loop {
-            match self.once_within(head.clone(), body.clone(), answer, deadline) {
+            match self.once_within(&head, &body, answer, deadline) {
                 Some(Ok(r)) if !r.retry => return Ok((r.status, r.body)),
                 Some(Ok(r)) => {
                     last = match self.decode::<serde_json::Value>(r.status, &r.body) {
@@ -230,37 +237,61 @@ impl Client {
                 }
                 Some(Err(Failed::Final(e))) => return Err(e),
                 Some(Err(Failed::Again(m))) => last = Some(m),
-                None => {}
+                Some(Err(Failed::OutOfTime)) | None => {}
             }
             let left = deadline.saturating_duration_since(Instant::now());
-            if left <= pause {
+            if left.is_zero() {
                 return Err(ClientError::TimedOut {
                     endpoint: self.endpoint.clone(),
                     after: timeout,
                     last,
                 });
             }
-            std::thread::sleep(pause);
+            // The last pause ends at the deadline, after which the try gives up at once.
+            std::thread::sleep(pause.min(left));
             pause = (pause * 2).min(Duration::from_millis(200));
+        }
+    }
+
+    /// One try on this thread, with each read and write limited to `deadline` (later, for an
+    /// answer held on purpose; no limit once a request is taken up); `None` when the time ran
+    /// out. No thread to start keeps a status round trip near the cost of the process.
+    #[cfg(unix)]
+    fn once_within(
+        &self,
+        head: &str,
+        body: &[u8],
+        answer: Answer,
+        deadline: Instant,
+    ) -> Option<Result<Reply, Failed>> {
+        let limit = match answer {
+            Answer::HeldFor(held) => deadline + held,
+            _ => deadline,
+        };
+        match self.once(head.as_bytes(), body, Some(limit), &|_| {}) {
+            Err(Failed::OutOfTime) => None,
+            r => Some(r),
         }
     }
 
     /// One try on a thread of its own, waited for until `deadline` (later, for an answer
     /// held on purpose or a request taken up); `None` when the time ran out.
+    #[cfg(windows)]
     fn once_within(
         &self,
-        head: String,
-        body: Vec<u8>,
+        head: &str,
+        body: &[u8],
         answer: Answer,
         deadline: Instant,
     ) -> Option<Result<Reply, Failed>> {
         let (tx, rx) = std::sync::mpsc::channel();
         let me = self.clone();
+        let (head, body) = (head.to_owned(), body.to_owned());
         let spawned = std::thread::Builder::new()
             .name("stead-control".into())
             .spawn(move || {
                 let step = |s: Step| drop(tx.send(s));
-                let r = me.once(head.as_bytes(), &body, &step);
+                let r = me.once(head.as_bytes(), &body, None, &step);
                 step(Step::Done(r));
             });
         if let Err(e) = spawned {
@@ -290,11 +321,18 @@ impl Client {
         }
     }
 
-    /// One connection, one request, blocking. With `expect: 100-continue` in `head`, the body
-    /// goes once the supervisor says `100 Continue` (`step(TakenUp)`), or not at all when it
-    /// answers at once.
-    fn once(&self, head: &[u8], body: &[u8], step: &dyn Fn(Step)) -> Result<Reply, Failed> {
-        let mut stream = self.connect().map_err(|e| self.io_failed(&e))?;
+    /// One connection, one request, blocking; every read and write ends by `limit` (Unix),
+    /// until the supervisor has taken the request up. With `expect: 100-continue` in `head`,
+    /// the body goes once the supervisor says `100 Continue` (`step(TakenUp)`), or not at all
+    /// when it answers at once.
+    fn once(
+        &self,
+        head: &[u8],
+        body: &[u8],
+        limit: Option<Instant>,
+        step: &dyn Fn(Step),
+    ) -> Result<Reply, Failed> {
+        let mut stream = self.connect(limit).map_err(|e| self.io_failed(&e))?;
         let expect = memchr::memmem::find(head, b"expect: 100-continue").is_some();
         let mut raw = Vec::with_capacity(16 * 1024);
         let mut request = head.to_vec();
@@ -318,6 +356,8 @@ impl Client {
                     if raw.starts_with(b"HTTP/1.1 100") {
                         raw.drain(..end + 4);
                         step(Step::TakenUp);
+                        // Taken up: the answer comes when the work is done.
+                        stream.unlimit().map_err(|e| self.io_failed(&e))?;
                         stream.write_all(body).map_err(|e| self.io_failed(&e))?;
                     }
                     break;
@@ -414,6 +454,7 @@ impl Client {
             | io::ErrorKind::ConnectionAborted
             | io::ErrorKind::BrokenPipe
             | io::ErrorKind::WouldBlock => Failed::Again(e.to_string()),
+            io::ErrorKind::TimedOut => Failed::OutOfTime,
             // Windows: every instance of the pipe is busy.
             _ if e.raw_os_error() == Some(PIPE_BUSY) && cfg!(windows) => {
                 Failed::Again(e.to_string())
@@ -422,17 +463,114 @@ impl Client {
         }
     }
 
+    /// Connects, without waiting when there is a `limit`: a full connection queue (a
+    /// supervisor that stopped accepting) is `WouldBlock`, a refusal for load.
     #[cfg(unix)]
-    fn connect(&self) -> io::Result<std::os::unix::net::UnixStream> {
-        std::os::unix::net::UnixStream::connect(&self.endpoint)
+    fn connect(&self, limit: Option<Instant>) -> io::Result<Timed> {
+        let inner = if limit.is_none() {
+            std::os::unix::net::UnixStream::connect(&self.endpoint)?
+        } else {
+            let addr = socket2::SockAddr::unix(&self.endpoint)?;
+            let socket = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None)?;
+            socket.set_nonblocking(true)?;
+            // A unix socket connects at once or not at all (EAGAIN: the queue is full); it
+            // is never in progress.
+            socket.connect(&addr)?;
+            socket.set_nonblocking(false)?;
+            std::os::unix::net::UnixStream::from(std::os::fd::OwnedFd::from(socket))
+        };
+        Ok(Timed {
+            inner,
+            until: limit,
+        })
     }
 
     #[cfg(windows)]
-    fn connect(&self) -> io::Result<std::fs::File> {
-        std::fs::OpenOptions::new()
+    fn connect(&self, limit: Option<Instant>) -> io::Result<Timed> {
+        let inner = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
-            .open(&self.endpoint)
+            .open(&self.endpoint)?;
+        Ok(Timed {
+            inner,
+            until: limit,
+        })
+    }
+}
+
+/// The connection to the supervisor: a unix socket, or a named pipe on Windows.
+#[cfg(unix)]
+type Conn = std::os::unix::net::UnixStream;
+#[cfg(windows)]
+type Conn = std::fs::File;
+
+/// A connection whose reads and writes end by `until` (while it is set) with
+/// `ErrorKind::TimedOut`. A unix socket takes the time left as its own read and write
+/// timeout; a Windows pipe is never given a limit here (its exchange runs on a thread that is
+/// waited for).
+struct Timed {
+    inner: Conn,
+    until: Option<Instant>,
+}
+
+impl Timed {
+    /// Sets the socket's timeouts to the time left; `TimedOut` when none is.
+    #[cfg(unix)]
+    fn arm(&self) -> io::Result<()> {
+        let Some(until) = self.until else {
+            return Ok(());
+        };
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        self.inner.set_read_timeout(Some(left))?;
+        self.inner.set_write_timeout(Some(left))
+    }
+
+    #[cfg(windows)]
+    #[allow(clippy::unnecessary_wraps, clippy::unused_self)]
+    fn arm(&self) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// No time limit from now on: the supervisor has taken the request up.
+    #[cfg_attr(windows, allow(clippy::unnecessary_wraps))]
+    fn unlimit(&mut self) -> io::Result<()> {
+        self.until = None;
+        #[cfg(unix)]
+        {
+            self.inner.set_read_timeout(None)?;
+            self.inner.set_write_timeout(None)?;
+        }
+        Ok(())
+    }
+
+    /// A read or write that ran into the socket's timeout ran out of time.
+    fn timed_out(&self, e: io::Error) -> io::Error {
+        if self.until.is_some() && e.kind() == io::ErrorKind::WouldBlock {
+            io::ErrorKind::TimedOut.into()
+        } else {
+            e
+        }
+    }
+}
+
+impl Read for Timed {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.arm()?;
+        self.inner.read(buf).map_err(|e| self.timed_out(e))
+    }
+}
+
+impl Write for Timed {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.arm()?;
+        self.inner.write(buf).map_err(|e| self.timed_out(e))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }
 
