@@ -87,6 +87,16 @@ pub enum Answer {
     WhenDone,
 }
 
+impl Answer {
+    /// Until when a try may wait for the answer, given the client's `deadline`.
+    fn limit(self, deadline: Instant) -> Instant {
+        match self {
+            Answer::HeldFor(held) => deadline + held,
+            _ => deadline,
+        }
+    }
+}
+
 /// One try's failure: worth another try (refused for load, closed before any answer), or not.
 enum Failed {
     Again(String),
@@ -264,10 +274,7 @@ impl Client {
         answer: Answer,
         deadline: Instant,
     ) -> Option<Result<Reply, Failed>> {
-        let limit = match answer {
-            Answer::HeldFor(held) => deadline + held,
-            _ => deadline,
-        };
+        let limit = answer.limit(deadline);
         match self.once(head.as_bytes(), body, Some(limit), &|_| {}) {
             Err(Failed::OutOfTime) => None,
             r => Some(r),
@@ -300,10 +307,7 @@ impl Client {
                 "cannot start a thread to wait with a timeout: {e}"
             ))));
         }
-        let limit = match answer {
-            Answer::HeldFor(held) => deadline + held,
-            _ => deadline,
-        };
+        let limit = answer.limit(deadline);
         let ended = || {
             Some(Err(Failed::Final(
                 self.protocol("the request ended without an answer".into()),
