@@ -98,7 +98,16 @@ pub(crate) async fn drive(
         let actions = tokio::select! {
             result = &mut finish, if !finished => {
                 finished = true;
-                machine.feed(Input::Finished(result), Instant::now())
+                // What the service said before it returned (a last status, a stop) comes
+                // before its end: the select picks among ready branches at random, and the
+                // end would otherwise leave those inputs unread.
+                let now = Instant::now();
+                let mut actions = Vec::new();
+                while let Ok(input) = inputs_rx.try_recv() {
+                    actions.extend(machine.feed(input, now));
+                }
+                actions.extend(machine.feed(Input::Finished(result), now));
+                actions
             }
             Some(input) = inputs_rx.recv() => machine.feed(input, Instant::now()),
             _ = tick.tick(), if ticking => machine.feed(Input::Tick, Instant::now()),

@@ -234,3 +234,26 @@ async fn events_reach_the_service_and_stop_reason_is_known() {
         .expect("reloading reported");
     assert_eq!(reports[i + 1], Report::Running, "{reports:?}");
 }
+
+/// What a service tells the host just before it returns (a last `STATUS=`, a stop) reaches
+/// the host before the end: the select between the inputs and the end must not drop them.
+#[tokio::test(flavor = "current_thread")]
+async fn the_last_words_of_a_service_reach_the_host_before_its_end() {
+    for round in 0..200 {
+        let host = FakeHost::default();
+        let job: Job = Box::new(move |ctx: Context| {
+            Box::pin(async move {
+                ctx.status("start failed: broken");
+                ctx.stop();
+                Ok(())
+            })
+        });
+        let (_tx, handle) = run(plan(Duration::from_secs(5)), host.clone(), job);
+        handle.await.unwrap();
+        let reports = host.reports.lock().unwrap().clone();
+        assert!(
+            reports.contains(&Report::Status("start failed: broken".into())),
+            "round {round}: the last status was lost: {reports:?}"
+        );
+    }
+}
