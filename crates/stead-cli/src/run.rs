@@ -133,13 +133,22 @@ fn log_filter(text: Option<&str>) -> tracing_subscriber::filter::Targets {
             .with_target("stead::driver", Level::WARN)
             .with_target("stead::runtime", Level::WARN)
     };
-    match text.map(str::trim).filter(|t| !t.is_empty()) {
-        None => default(),
-        Some(t) => t.parse().unwrap_or_else(|e| {
-            eprintln!("stead: STEAD_LOG={t:?} is not understood ({e}); logging at info");
-            default()
-        }),
+    // `debug, stead=trace,` as people type it: spaces and empty pieces are not directives
+    // (`Targets` would read an empty one as "errors only").
+    let tidy: Vec<&str> = text
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .collect();
+    if tidy.is_empty() {
+        return default();
     }
+    let t = tidy.join(",");
+    t.parse().unwrap_or_else(|e| {
+        eprintln!("stead: STEAD_LOG={t:?} is not understood ({e}); logging at info");
+        default()
+    })
 }
 
 /// stderr for stead's own log lines on a terminal. They may quote a program's text (a probe's
@@ -287,5 +296,10 @@ mod tests {
         let bad = log_filter(Some("stead=loud"));
         assert!(bad.would_enable("stead_supervisor::engine", &Level::INFO));
         assert!(log_filter(Some("  ")).would_enable("x", &Level::INFO));
+        // As people type it: a trailing comma and spaces change nothing.
+        let typed = log_filter(Some("debug, stead_supervisor=trace ,"));
+        assert!(typed.would_enable("stead::run", &Level::DEBUG));
+        assert!(typed.would_enable("stead_supervisor::engine", &Level::TRACE));
+        assert!(!typed.would_enable("stead::run", &Level::TRACE));
     }
 }

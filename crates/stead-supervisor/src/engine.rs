@@ -288,11 +288,16 @@ impl Engine {
         while !self.finished() {
             let deadline = self.next_deadline();
             tokio::select! {
-                batch = exits.next() => {
+                () = exits.arrived() => {
+                    // Before reaping: until then the exited pids are zombies that no new
+                    // process can take, so a stop heard now signals no stranger.
                     if !self.shutting_down {
                         self.hear_the_host_first(&mut host).await;
                     }
-                    self.on_exits(batch);
+                    let batch = exits.collect();
+                    if !batch.is_empty() {
+                        self.on_exits(batch);
+                    }
                 }
                 request = next_host_request(&mut host), if host.is_some() => match request {
                     Some(request) => self.on_host_request(request),

@@ -275,6 +275,9 @@ impl Client {
         deadline: Instant,
     ) -> Option<Result<Reply, Failed>> {
         let limit = answer.limit(deadline);
+        if limit <= Instant::now() {
+            return None;
+        }
         match self.once(head.as_bytes(), body, Some(limit), &|_| {}) {
             Err(Failed::OutOfTime) => None,
             r => Some(r),
@@ -291,6 +294,11 @@ impl Client {
         answer: Answer,
         deadline: Instant,
     ) -> Option<Result<Reply, Failed>> {
+        let limit = answer.limit(deadline);
+        // No time left: no thread that could still send the request after the answer.
+        if limit <= Instant::now() {
+            return None;
+        }
         let (tx, rx) = std::sync::mpsc::channel();
         let me = self.clone();
         let (head, body) = (head.to_owned(), body.to_owned());
@@ -307,7 +315,6 @@ impl Client {
                 "cannot start a thread to wait with a timeout: {e}"
             ))));
         }
-        let limit = answer.limit(deadline);
         let ended = || {
             Some(Err(Failed::Final(
                 self.protocol("the request ended without an answer".into()),
@@ -351,7 +358,12 @@ impl Client {
         if expect {
             let mut buf = [0u8; 4096];
             loop {
-                let n = stream.read(&mut buf).map_err(|e| self.io_failed(&e))?;
+                let n = match stream.read(&mut buf) {
+                    // A socket with a timeout is not restarted after a signal (`fg` after
+                    // Ctrl-Z): read again; the time limit still holds.
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    r => r.map_err(|e| self.io_failed(&e))?,
+                };
                 if n == 0 {
                     return self.parse(raw);
                 }

@@ -406,19 +406,22 @@ impl ExitSource {
         })
     }
 
-    /// Waits for, and reaps, at least one exited child; returns every exit reaped.
+    /// Waits until a child may have exited (a `SIGCHLD`); [`ExitSource::collect`] then
+    /// reaps. Cancel-safe.
     ///
     /// Reaps only after a `SIGCHLD`: the stream remembers a signal that arrives while the
     /// engine is busy, so waking on it loses nothing, and the engine's other wake-ups cost no
-    /// `waitpid`.
-    pub(crate) async fn next(&mut self) -> Vec<(u32, ExitStatus)> {
-        loop {
-            self.sigchld.recv().await;
-            let exits = reap_all();
-            if !exits.is_empty() {
-                return exits;
-            }
-        }
+    /// `waitpid`. Waiting and reaping are two steps so that the engine can act between them
+    /// while the exited pids are still zombies, which no new process can take.
+    pub(crate) async fn arrived(&mut self) {
+        self.sigchld.recv().await;
+    }
+
+    /// Reaps every exited child; empty when the signal was for a child that stopped, or
+    /// for one already reaped. (A method, as on Windows, where the exits are queued.)
+    #[allow(clippy::unused_self)]
+    pub(crate) fn collect(&mut self) -> Vec<(u32, ExitStatus)> {
+        reap_all()
     }
 }
 

@@ -245,6 +245,7 @@ impl Drop for ProcessHandle {
 /// Every exit of a managed child, reported by the waiting threads.
 pub(crate) struct ExitSource {
     rx: mpsc::UnboundedReceiver<(u32, ExitStatus)>,
+    arrived: Vec<(u32, ExitStatus)>,
 }
 
 impl ExitSource {
@@ -253,16 +254,24 @@ impl ExitSource {
         EXITS
             .set(tx)
             .map_err(|_| io::Error::other("one supervisor per process"))?;
-        Ok(ExitSource { rx })
+        Ok(ExitSource {
+            rx,
+            arrived: Vec::new(),
+        })
     }
 
-    pub(crate) async fn next(&mut self) -> Vec<(u32, ExitStatus)> {
-        let mut out = Vec::new();
-        if let Some(first) = self.rx.recv().await {
-            out.push(first);
-        } else {
-            std::future::pending::<()>().await;
+    /// Waits until a child has exited; [`ExitSource::collect`] then takes every exit.
+    /// Cancel-safe.
+    pub(crate) async fn arrived(&mut self) {
+        match self.rx.recv().await {
+            Some(first) => self.arrived.push(first),
+            None => std::future::pending::<()>().await,
         }
+    }
+
+    /// Every exit reported so far.
+    pub(crate) fn collect(&mut self) -> Vec<(u32, ExitStatus)> {
+        let mut out = std::mem::take(&mut self.arrived);
         while let Ok(more) = self.rx.try_recv() {
             out.push(more);
         }
