@@ -39,6 +39,7 @@ const FAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
 
 fn main() {
     version();
+    wrap_memcpy();
     for name in PROBES {
         println!("cargo::rustc-check-cfg=cfg(has_{name})");
     }
@@ -217,4 +218,17 @@ fn version() {
         commit.as_deref().unwrap_or("unknown"),
         std::env::var("TARGET").unwrap_or_default()
     );
+}
+
+/// The static x86-64 build takes `memcpy` from `src/memcpy.rs` instead of musl's (why is
+/// there): `--wrap` points every call, musl's own included, at `__wrap_memcpy`. Only where that
+/// module defines it: musl on x86-64, without debug assertions (release builds).
+fn wrap_memcpy() {
+    let var = |name: &str| std::env::var(name).unwrap_or_default();
+    if var("CARGO_CFG_TARGET_ENV") == "musl"
+        && var("CARGO_CFG_TARGET_ARCH") == "x86_64"
+        && std::env::var_os("CARGO_CFG_DEBUG_ASSERTIONS").is_none()
+    {
+        println!("cargo::rustc-link-arg-bins=-Wl,--wrap=memcpy");
+    }
 }

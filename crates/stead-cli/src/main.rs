@@ -29,6 +29,11 @@ mod export;
 mod host;
 mod install;
 mod logs;
+#[cfg(all(
+    target_arch = "x86_64",
+    any(test, all(target_env = "musl", not(debug_assertions)))
+))]
+mod memcpy;
 mod render;
 mod run;
 mod top;

@@ -190,6 +190,8 @@ struct JsonLines {
     middle: String,
     stamper: Stamper,
     ts: String,
+    /// `{"ts":"…` and `middle`: what every line of one read begins with, copied once a line.
+    head: Vec<u8>,
     buf: Vec<u8>,
 }
 
@@ -204,19 +206,22 @@ impl JsonLines {
             stamper: Stamper::new(ts)
                 .unwrap_or_else(|| Stamper::new(Timestamps::Utc).expect("utc")),
             ts: String::new(),
+            head: Vec::new(),
             buf: Vec::new(),
         }
     }
 
     fn start(&mut self, now: Timestamp) {
         self.stamper.format(now, &mut self.ts);
+        self.head.clear();
+        self.head.extend_from_slice(b"{\"ts\":\"");
+        self.head.extend_from_slice(self.ts.as_bytes());
+        self.head.extend_from_slice(self.middle.as_bytes());
         self.buf.clear();
     }
 
     fn line(&mut self, line: &[u8], piece: Piece) {
-        self.buf.extend_from_slice(b"{\"ts\":\"");
-        self.buf.extend_from_slice(self.ts.as_bytes());
-        self.buf.extend_from_slice(self.middle.as_bytes());
+        self.buf.extend_from_slice(&self.head);
         crate::json::push_string(&mut self.buf, line);
         match piece {
             Piece::Line => {}
