@@ -237,7 +237,14 @@ impl Client {
         let mut pause = Duration::from_millis(10);
         let mut last = None;
         loop {
-            match self.once_within(&head, &body, answer, deadline) {
+            // No time left, no try: on Windows it would start a thread that could still
+            // send the request after the CLI said it timed out.
+            let tried = if answer.limit(deadline) > Instant::now() {
+                self.once_within(&head, &body, answer, deadline)
+            } else {
+                None
+            };
+            match tried {
                 Some(Ok(r)) if !r.retry => return Ok((r.status, r.body)),
                 Some(Ok(r)) => {
                     last = match self.decode::<serde_json::Value>(r.status, &r.body) {
@@ -275,9 +282,6 @@ impl Client {
         deadline: Instant,
     ) -> Option<Result<Reply, Failed>> {
         let limit = answer.limit(deadline);
-        if limit <= Instant::now() {
-            return None;
-        }
         match self.once(head.as_bytes(), body, Some(limit), &|_| {}) {
             Err(Failed::OutOfTime) => None,
             r => Some(r),
@@ -295,10 +299,6 @@ impl Client {
         deadline: Instant,
     ) -> Option<Result<Reply, Failed>> {
         let limit = answer.limit(deadline);
-        // No time left: no thread that could still send the request after the answer.
-        if limit <= Instant::now() {
-            return None;
-        }
         let (tx, rx) = std::sync::mpsc::channel();
         let me = self.clone();
         let (head, body) = (head.to_owned(), body.to_owned());
