@@ -35,6 +35,7 @@ mod include;
 mod log;
 mod parse;
 pub mod signal;
+mod socket;
 pub mod terminal;
 pub mod vars;
 
@@ -54,6 +55,7 @@ pub use log::{
 };
 pub use parse::parse_http_url;
 pub use signal::Signal;
+pub use socket::{Listen, SocketSpec, socket_name_problem};
 
 /// The exit code of stead when a program went `fatal` and that ended the supervisor
 /// (`stead run`, or `exit_on_fatal = true`): a permanent failure, so that a native manager's
@@ -226,6 +228,9 @@ pub struct ProgramConfig {
     pub on_fatal: Option<Vec<String>>,
     /// `on_unhealthy = [cmd…]`: run when a health check or a limit fails.
     pub on_unhealthy: Option<Vec<String>>,
+    /// `sockets = [...]`: sockets stead binds once and hands to every instance, kept open
+    /// across restarts and reloads (see [`SocketSpec`]).
+    pub sockets: Vec<SocketSpec>,
 }
 
 /// A program's definition as written in the file (see [`ProgramConfig::template`]).
@@ -295,6 +300,7 @@ impl ProgramConfig {
             limits: None,
             on_fatal: None,
             on_unhealthy: None,
+            sockets: Vec::new(),
         }
     }
 }

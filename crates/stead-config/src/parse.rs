@@ -12,6 +12,7 @@ use toml::de::{DeTable, DeValue};
 
 mod check;
 mod log;
+mod socket;
 
 pub use check::split_http_url as parse_http_url;
 
@@ -48,6 +49,7 @@ const PROGRAM_KEYS: &[&str] = &[
     "limits",
     "on_fatal",
     "on_unhealthy",
+    "sockets",
 ];
 const BACKOFF_KEYS: &[&str] = &["initial", "max", "multiplier", "jitter", "reset_after"];
 
@@ -301,6 +303,8 @@ struct Walker<'t, 'h> {
     log_defaults: LogSettings,
     /// Every `depends_on` entry: (program, dependency, span of the entry).
     deps: Vec<(String, String, Range<usize>)>,
+    /// Every held socket's address so far, with its program: each is held once.
+    sockets_seen: Vec<(String, crate::Listen)>,
     /// Check the config against this machine (binaries, users, directories, env files);
     /// off for `stead export`, whose programs run elsewhere.
     /// The checks against this host, or `None` for a portable load.
@@ -314,6 +318,7 @@ impl<'t, 'h> Walker<'t, 'h> {
             base_dir,
             log_defaults: LogSettings::default(),
             deps: Vec::new(),
+            sockets_seen: Vec::new(),
             host,
         }
     }
@@ -770,6 +775,7 @@ impl Walker<'_, '_> {
                 "limits" => p.limits = self.limits(v, &name),
                 "on_fatal" => p.on_fatal = self.hook(v, "on_fatal"),
                 "on_unhealthy" => p.on_unhealthy = self.hook(v, "on_unhealthy"),
+                "sockets" => p.sockets = self.sockets(v, &name),
                 "log" => {
                     let place = format!("[program.{name}.log]");
                     if let Some(lt) = self.table(v, &place) {
@@ -1077,6 +1083,56 @@ mod tests {
 
     fn parse_err(text: &str) -> ConfigError {
         parse(Path::new("t.toml"), text).unwrap_err()
+    }
+
+    #[test]
+    fn sockets_take_addresses_and_tables() {
+        let c = parse(
+            Path::new("/srv/app/stead.toml"),
+            "[program.web]\ncommand = ['sh']\nnumprocs = 2\nsockets = ['tcp://0.0.0.0:8080', \
+             { listen = 'unix:run/web.sock', name = 'admin', mode = 0o660, backlog = 16 }, \
+             { listen = 'tcp://[::]:8443', ipv6_only = true, reuse_address = false }]\n",
+        )
+        .unwrap();
+        for inst in &c.programs {
+            let s = &inst.sockets;
+            assert_eq!(s.len(), 3);
+            assert_eq!(s[0].listen.to_string(), "tcp://0.0.0.0:8080");
+            assert_eq!((s[0].name.as_str(), s[0].backlog), ("web", 4096));
+            assert_eq!(s[1].listen.to_string(), "unix:/srv/app/run/web.sock");
+            assert_eq!(
+                (s[1].name.as_str(), s[1].mode, s[1].backlog),
+                ("admin", 0o660, 16)
+            );
+            assert_eq!((s[2].ipv6_only, s[2].reuse_address), (Some(true), false));
+        }
+    }
+
+    #[test]
+    fn bad_sockets_are_named_with_their_place() {
+        let err = parse_err(
+            "[program.a]\ncommand = ['sh']\nsockets = ['tcp://localhost:80', 'http://x', \
+             { listen = 'tcp://0.0.0.0:1', mode = 0o600 }, { name = 'a:b' }, { listen = 'udp://[::1]:53', accept = true }]\n\
+             [program.b]\ncommand = ['sh']\nsockets = ['tcp://0.0.0.0:1']\n",
+        );
+        let msgs: Vec<_> = err
+            .diagnostics
+            .iter()
+            .map(|d| format!("{}: {}", d.line, d.message))
+            .collect();
+        let all = msgs.join("\n");
+        for want in [
+            "3: `tcp://localhost:80` is not tcp://IP:PORT",
+            "3: `http://x` is not a socket address",
+            "3: `mode` applies to unix sockets only",
+            "3: socket name `a:b` contains ':'",
+            "3: a socket of [program.a] sockets has no `listen`",
+            "3: `accept = true`",
+            "6: `tcp://0.0.0.0:1` is held twice: by [program.a] and [program.b]",
+        ] {
+            assert!(all.contains(want), "missing {want:?} in\n{all}");
+        }
+        assert_eq!(msgs.len(), 7, "{all}");
     }
 
     #[test]

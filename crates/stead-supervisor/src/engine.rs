@@ -113,6 +113,8 @@ impl View for Fleet<'_> {
 /// What the engine was asked to be.
 pub(crate) struct EngineSetup {
     pub config: Config,
+    /// The programs' held sockets, bound.
+    pub sockets: crate::sockets::Table,
     pub output: Output,
     pub log_dir: PathBuf,
     /// Echo programs' lines to stderr unless their `log.console` says otherwise.
@@ -129,6 +131,7 @@ pub(crate) struct EngineSetup {
 
 pub(crate) struct Engine {
     config: Config,
+    sockets: crate::sockets::Table,
     slots: Vec<Slot>,
     orphans: Vec<ProcessTree>,
     sweeps: Vec<Sweep>,
@@ -180,6 +183,7 @@ impl Engine {
         let (checks_tx, checks_rx) = mpsc::unbounded_channel();
         let mut engine = Engine {
             config: setup.config.clone(),
+            sockets: setup.sockets,
             slots: Vec::new(),
             orphans: Vec::new(),
             sweeps: Vec::new(),
@@ -596,6 +600,7 @@ impl Engine {
             instance_id: instance_id.clone(),
             output,
             extra_env,
+            sockets: self.sockets.for_program(config),
         };
         let event = match spawn::spawn(&req) {
             Ok(spawned) => {
@@ -1161,6 +1166,18 @@ impl Engine {
             err.body.diagnostics = Some(e.diagnostics.clone());
             err
         })?;
+        // Every socket the new file holds, before anything changes: one that cannot be had
+        // refuses the whole reload.
+        let sockets = self.sockets.prepare(&fresh.programs).map_err(|e| {
+            ApiError::new(
+                422,
+                e.message,
+                Some(format!(
+                    "{}; then reload again. The running programs were not touched",
+                    e.hint
+                )),
+            )
+        })?;
         let now = Instant::now();
         let plan = {
             let running: Vec<(&ProgramConfig, Option<&ProgramConfig>)> = self
@@ -1195,6 +1212,7 @@ impl Engine {
                 report.needs_restart.join(", ")
             );
         }
+        self.sockets = sockets;
         let mut old: Vec<Option<Slot>> = std::mem::take(&mut self.slots)
             .into_iter()
             .map(Some)
@@ -1376,6 +1394,7 @@ mod tests {
         }
         Engine::new(EngineSetup {
             config,
+            sockets: crate::sockets::Table::default(),
             output: Output::Inherit,
             log_dir: PathBuf::new(),
             foreground: false,

@@ -36,6 +36,7 @@ mod host;
 pub mod logs;
 mod metrics;
 pub mod program;
+mod sockets;
 mod spawn;
 
 use std::path::PathBuf;
@@ -44,6 +45,7 @@ pub use config::{Config, ConfigError};
 pub use host::{
     HostLink, HostNotice, HostRequest, InstanceLock, LockError, control_endpoint, default_state_dir,
 };
+pub use sockets::SocketError;
 pub use stead_config::{
     EXIT_PROGRAM_FATAL, INFINITY, Signal, format_duration, parse_duration, parse_timeout, signal,
     terminal,
@@ -171,6 +173,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A held socket (`sockets = [...]`) could not be bound; nothing was started.
+    #[error("{}; {}", .0.message, .0.hint)]
+    Socket(sockets::SocketError),
     /// The `[metrics] token_file` cannot be used (the message says why and which file).
     #[error("{0}; fix the file or [metrics] token_file")]
     MetricsToken(String),
@@ -275,8 +280,14 @@ pub async fn supervise(mut options: Options) -> Result<i32, Error> {
         ),
         None => (None, None, false),
     };
+    // Before any program starts: a socket that cannot be had is an error of the whole
+    // start, like a bad config, not a program that fails over and over.
+    let sockets = sockets::Table::default()
+        .prepare(&options.config.programs)
+        .map_err(Error::Socket)?;
     let engine = engine::Engine::new(engine::EngineSetup {
         config: options.config,
+        sockets,
         output,
         log_dir,
         foreground: options.foreground,

@@ -34,6 +34,9 @@ pub(super) struct Prepared {
     /// The instance's cgroup (a directory): the child is born in it, or writes itself into
     /// its `cgroup.procs` before anything else.
     pub cgroup: Option<OwnedFd>,
+    /// Held sockets of the supervisor's, to become descriptors 3, 4, … of the child, with
+    /// `LISTEN_PID` set to the child's pid (socket activation).
+    pub sockets: Vec<RawFd>,
 }
 
 /// The highest descriptor number the fallback of [`cloexec_above_stdio`] visits: the soft
@@ -60,13 +63,18 @@ pub(super) fn fd_ceiling() -> libc::c_int {
 /// async-signal-safe; unused numbers just fail with `EBADF`). The supervisor also calls it
 /// on itself once at start, for the helpers it starts through `std::process::Command`.
 pub(super) fn cloexec_above_stdio(ceiling: libc::c_int) {
+    cloexec_from(3, ceiling);
+}
+
+/// [`cloexec_above_stdio`] from descriptor `first` up.
+fn cloexec_from(first: libc::c_int, ceiling: libc::c_int) {
     #[cfg(target_os = "linux")]
     {
         // SAFETY: a plain system call with integer arguments.
         let r = unsafe {
             libc::syscall(
                 libc::SYS_close_range,
-                3u32,
+                first as u32,
                 u32::MAX,
                 libc::CLOSE_RANGE_CLOEXEC,
             )
@@ -75,7 +83,7 @@ pub(super) fn cloexec_above_stdio(ceiling: libc::c_int) {
             return;
         }
     }
-    for fd in 3..ceiling {
+    for fd in first..ceiling {
         // SAFETY: fcntl on a number that may or may not be open; no memory is touched.
         unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
     }
@@ -106,7 +114,16 @@ pub(super) fn fork_exec(p: &Prepared) -> io::Result<(u32, OwnedFd)> {
     let mut argv: Vec<*const libc::c_char> = p.argv.iter().map(|a| a.as_ptr()).collect();
     argv.push(std::ptr::null());
     let mut envp: Vec<*const libc::c_char> = p.envp.iter().map(|a| a.as_ptr()).collect();
+    // `LISTEN_PID=` and room for any pid, filled in by the child; and room for the held
+    // sockets' temporary numbers. Both are written only in the child's copy of memory.
+    let mut listen_pid = [0u8; 32];
+    listen_pid[..11].copy_from_slice(b"LISTEN_PID=");
+    let listen_pid = (&raw mut listen_pid).cast::<u8>();
+    if !p.sockets.is_empty() {
+        envp.push(listen_pid.cast_const().cast());
+    }
     envp.push(std::ptr::null());
+    let mut scratch: Vec<RawFd> = p.sockets.clone();
     let null_fd = devnull.as_raw_fd();
     let out_fd = p.stdout.as_ref().map(AsRawFd::as_raw_fd);
     let err_fd = p.stderr.as_ref().map(AsRawFd::as_raw_fd);
@@ -157,10 +174,10 @@ pub(super) fn fork_exec(p: &Prepared) -> io::Result<(u32, OwnedFd)> {
                 p,
                 &argv,
                 &envp,
-                null_fd,
-                (out_fd, err_fd),
+                (null_fd, out_fd, err_fd),
                 (report, ceiling),
                 (procs_fd, nofile.as_ref()),
+                (&p.sockets, &mut scratch, listen_pid),
             )
         }
     }
@@ -178,18 +195,23 @@ unsafe fn child(
     p: &Prepared,
     argv: &[*const libc::c_char],
     envp: &[*const libc::c_char],
-    null_fd: RawFd,
-    (out_fd, err_fd): (Option<RawFd>, Option<RawFd>),
+    (null_fd, out_fd, err_fd): (RawFd, Option<RawFd>, Option<RawFd>),
     (report, ceiling): (RawFd, libc::c_int),
     (procs_fd, nofile): (Option<RawFd>, Option<&libc::rlimit>),
+    (sockets, scratch, listen_pid): (&[RawFd], &mut [RawFd], *mut u8),
 ) -> ! {
+    let report = std::cell::Cell::new(report);
     let fail = |stage: i32| -> ! {
         // Reading errno allocates nothing; write and _exit are async-signal-safe.
         let errno = io::Error::last_os_error().raw_os_error().unwrap_or(0);
         // SAFETY: writing a live local buffer to our own fd, then exiting.
         unsafe {
             let msg = [stage, errno];
-            libc::write(report, msg.as_ptr().cast(), std::mem::size_of_val(&msg));
+            libc::write(
+                report.get(),
+                msg.as_ptr().cast(),
+                std::mem::size_of_val(&msg),
+            );
             libc::_exit(127)
         }
     };
@@ -218,7 +240,33 @@ unsafe fn child(
         {
             fail(2);
         }
-        cloexec_above_stdio(ceiling);
+        let first_free = if sockets.is_empty() {
+            3
+        } else {
+            // Sockets to 3, 4, …: first every one, and the error pipe, out of that range
+            // (any of them may sit in it), then into place; `dup2` clears close-on-exec.
+            let n = sockets.len() as libc::c_int;
+            let above = 3 + n;
+            let moved = libc::fcntl(report.get(), libc::F_DUPFD_CLOEXEC, above);
+            if moved < 0 {
+                fail(6);
+            }
+            report.set(moved);
+            for (i, fd) in sockets.iter().enumerate() {
+                scratch[i] = libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, above);
+                if scratch[i] < 0 {
+                    fail(6);
+                }
+            }
+            for (i, fd) in scratch.iter().enumerate() {
+                if libc::dup2(*fd, 3 + i as libc::c_int) < 0 {
+                    fail(6);
+                }
+            }
+            write_pid(listen_pid.add(11), libc::getpid());
+            above
+        };
+        cloexec_from(first_free, ceiling);
         if let Some(lim) = nofile {
             // Failure leaves the program stead's raised limit: more, never less.
             libc::setrlimit(libc::RLIMIT_NOFILE, lim);
@@ -257,6 +305,31 @@ unsafe fn child(
     }
 }
 
+/// Writes `pid` in decimal and a NUL at `at`; at most 21 bytes. Async-signal-safe.
+///
+/// # Safety
+///
+/// `at` must be valid for 21 bytes of writes.
+unsafe fn write_pid(at: *mut u8, pid: libc::pid_t) {
+    let mut digits = [0u8; 20];
+    let mut n = pid.unsigned_abs();
+    let mut len = 0;
+    loop {
+        digits[len] = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for i in 0..len {
+        // SAFETY: within the 21 bytes the caller promised.
+        unsafe { *at.add(i) = digits[len - 1 - i] };
+    }
+    // SAFETY: as above.
+    unsafe { *at.add(len) = 0 };
+}
+
 /// Reads an exec error reported by a child that has exited; `None` if it exec'd fine.
 pub(super) fn exec_error(fd: &OwnedFd) -> Option<io::Error> {
     let mut msg = [0i32; 2];
@@ -275,6 +348,7 @@ pub(super) fn exec_error(fd: &OwnedFd) -> Option<io::Error> {
     let stage = match msg[0] {
         1 => "setpgid",
         2 => "redirecting stdio",
+        6 => "handing over the held sockets",
         3 => "switching user",
         4 => "changing directory",
         _ => "exec",

@@ -62,6 +62,8 @@ pub(crate) struct SpawnRequest<'a> {
     pub output: Output,
     /// Extra environment set by the supervisor (after the program's own).
     pub extra_env: BTreeMap<String, String>,
+    /// Held sockets to hand over (descriptors from 3, `LISTEN_FDS`), with their names.
+    pub sockets: Vec<(crate::sockets::Raw, String)>,
 }
 
 /// A spawned process and the ends of its output pipes, if captured.

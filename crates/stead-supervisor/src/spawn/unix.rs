@@ -326,7 +326,15 @@ pub(crate) fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
     env.extend(cfg.env.iter().map(|(k, v)| (k.into(), v.into())));
     env.extend(req.extra_env.iter().map(|(k, v)| (k.into(), v.into())));
     env.insert(INSTANCE_VAR.into(), req.instance_id.clone().into());
-    let mut envp = Vec::with_capacity(env.len());
+    if !req.sockets.is_empty() {
+        // The systemd protocol; `LISTEN_PID` is the child's own pid, written by the child
+        // (see `fork_exec`), so it is left out here.
+        env.remove(std::ffi::OsStr::new("LISTEN_PID"));
+        env.insert("LISTEN_FDS".into(), req.sockets.len().to_string().into());
+        let names: Vec<&str> = req.sockets.iter().map(|(_, n)| n.as_str()).collect();
+        env.insert("LISTEN_FDNAMES".into(), names.join(":").into());
+    }
+    let mut envp = Vec::with_capacity(env.len() + 1);
     for (k, v) in &env {
         let mut kv = k.clone();
         kv.push("=");
@@ -362,6 +370,7 @@ pub(crate) fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
         stderr: err_w,
         parent: std::process::id() as libc::pid_t,
         cgroup: cgroup::dir_for(&req.instance_id).map(OwnedFd::from),
+        sockets: req.sockets.iter().map(|(fd, _)| *fd).collect(),
     };
     let in_cgroup = prepared.cgroup.is_some();
     let (pid, exec_err) = fork_exec::fork_exec(&prepared)?;

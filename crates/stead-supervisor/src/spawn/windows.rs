@@ -140,6 +140,12 @@ pub(crate) fn init_supervisor(_state_dir: Option<&Path>) -> io::Result<()> {
 /// Starts one instance in a new Job Object and console process group, then hands a process
 /// handle to a thread that reports its exit.
 pub(crate) fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
+    if !req.sockets.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "held sockets are not supported on Windows yet",
+        ));
+    }
     let cfg = req.config;
     if cfg.user.is_some() || cfg.group_name.is_some() {
         return Err(io::Error::new(
