@@ -176,6 +176,45 @@ stop_timeout = "20s"
 }
 
 #[test]
+fn the_library_example_takes_its_socket_and_drains_across_restarts() {
+    let ok = Command::new(env!("CARGO"))
+        .args(["build", "-q", "-p", "stead", "--example", "http"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "building the http example failed");
+    let example = stead_bin().parent().unwrap().join("examples/http");
+    let mut h = Harness::new("held-library");
+    let port = free_port();
+    // The example's own address is another port: it must serve on the one it is handed.
+    h.write_config(&format!(
+        r#"
+[program.web]
+command = ["{}", "127.0.0.1:{}"]
+sockets = [{{ listen = "tcp://127.0.0.1:{port}", name = "http" }}]
+ready = {{ tcp = "127.0.0.1:{port}" }}
+"#,
+        example.display(),
+        free_port()
+    ));
+    h.up();
+    h.wait_for("web running", Duration::from_secs(10), |h| {
+        h.state_of("web") == "running"
+    });
+    // Each request takes 50 ms in the server: a restart always finds some in flight.
+    let t = restart_while_hammered(&h, port, b"GET /slow/50 HTTP/1.0\r\n\r\n", 4);
+    assert_eq!(t.refused, 0, "{t:?}");
+    assert!(t.other.is_empty(), "in-flight requests are drained: {t:?}");
+    assert!(t.ok > 20, "{t:?}");
+    let log = std::fs::read_to_string(h.state.join("logs/web.err.log")).unwrap_or_default();
+    assert!(
+        log.contains(&format!(
+            "listening on http://127.0.0.1:{port} (a socket the host holds)"
+        )),
+        "{log}"
+    );
+}
+
+#[test]
 fn a_held_unix_socket_keeps_its_path_mode_and_inode() {
     let mut h = Harness::new("held-unix");
     let sock = h.dir.join("run/app.sock");

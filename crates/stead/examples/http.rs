@@ -9,8 +9,11 @@
 //!                                 # the watchdog is no longer pinged and the unit restarts
 //! ```
 //!
-//! `systemctl reload` (SIGHUP) is logged and acknowledged; the listen address comes from the
-//! first argument or `HTTP_ADDR` (default 127.0.0.1:8080).
+//! `systemctl reload` (SIGHUP) is logged and acknowledged. The socket is the one the host
+//! hands over under the name `http` (systemd socket activation with
+//! `FileDescriptorName=http`, or stead's `sockets = [{ listen = "tcp://…", name = "http" }]`),
+//! so that a restart loses no connection; run anywhere else, it binds the first argument or
+//! `HTTP_ADDR` (default 127.0.0.1:8080) itself.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -34,17 +37,41 @@ fn main() -> stead::Exit {
         .nth(1)
         .or_else(|| std::env::var("HTTP_ADDR").ok())
         .unwrap_or_else(|| "127.0.0.1:8080".into());
+    let addr: std::net::SocketAddr = match addr.parse() {
+        Ok(a) => a,
+        Err(e) => {
+            return stead::Exit {
+                code: 2,
+                reason: format!("`{addr}` is not IP:PORT: {e}"),
+            };
+        }
+    };
     stead::Service::new("stead-example-http")
+        .listen("http", stead::Listen::Tcp(addr))
         .stop_timeout(Duration::from_secs(20))
         .handles_reload()
         // Alive while the heartbeat task has beaten in the last 3 s.
         .liveness(|| now_ms().saturating_sub(BEAT.load(Ordering::Relaxed)) < 3000)
         .run(move |ctx| async move {
-            // Preflight: a port we cannot bind is a start failure with its own exit code.
-            let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|e| {
-                stead::Failure::new(format!("cannot listen on {addr}: {e}")).with_code(2)
-            })?;
-            tracing::info!("listening on http://{}", listener.local_addr()?);
+            // Preflight: a socket we cannot have is a start failure with its own exit code.
+            let mut sockets = ctx
+                .listeners()
+                .map_err(|e| stead::Failure::new(e.to_string()).with_code(2))?;
+            let handed = sockets.handed_by_host();
+            let listener = sockets
+                .tcp("http")
+                .map_err(|e| stead::Failure::new(e.to_string()).with_code(2))?;
+            listener.set_nonblocking(true)?;
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            let addr = listener.local_addr()?;
+            tracing::info!(
+                "listening on http://{addr} ({})",
+                if handed {
+                    "a socket the host holds"
+                } else {
+                    "bound here"
+                }
+            );
 
             BEAT.store(now_ms(), Ordering::Relaxed);
             let token = ctx.shutdown_token();

@@ -31,6 +31,8 @@ pub(crate) struct Plan {
     pub(crate) timing: Timing,
     pub(crate) handles: crate::runtime::scm_status::Handles,
     pub(crate) liveness: Option<Liveness>,
+    /// Sockets declared with `Service::listen`, by name.
+    pub(crate) sockets: Vec<(String, crate::Listen)>,
 }
 
 /// Runs one service to its end on the current runtime. `inputs` carries what the host's
@@ -55,6 +57,8 @@ pub(crate) async fn drive(
         events: Mutex::new(Some(events_rx)),
         cleanups: Mutex::new(Vec::new()),
         stop_reason: Mutex::new(None),
+        declared_sockets: plan.sockets.clone(),
+        listeners: std::sync::OnceLock::new(),
     });
     let ctx = Context {
         shared: shared.clone(),

@@ -220,6 +220,10 @@ pub(crate) struct Shared {
     pub(crate) events: Mutex<Option<mpsc::UnboundedReceiver<Event>>>,
     pub(crate) cleanups: Mutex<Vec<Cleanup>>,
     pub(crate) stop_reason: Mutex<Option<StopReason>>,
+    pub(crate) declared_sockets: Vec<(String, crate::Listen)>,
+    /// Resolved on the first `Context::listeners`: handed descriptors are taken once.
+    pub(crate) listeners:
+        std::sync::OnceLock<Result<crate::Listeners, (std::io::ErrorKind, String)>>,
 }
 
 /// The service's handle on its host, given to the start function. Cheap to clone.
@@ -273,6 +277,32 @@ impl Context {
     /// Why the service is stopping, once it is.
     pub fn stop_reason(&self) -> Option<StopReason> {
         *self.shared.stop_reason.lock().expect("stop reason lock")
+    }
+
+    /// The sockets the service serves on (see [`Listeners`](crate::Listeners)): those its
+    /// host handed over (systemd socket activation, the stead supervisor's `sockets`,
+    /// launchd's `Sockets`), and each address declared with
+    /// [`Service::listen`](crate::Service::listen) that the host did not hand, bound here.
+    /// Every call returns its own handles on the same sockets. Under a host that hands
+    /// sockets, a restart of the service loses no connection: the host keeps the socket
+    /// open and the kernel queues connections until the new process accepts.
+    ///
+    /// ```no_run
+    /// # async fn f(ctx: stead::Context) -> Result<(), stead::Failure> {
+    /// let http = ctx.listeners()?.tcp("http")?;
+    /// http.set_nonblocking(true)?;
+    /// let http = tokio::net::TcpListener::from_std(http)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn listeners(&self) -> std::io::Result<crate::Listeners> {
+        let resolved = self.shared.listeners.get_or_init(|| {
+            crate::listeners::resolve(&self.shared.declared_sockets)
+                .map_err(|e| (e.kind(), e.to_string()))
+        });
+        match resolved {
+            Ok(l) => l.try_clone(),
+            Err((kind, msg)) => Err(std::io::Error::new(*kind, msg.clone())),
+        }
     }
 
     /// Reports the service ready: SCM `RUNNING`, systemd `READY=1`. Call it once start is

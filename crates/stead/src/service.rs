@@ -50,6 +50,7 @@ pub struct Service {
     host: Option<HostKind>,
     worker_threads: Option<usize>,
     description: Option<String>,
+    sockets: Vec<(String, crate::Listen)>,
     #[cfg(feature = "install")]
     install_commands: bool,
 }
@@ -67,9 +68,24 @@ impl Service {
             host: None,
             worker_threads: None,
             description: None,
+            sockets: Vec::new(),
             #[cfg(feature = "install")]
             install_commands: false,
         }
+    }
+
+    /// Declares a socket the service serves on, under `name`: taken from the host when it
+    /// hands one by that name (systemd `FileDescriptorName=`, stead's
+    /// `sockets = [{ listen = …, name = … }]`, launchd's `Sockets` key), bound at `addr`
+    /// otherwise. [`Context::listeners`] returns them.
+    ///
+    /// ```no_run
+    /// let service = stead::Service::new("web")
+    ///     .listen("http", stead::Listen::Tcp("0.0.0.0:8080".parse().unwrap()));
+    /// ```
+    pub fn listen(mut self, name: impl Into<String>, addr: crate::Listen) -> Service {
+        self.sockets.push((name.into(), addr));
+        self
     }
 
     /// What the service does, in a sentence: the description `install` registers (systemd
@@ -275,6 +291,7 @@ impl Service {
             }
         }
         let plan = Plan {
+            sockets: self.sockets,
             name: self.name,
             handles: self.handles,
             timing: self.timing,

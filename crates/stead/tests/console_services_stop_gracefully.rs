@@ -49,7 +49,9 @@ fn a_port_in_use_is_a_start_failure_with_code_2() {
     assert_eq!(svc.exit_code(T), 2);
     let log = svc.stderr();
     assert!(
-        log.contains(&format!("start failed: cannot listen on {addr}")),
+        log.contains(&format!(
+            "start failed: cannot listen on tcp://{addr} (socket `http`)"
+        )),
         "{log}"
     );
 }

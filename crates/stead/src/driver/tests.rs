@@ -32,6 +32,7 @@ impl Host for FakeHost {
 
 fn plan(stop_timeout: Duration) -> Plan {
     Plan {
+        sockets: Vec::new(),
         name: "t".into(),
         timing: Timing {
             checkpoint_interval: Duration::from_millis(20),
