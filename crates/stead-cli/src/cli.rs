@@ -63,8 +63,13 @@ pub(crate) enum Command {
     Start(ActionArgs),
     /// Stop programs: stop_signal to the whole tree, SIGKILL after stop_timeout.
     Stop(ActionArgs),
-    /// Stop, then start programs.
-    Restart(ActionArgs),
+    /// Stop, then start programs; --rolling replaces one instance at a time.
+    ///
+    /// With --rolling each instance's replacement starts first, and the old instance is
+    /// stopped once the replacement is ready (its `ready` check passed): with held sockets
+    /// (`sockets = [...]`) no connection is refused or dropped. A replacement that does not
+    /// become ready is stopped, the old instance keeps running, and the command fails.
+    Restart(RestartArgs),
     /// Send a signal to programs' process trees: stead signal HUP web.
     Signal(SignalArgs),
     /// Re-read the config file and apply it: add, remove and restart changed programs.
@@ -183,6 +188,16 @@ pub(crate) struct ActionArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct RestartArgs {
+    #[command(flatten)]
+    pub action: ActionArgs,
+    /// One instance at a time: start the replacement, wait until it is ready, then stop
+    /// the old one.
+    #[arg(long)]
+    pub rolling: bool,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct SignalArgs {
     /// The signal: HUP, USR1, TERM… (with or without SIG, or a number).
     pub signal: String,
@@ -232,9 +247,9 @@ pub(crate) fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Up(args) => crate::run::up(args, state),
         Command::Run(args) => crate::run::run(args, state),
         Command::Status(a) => crate::ctl::status(&state, &a.names, a.json.json),
-        Command::Start(a) => crate::ctl::action(&state, Verb::Start, &a),
-        Command::Stop(a) => crate::ctl::action(&state, Verb::Stop, &a),
-        Command::Restart(a) => crate::ctl::action(&state, Verb::Restart, &a),
+        Command::Start(a) => crate::ctl::action(&state, Verb::Start, &a, false),
+        Command::Stop(a) => crate::ctl::action(&state, Verb::Stop, &a, false),
+        Command::Restart(a) => crate::ctl::action(&state, Verb::Restart, &a.action, a.rolling),
         Command::Signal(a) => crate::ctl::signal(&state, &a),
         Command::Reload(a) => crate::ctl::reload(&state, &a),
         Command::Shutdown(a) => crate::ctl::shutdown(&state, &a),

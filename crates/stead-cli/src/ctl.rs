@@ -74,11 +74,17 @@ pub(crate) fn status(state_dir: &Path, names: &[String], json: bool) -> Result<u
     Ok(0)
 }
 
-pub(crate) fn action(state_dir: &Path, verb: Verb, args: &ActionArgs) -> Result<u8, Failure> {
+pub(crate) fn action(
+    state_dir: &Path,
+    verb: Verb,
+    args: &ActionArgs,
+    rolling: bool,
+) -> Result<u8, Failure> {
     let req = ActionRequest {
         names: args.names.clone(),
         all: args.all,
         wait: !args.no_wait,
+        rolling,
     };
     let answer = if args.no_wait {
         Answer::Prompt

@@ -80,6 +80,9 @@ fn state_cell(p: &ProgramStatus) -> String {
 
 /// The reason, or for a running program what its checks last said.
 fn reason_cell(p: &ProgramStatus) -> String {
+    if let Some(old) = p.replacing {
+        return format!("replacing pid {old} (rolling restart)");
+    }
     if !p.reason.is_empty() {
         return p.reason.clone();
     }

@@ -191,7 +191,7 @@ fn the_library_example_takes_its_socket_and_drains_across_restarts() {
 [program.web]
 command = ["{}", "127.0.0.1:{}"]
 sockets = [{{ listen = "tcp://127.0.0.1:{port}", name = "http" }}]
-ready = {{ tcp = "127.0.0.1:{port}" }}
+ready = {{ log = "listening on" }}
 "#,
         example.display(),
         free_port()

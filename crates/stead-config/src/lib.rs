@@ -124,6 +124,24 @@ pub enum RestartPolicy {
     Never,
 }
 
+/// How a running program takes new settings at `stead reload` (`update = …`).
+///
+/// ```
+/// let p = stead_config::ProgramConfig::new("web", vec!["./web".into()]);
+/// assert_eq!(p.update, stead_config::UpdateStrategy::Restart);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum UpdateStrategy {
+    /// Stop each instance, then start it with the new settings.
+    #[default]
+    Restart,
+    /// For each instance in turn: start its replacement, wait until the replacement is
+    /// ready, then stop the old one (`stead restart --rolling`). A replacement that does not
+    /// become ready is stopped and the old instance keeps running.
+    Rolling,
+}
+
 /// How long to wait before restarting a program that keeps failing quickly.
 ///
 /// A program that ran for at least `reset_after` is restarted at once; each further exit
@@ -228,6 +246,8 @@ pub struct ProgramConfig {
     pub on_fatal: Option<Vec<String>>,
     /// `on_unhealthy = [cmd…]`: run when a health check or a limit fails.
     pub on_unhealthy: Option<Vec<String>>,
+    /// `update = "rolling"`: how a reload that changed the program applies to it.
+    pub update: UpdateStrategy,
     /// `sockets = [...]`: sockets stead binds once and hands to every instance, kept open
     /// across restarts and reloads (see [`SocketSpec`]).
     pub sockets: Vec<SocketSpec>,
@@ -301,6 +321,7 @@ impl ProgramConfig {
             on_fatal: None,
             on_unhealthy: None,
             sockets: Vec::new(),
+            update: UpdateStrategy::Restart,
         }
     }
 }

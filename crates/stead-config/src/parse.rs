@@ -50,6 +50,7 @@ const PROGRAM_KEYS: &[&str] = &[
     "on_fatal",
     "on_unhealthy",
     "sockets",
+    "update",
 ];
 const BACKOFF_KEYS: &[&str] = &["initial", "max", "multiplier", "jitter", "reset_after"];
 
@@ -776,6 +777,15 @@ impl Walker<'_, '_> {
                 "on_fatal" => p.on_fatal = self.hook(v, "on_fatal"),
                 "on_unhealthy" => p.on_unhealthy = self.hook(v, "on_unhealthy"),
                 "sockets" => p.sockets = self.sockets(v, &name),
+                "update" => {
+                    if let Some(u) = self.choice(v, "update", &["restart", "rolling"]) {
+                        p.update = if u == "rolling" {
+                            crate::UpdateStrategy::Rolling
+                        } else {
+                            crate::UpdateStrategy::Restart
+                        };
+                    }
+                }
                 "log" => {
                     let place = format!("[program.{name}.log]");
                     if let Some(lt) = self.table(v, &place) {
@@ -886,6 +896,9 @@ impl Walker<'_, '_> {
             );
         }
         p.numprocs = numprocs;
+        if !p.sockets.is_empty() {
+            self.probes_through_held_sockets(&p, name_key.span());
+        }
         p.template.command.clone_from(&argv);
         p.template.shell = shell;
         p.template.env = env.iter().cloned().collect();
@@ -1094,6 +1107,7 @@ mod tests {
              { listen = 'tcp://[::]:8443', ipv6_only = true, reuse_address = false }]\n",
         )
         .unwrap();
+        assert_eq!(c.programs[0].update, crate::UpdateStrategy::Restart);
         for inst in &c.programs {
             let s = &inst.sockets;
             assert_eq!(s.len(), 3);
@@ -1106,6 +1120,30 @@ mod tests {
             );
             assert_eq!((s[2].ipv6_only, s[2].reuse_address), (Some(true), false));
         }
+    }
+
+    #[test]
+    fn a_probe_through_a_held_socket_is_refused() {
+        let err = parse_err(
+            "[program.a]\ncommand = ['sh']\nsockets = ['tcp://0.0.0.0:8080']\nready = { http = 'http://127.0.0.1:8080/up' }\n\
+             [program.b]\ncommand = ['sh']\nsockets = ['tcp://127.0.0.1:9090']\nhealth = { tcp = 'localhost:9090' }\n",
+        );
+        let all: Vec<String> = err.diagnostics.iter().map(|d| d.message.clone()).collect();
+        assert_eq!(all.len(), 2, "{all:#?}");
+        assert!(
+            all[0].contains("ready probes tcp://0.0.0.0:8080"),
+            "{all:#?}"
+        );
+        assert!(
+            all[1].contains("health connects to tcp://127.0.0.1:9090"),
+            "{all:#?}"
+        );
+        // Another port, or a notify check, is fine.
+        parse(
+            Path::new("t.toml"),
+            "[program.a]\ncommand = ['sh']\nsockets = ['tcp://0.0.0.0:8080']\nready = { tcp = '127.0.0.1:8081' }\n",
+        )
+        .unwrap();
     }
 
     #[test]

@@ -278,6 +278,10 @@ pub struct LogStatus {
 /// assert!(log.status().stdout.unwrap().ends_with("web@1.out.log"));
 /// let _sink = log.capture(Stream::Out, &[]);
 /// ```
+///
+/// A clone writes to the same files, under the same locks and counters: two processes of
+/// one instance (a rolling restart's overlap) share one log.
+#[derive(Clone)]
 pub struct InstanceLog {
     name: Arc<str>,
     group: Arc<str>,

@@ -15,6 +15,7 @@ mod answers;
 mod checks;
 mod hooks;
 mod resources;
+mod rollout;
 
 use crate::config::{Config, ProgramConfig};
 use crate::control::api::{
@@ -45,6 +46,10 @@ const AUTOSTART_SLICE: Duration = Duration::from_millis(10);
 const HOST_HOPS: usize = 3;
 
 struct Slot {
+    /// Unique for the supervisor's life: what a rollout follows as slots move.
+    id: u64,
+    /// A rollout's replacement for the slot with this id, until it takes its place.
+    surge_of: Option<u64>,
     program: Program,
     child: Option<ProcessTree>,
     instance_id: String,
@@ -131,6 +136,8 @@ pub(crate) struct EngineSetup {
 
 pub(crate) struct Engine {
     config: Config,
+    /// Rolling restarts in progress.
+    rollouts: Vec<rollout::Rollout>,
     sockets: crate::sockets::Table,
     slots: Vec<Slot>,
     orphans: Vec<ProcessTree>,
@@ -183,6 +190,7 @@ impl Engine {
         let (checks_tx, checks_rx) = mpsc::unbounded_channel();
         let mut engine = Engine {
             config: setup.config.clone(),
+            rollouts: Vec::new(),
             sockets: setup.sockets,
             slots: Vec::new(),
             orphans: Vec::new(),
@@ -262,6 +270,8 @@ impl Engine {
             )
         });
         Slot {
+            id: self.seq,
+            surge_of: None,
             program: Program::new(config, seed),
             child: None,
             instance_id: String::new(),
@@ -797,6 +807,9 @@ impl Engine {
             self.shut_down_in_order(now);
         } else {
             self.start_waiting(now);
+            if !self.rollouts.is_empty() {
+                self.advance_rollouts(now);
+            }
         }
         self.report_startup();
         self.answer_waiters();
@@ -849,6 +862,7 @@ impl Engine {
         tracing::info!("shutting down ({why}): stopping {live} running program(s)");
         self.tell(HostNotice::Stopping);
         self.shutting_down = true;
+        self.abandon_rollouts("the supervisor is shutting down");
         let now = Instant::now();
         // Every program learns at once that nothing starts again, though most are stopped
         // later, in dependency order: one that dies meanwhile (the service manager's TERM
@@ -977,6 +991,10 @@ impl Engine {
                 .child
                 .as_ref()
                 .map(|ch| ch.containment().to_string()),
+            replacing: self.slots[idx]
+                .surge_of
+                .and_then(|id| self.slots.iter().find(|s| s.id == id))
+                .and_then(|s| s.program.pid()),
         }
     }
 
@@ -1004,6 +1022,7 @@ impl Engine {
                 verb,
                 names,
                 wait,
+                rolling,
                 reply,
             } => {
                 if self.shutting_down && verb != Verb::Stop {
@@ -1021,6 +1040,28 @@ impl Engine {
                         return;
                     }
                 };
+                if rolling {
+                    let (waiting, prompt) = if wait {
+                        (Some(reply), None)
+                    } else {
+                        (None, Some(reply))
+                    };
+                    match self.begin_rollout(&idxs, waiting) {
+                        Ok(()) => {
+                            if let Some(reply) = prompt {
+                                let programs =
+                                    idxs.iter().map(|&i| self.status_of(i, now)).collect();
+                                let _ = reply.send(Ok(ActionReport { programs }));
+                            }
+                        }
+                        Err((e, waiting)) => {
+                            if let Some(reply) = waiting.or(prompt) {
+                                let _ = reply.send(Err(e));
+                            }
+                        }
+                    }
+                    return;
+                }
                 let event = match verb {
                     Verb::Start => Event::Start,
                     Verb::Stop => Event::Stop,
@@ -1144,6 +1185,13 @@ impl Engine {
                 None,
             ));
         }
+        if !self.rollouts.is_empty() {
+            return Err(ApiError::new(
+                409,
+                "a rolling restart is in progress; nothing was reloaded",
+                Some("reload again once it is over (stead events -f shows it)".into()),
+            ));
+        }
         // Before the start is over the host still waits for the first READY: a reload
         // then is not one it should hear of.
         if self.startup_reported {
@@ -1220,6 +1268,7 @@ impl Engine {
         let mut next: Vec<Slot> = Vec::with_capacity(fresh.programs.len());
         let mut to_start = Vec::new();
         let mut to_restart = Vec::new();
+        let mut to_roll = Vec::new();
         for (cfg, fate) in fresh.programs.iter().zip(&plan.fates) {
             let (fleet::Fate::Unchanged(i) | fleet::Fate::Changed(i)) = *fate else {
                 if cfg.autostart {
@@ -1239,6 +1288,10 @@ impl Engine {
             }
             if matches!(fate, fleet::Fate::Changed(_)) {
                 match slot.program.state() {
+                    State::Running if cfg.update == crate::config::UpdateStrategy::Rolling => {
+                        slot.pending_config = None;
+                        to_roll.push((slot.id, cfg.clone()));
+                    }
                     State::Running | State::Starting | State::Stopping => {
                         slot.pending_config = Some(cfg.clone());
                         to_restart.push(next.len());
@@ -1273,6 +1326,11 @@ impl Engine {
         }
         for idx in to_restart {
             self.feed(idx, Event::Restart, now);
+        }
+        if !to_roll.is_empty() {
+            let names = to_roll.iter().map(|(_, c)| c.name.clone()).collect();
+            self.rollouts
+                .push(rollout::Rollout::new(to_roll, names, None));
         }
         for idx in first_removed..self.slots.len() {
             self.feed(idx, Event::Stop, now);

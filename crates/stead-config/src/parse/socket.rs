@@ -1,9 +1,13 @@
 //! `sockets = [...]` of a program: held sockets (see [`crate::SocketSpec`]).
 
+use std::ops::Range;
+
 use toml::Spanned;
 use toml::de::DeValue;
 
 use super::Walker;
+use crate::ProgramConfig;
+use crate::check::{HealthProbe, Probe};
 use crate::socket::{Listen, SocketSpec, socket_name_problem};
 
 const SOCKET_KEYS: &[&str] = &[
@@ -168,6 +172,51 @@ impl Walker<'_, '_> {
         Some(spec)
     }
 
+    /// Refuses a `ready` probe (tcp or http) or a `health` tcp probe that goes to one of the
+    /// program's own held sockets: stead holds that socket open, so the kernel accepts a
+    /// connection whatever the program does, and during a rolling restart the old instance
+    /// answers for the new one.
+    pub(super) fn probes_through_held_sockets(&mut self, p: &ProgramConfig, at: Range<usize>) {
+        let held = |target: &str| {
+            p.sockets.iter().find(|s| match &s.listen {
+                Listen::Tcp(addr) => reaches(target, *addr),
+                _ => false,
+            })
+        };
+        if let Some(r) = &p.ready {
+            let target = match &r.probe {
+                Probe::Tcp(t) => Some(t.as_str()),
+                Probe::Http { url, .. } => url
+                    .strip_prefix("http://")
+                    .map(|r| r.split('/').next().unwrap_or(r)),
+                _ => None,
+            };
+            if let Some(s) = target.and_then(held) {
+                self.c.error(
+                    at.clone(),
+                    format!(
+                        "[program.{}] ready probes {}, a socket stead holds for it: that passes before the program is ready (and, in a rolling restart, the old instance answers for the new)",
+                        p.group, s.listen
+                    ),
+                    Some("let the program say it: ready = { notify = true } (gunicorn and sd_notify users do), or probe a log line, a command or another port".into()),
+                );
+            }
+        }
+        if let Some(h) = &p.health
+            && let HealthProbe::Probe(Probe::Tcp(t)) = &h.probe
+            && let Some(s) = held(t)
+        {
+            self.c.error(
+                at,
+                format!(
+                    "[program.{}] health connects to {}, a socket stead holds for it: the kernel accepts that connection whatever the program does",
+                    p.group, s.listen
+                ),
+                Some("probe it with http = \"http://…\" instead, or a command".into()),
+            );
+        }
+    }
+
     /// A file mode: an integer (`0o660`) or an octal string (`"0660"`).
     fn mode(&mut self, v: &Spanned<DeValue<'_>>) -> Option<u32> {
         let parsed = match v.get_ref() {
@@ -186,5 +235,20 @@ impl Walker<'_, '_> {
                 None
             }
         }
+    }
+}
+
+/// Whether a probe of `target` (`host:port`) reaches a socket bound at `addr`.
+fn reaches(target: &str, addr: std::net::SocketAddr) -> bool {
+    let Some((host, port)) = target.rsplit_once(':') else {
+        return false;
+    };
+    if port.parse::<u16>().ok() != Some(addr.port()) {
+        return false;
+    }
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => addr.ip().is_unspecified() || ip == addr.ip(),
+        Err(_) => addr.ip().is_unspecified() || addr.ip().is_loopback(),
     }
 }

@@ -193,6 +193,10 @@ pub struct ProgramStatus {
     /// they inherit) or `job-object` (Windows).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub containment: Option<String>,
+    /// During a rolling restart, on the replacement: the pid of the instance it replaces
+    /// (both have the instance's name until the old one is gone).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub replacing: Option<u32>,
 }
 
 /// The last result of a program's checks.
@@ -260,6 +264,10 @@ pub struct ActionRequest {
     /// Answer only once every named program has settled (default true).
     #[serde(default = "yes")]
     pub wait: bool,
+    /// A restart, one instance at a time: each replacement is started and must be ready
+    /// before the instance it replaces is stopped. Restart only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rolling: bool,
 }
 
 fn yes() -> bool {

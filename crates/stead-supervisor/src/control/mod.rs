@@ -55,6 +55,8 @@ pub(crate) enum Request {
         verb: Verb,
         names: Vec<String>,
         wait: bool,
+        /// A rolling restart (see [`api::ActionRequest::rolling`]).
+        rolling: bool,
         reply: Reply<ActionReport>,
     },
     Signal {

@@ -594,10 +594,18 @@ async fn route(
         Endpoint::Action(v) => {
             let req: ActionRequest = parse_json(body, "{\"names\": [\"web\"]} or {\"all\": true}")?;
             let names = selection(req.names, req.all)?;
+            if req.rolling && v != crate::control::Verb::Restart {
+                return Err(ApiError::new(
+                    400,
+                    format!("`rolling` applies to a restart, not a {v}"),
+                    Some("POST it to /v1/restart".into()),
+                ));
+            }
             ask(engine, |reply| Request::Action {
                 verb: v,
                 names,
                 wait: req.wait,
+                rolling: req.rolling,
                 reply,
             })
             .await

@@ -1,0 +1,251 @@
+//! `stead restart --rolling` and `update = "rolling"`: each instance's replacement starts
+//! beside it on the same held socket, and the old one is stopped only once the replacement
+//! is ready. Under a steady stream of requests to a real server (gunicorn, which says
+//! `READY=1` on `NOTIFY_SOCKET` itself) nothing fails; a replacement that never becomes ready is
+//! stopped, the old instance keeps serving, and the command or reload says why.
+#![cfg(unix)]
+mod support;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use support::*;
+
+/// Answers each connection with its pid once it is ready, which it is only when `./ok`
+/// exists; otherwise it hangs in its start-up (as a server waiting for its database does)
+/// and never accepts.
+const SERVER: &str = r#"
+import os, socket, time
+s = socket.socket(fileno=3)
+if not os.path.exists("ok"):
+    time.sleep(3600)
+print("READY", flush=True)
+while True:
+    c, _ = s.accept()
+    c.recv(100)
+    c.sendall(f"{os.getpid()}\n".encode())
+    c.close()
+"#;
+
+#[derive(Default, Debug)]
+struct Tally {
+    ok: u32,
+    failed: Vec<String>,
+    answers: std::collections::BTreeSet<String>,
+}
+
+fn hammer(
+    port: u16,
+    request: &'static [u8],
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<Tally> {
+    std::thread::spawn(move || {
+        let mut t = Tally::default();
+        while !stop.load(Ordering::Relaxed) {
+            let addr = ([127, 0, 0, 1], port).into();
+            let got =
+                TcpStream::connect_timeout(&addr, Duration::from_secs(10)).and_then(|mut c| {
+                    c.set_read_timeout(Some(Duration::from_secs(10)))?;
+                    c.write_all(request)?;
+                    let mut a = String::new();
+                    c.read_to_string(&mut a)?;
+                    Ok(a)
+                });
+            match got {
+                Ok(a) if !a.is_empty() => {
+                    t.ok += 1;
+                    t.answers.insert(a.lines().last().unwrap_or("").to_string());
+                }
+                Ok(_) => t.failed.push("closed without an answer".into()),
+                Err(e) => t.failed.push(e.to_string()),
+            }
+        }
+        t
+    })
+}
+
+fn pids(h: &Harness, name: &str) -> Vec<u32> {
+    h.status()["programs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["name"] == name)
+        .filter_map(|p| p["pid"].as_u64().map(|n| n as u32))
+        .collect()
+}
+
+#[test]
+fn gunicorn_rolls_over_without_a_failed_request() {
+    let have = Command::new("python3")
+        .args(["-c", "import gunicorn"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if skip_unless(
+        have,
+        "gunicorn is not installed (python3 -m pip install gunicorn)",
+    ) {
+        return;
+    }
+    let mut h = Harness::new("rolling-gunicorn");
+    let port = free_port();
+    std::fs::write(
+        h.dir.join("app.py"),
+        "import os\ndef app(env, start):\n    start('200 OK', [('Content-Type', 'text/plain')])\n    return [str(os.getppid()).encode()]\n",
+    )
+    .unwrap();
+    h.write_config(&format!(
+        r#"
+[program.web]
+command = ["python3", "-m", "gunicorn", "--workers", "2", "app:app"]
+sockets = ["tcp://127.0.0.1:{port}"]
+ready = {{ notify = true, timeout = "30s" }}
+stop_timeout = "20s"
+"#
+    ));
+    h.up();
+    h.wait_for("web ready", Duration::from_secs(30), |h| {
+        h.program("web")["ready"] == true
+    });
+    let first = h.pid_of("web").unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let client = hammer(port, b"GET / HTTP/1.0\r\n\r\n", Arc::clone(&stop));
+    let mut masters = vec![first];
+    for _ in 0..3 {
+        std::thread::sleep(Duration::from_millis(300));
+        let out = h.stead(&["restart", "--rolling", "web", "--timeout", "60s"]);
+        assert!(out.status.success(), "{}", text(&out));
+        let now = pids(&h, "web");
+        assert_eq!(
+            now.len(),
+            1,
+            "one instance once the rollout is over: {now:?}"
+        );
+        assert!(!masters.contains(&now[0]), "a new master each time");
+        masters.push(now[0]);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::Relaxed);
+    let t = client.join().unwrap();
+    assert!(
+        t.failed.is_empty(),
+        "nothing fails across rolling restarts: {t:?}"
+    );
+    assert!(t.ok > 50, "{t:?}");
+    let events = text(&h.stead(&["events"]));
+    assert_eq!(
+        events.matches("done: 1 instance(s) replaced").count(),
+        3,
+        "{events}"
+    );
+    // The old master stopped only after its replacement was ready.
+    let ready_then_stop = events.find("is ready; stopping the old instance").unwrap();
+    assert!(events[..ready_then_stop].contains("starting a replacement beside pid"));
+}
+
+#[test]
+fn a_replacement_that_never_gets_ready_leaves_the_old_one_serving() {
+    let mut h = Harness::new("rolling-unready");
+    let port = free_port();
+    std::fs::write(h.dir.join("server.py"), SERVER).unwrap();
+    std::fs::write(h.dir.join("ok"), "").unwrap();
+    let config = |extra: &str| {
+        format!(
+            r#"
+[program.web]
+command = ["python3", "server.py"{extra}]
+sockets = ["tcp://127.0.0.1:{port}"]
+ready = {{ log = "READY", timeout = "1s" }}
+update = "rolling"
+numprocs = 2
+"#
+        )
+    };
+    h.write_config(&config(""));
+    h.up();
+    h.wait_for("both ready", Duration::from_secs(10), |h| {
+        let s = h.status();
+        s["programs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["ready"] == true)
+            .count()
+            == 2
+    });
+    let before: Vec<u32> = ["web:0", "web:1"]
+        .iter()
+        .map(|n| h.pid_of(n).unwrap())
+        .collect();
+
+    // A rolling restart whose replacements cannot get ready: the command fails with the
+    // reason and both old instances still serve.
+    std::fs::remove_file(h.dir.join("ok")).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let client = hammer(port, b"x", Arc::clone(&stop));
+    let out = h.stead(&["restart", "--rolling", "web", "--timeout", "30s"]);
+    assert!(!out.status.success());
+    let err = text(&out);
+    assert!(
+        err.contains("did not become ready") && err.contains("the old instance keeps running"),
+        "{err}"
+    );
+    h.wait_for("the replacement gone", Duration::from_secs(10), |h| {
+        h.status()["programs"].as_array().unwrap().len() == 2
+    });
+    let after: Vec<u32> = ["web:0", "web:1"]
+        .iter()
+        .map(|n| h.pid_of(n).unwrap())
+        .collect();
+    assert_eq!(before, after, "the old instances were not touched");
+
+    // A reload with a changed command takes the same road (update = "rolling").
+    h.write_config(&config(", \"--changed\""));
+    let out = h.stead(&["reload"]);
+    assert!(out.status.success(), "{}", text(&out));
+    h.wait_for("the rollout to fail", Duration::from_secs(15), |h| {
+        text(&h.stead(&["events"]))
+            .matches("failed: the replacement")
+            .count()
+            == 2
+    });
+    h.wait_for("the replacement gone", Duration::from_secs(10), |h| {
+        h.status()["programs"].as_array().unwrap().len() == 2
+    });
+    let after: Vec<u32> = ["web:0", "web:1"]
+        .iter()
+        .map(|n| h.pid_of(n).unwrap())
+        .collect();
+    assert_eq!(before, after);
+    stop.store(true, Ordering::Relaxed);
+    let t = client.join().unwrap();
+    assert!(
+        t.failed.is_empty(),
+        "the old instances served throughout: {t:?}"
+    );
+    let answered: std::collections::BTreeSet<u32> =
+        t.answers.iter().map(|a| a.parse().unwrap()).collect();
+    assert!(
+        answered.iter().all(|p| before.contains(p)),
+        "{answered:?} vs {before:?}"
+    );
+
+    // Once replacements can get ready, the reload's settings roll in, one instance at a time.
+    std::fs::write(h.dir.join("ok"), "").unwrap();
+    let out = h.stead(&["restart", "--rolling", "web", "--timeout", "30s"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let now: Vec<u32> = ["web:0", "web:1"]
+        .iter()
+        .map(|n| h.pid_of(n).unwrap())
+        .collect();
+    assert!(
+        now.iter().all(|p| !before.contains(p)),
+        "{now:?} vs {before:?}"
+    );
+    let ran = std::fs::read_to_string(format!("/proc/{}/cmdline", now[0])).unwrap();
+    assert!(
+        ran.contains("--changed"),
+        "the reloaded command runs: {ran:?}"
+    );
+}
