@@ -62,6 +62,10 @@ pub(crate) struct RunArgs {
     /// Signal and kill only the main process, not its whole tree.
     #[arg(long)]
     pub no_kill_tree: bool,
+    /// Hold a socket for the program across its restarts, handed over as LISTEN_FDS from
+    /// descriptor 3 (repeatable, in order): tcp://IP:PORT, udp://IP:PORT or unix:PATH.
+    #[arg(long = "socket", value_name = "ADDRESS")]
+    pub sockets: Vec<String>,
     /// Capture output into the logs directory of the state directory (rotated, with
     /// timestamps), and echo it here as "NAME | line", instead of giving the program this
     /// terminal.
@@ -257,6 +261,27 @@ pub(crate) fn run(args: RunArgs, state_dir: PathBuf) -> Result<u8, Failure> {
     p.user = args.user;
     p.group_name = args.group;
     p.kill_tree = !args.no_kill_tree;
+    let base = std::env::current_dir().unwrap_or_default();
+    for text in &args.sockets {
+        let listen = stead_supervisor::config::Listen::parse(text, &base).map_err(|e| {
+            Failure::new(
+                EXIT_USAGE,
+                format!(
+                    "stead: --socket {e}
+  = hint: for example --socket tcp://0.0.0.0:8080"
+                ),
+            )
+        })?;
+        if p.sockets.iter().any(|s| s.listen == listen) {
+            return Err(Failure::new(
+                EXIT_USAGE,
+                format!("stead: --socket {listen} is given twice"),
+            ));
+        }
+        p.sockets.push(stead_supervisor::config::SocketSpec::new(
+            listen, &args.name,
+        ));
+    }
     if let Err(problems) = check_program(&p) {
         let text: Vec<String> = problems
             .into_iter()

@@ -326,3 +326,26 @@ fn a_socket_that_cannot_be_had_is_named_and_changes_nothing() {
     assert!(answer.starts_with(&pid.unwrap().to_string()), "{answer}");
     drop(busy);
 }
+
+#[test]
+fn stead_run_holds_a_socket_too() {
+    let h = Harness::new("held-run");
+    let port = free_port();
+    let check = "import os, socket\n\
+assert os.environ['LISTEN_PID'] == str(os.getpid())\n\
+assert os.environ['LISTEN_FDS'] == '1' and os.environ['LISTEN_FDNAMES'] == 'run'\n\
+s = socket.socket(fileno=3)\n\
+assert s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN) == 1\n\
+assert s.getsockname()[1] == int(os.environ['PORT'])\n\
+fds = sorted(int(f) for f in os.listdir('/proc/self/fd'))\n\
+assert fds[:4] == [0, 1, 2, 3] and len(fds) == 5, fds  # the fifth: listdir's own\n";
+    let out = h
+        .command()
+        .env("PORT", port.to_string())
+        .args(["run", "--restart", "never", "--socket"])
+        .arg(format!("tcp://127.0.0.1:{port}"))
+        .args(["--", "python3", "-c", check])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+}
