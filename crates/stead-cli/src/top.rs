@@ -234,12 +234,15 @@ fn draw(f: &mut ratatui::Frame<'_>, view: &View) {
             p.uptime_ms.map_or("-".into(), |ms| {
                 stead_supervisor::format_duration(Duration::from_millis(ms / 1000 * 1000))
             }),
-            terminal::escape(if p.reason.is_empty() {
-                p.status_text.as_deref().unwrap_or_default()
-            } else {
-                &p.reason
-            })
-            .into_owned(),
+            match p.replacing {
+                Some(old) => format!("replacing pid {old} (rolling restart)"),
+                None => terminal::escape(if p.reason.is_empty() {
+                    p.status_text.as_deref().unwrap_or_default()
+                } else {
+                    &p.reason
+                })
+                .into_owned(),
+            },
         ])
         .style(Style::default().fg(colour))
     });
