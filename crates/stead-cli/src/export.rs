@@ -50,9 +50,13 @@ fn parse_format(s: &str) -> Result<Format, String> {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ImportCommand {
-    /// systemd service units: stead import systemd /etc/systemd/system/web.service …
+    /// systemd service units, with their socket units: stead import systemd web.service web.socket …
+    ///
+    /// A service's socket units (its own name's, those in its Sockets=, those whose
+    /// Service= names it) become its `sockets = [...]`; they are looked for among the files
+    /// given, then beside the service.
     Systemd {
-        /// The unit files.
+        /// The unit files (.service, and .socket).
         #[arg(required = true)]
         units: Vec<PathBuf>,
         /// Write the config here instead of printing it (never over an existing file).

@@ -2,7 +2,8 @@
 //! `systemd-analyze verify` (nothing on stderr), Kubernetes manifests by
 //! `kubernetes-validate --strict` (the published schemas), the Compose file by the
 //! compose-spec JSON schema, Nomad jobs by an HCL2 parser. The input includes awkward values
-//! (quotes, `$`, `%`, spaces, `{index}`, odd environment names) to exercise the escaping.
+//! (quotes, `$`, `%`, spaces, `{index}`, odd environment names) to exercise the escaping, and
+//! held sockets (socket units; container ports and a Service).
 #![cfg(target_os = "linux")]
 mod support;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ exit_codes = [0, 3]
 ready = { http = "http://127.0.0.1:8080/healthz", timeout = "20s" }
 health = { tcp = "127.0.0.1:8080", interval = "10s", failures = 2, grace = "5s" }
 limits = { max_memory = "512MB", max_cpu = 150 }
+sockets = ["tcp://0.0.0.0:8443", { listen = "unix:/run/web/admin 100%.sock", name = "admin", mode = 0o660, owner = "www-data", group = "www-data" }, { listen = "udp://[::]:5353", name = "mdns", ipv6_only = true }]
 [program.pool]
 command = ["sh", "-c", "exec sleep {index}00"]
 numprocs = 3
@@ -27,6 +29,7 @@ ready = "notify"
 health = { watchdog = "30s" }
 restart = "on-failure"
 env = { SLOT = "slot-{index}" }
+sockets = [{ listen = "tcp://127.0.0.1:9000", backlog = 128 }]
 [program.once]
 command = "sh -c 'echo done'"
 restart = "never"
@@ -98,6 +101,16 @@ fn systemd_units_pass_systemd_analyze_verify() {
         let dir = export(&h, "systemd", &["--systemd-version", "252"]);
         let units = files(&dir);
         assert!(units.iter().any(|u| u.ends_with("stead.target")));
+        if config == TRICKY {
+            for socket in [
+                "web.socket",
+                "web-admin.socket",
+                "web-mdns.socket",
+                "pool.socket",
+            ] {
+                assert!(units.iter().any(|u| u.ends_with(socket)), "{units:?}");
+            }
+        }
         let out = Command::new("systemd-analyze")
             .args(["verify", "--man=no"])
             .args(&units)
@@ -143,7 +156,7 @@ fn kubernetes_manifests_pass_the_published_schemas() {
     let text =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{text}");
-    for kind in ["deployment/web", "job/pool", "job/once"] {
+    for kind in ["deployment/web", "service/web", "job/pool", "job/once"] {
         assert!(
             text.contains(&format!("passed for resource {kind}")),
             "{text}"

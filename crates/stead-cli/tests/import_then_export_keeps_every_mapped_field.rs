@@ -1,6 +1,7 @@
 //! Users arrive from supervisord and systemd: `stead import` turns a real supervisord config
 //! and a set of unit files into a stead.toml that validates, reports what it could not map,
-//! and keeps every mapped field through `stead export systemd` and back.
+//! and keeps every mapped field through `stead export systemd` and back, the sockets of a
+//! service's socket units included.
 #![cfg(unix)]
 mod support;
 use support::*;
@@ -58,10 +59,18 @@ TimeoutStopSec=15
 KillMode=process
 SuccessExitStatus=3 SIGUSR1
 ProtectSystem=strict
+Sockets=web-admin.socket
 
 [Install]
 WantedBy=multi-user.target
 "#;
+
+/// The socket unit of the service's own name, found beside it; no `FileDescriptorName=`, so
+/// systemd names its descriptors `web.socket`.
+const SOCKET: &str = "[Socket]\nListenStream=8080\nListenStream=127.0.0.1:8081\nListenDatagram=[::1]:5353\nBacklog=64\nBindIPv6Only=ipv6-only\nFreeBind=yes\n\n[Install]\nWantedBy=sockets.target\n";
+
+/// A socket unit named in `Sockets=`.
+const ADMIN_SOCKET: &str = "[Socket]\nListenStream=/run/web/admin.sock\nFileDescriptorName=admin\nSocketMode=0660\nSocketUser=nobody\nSocketGroup=nogroup\nService=web.service\n";
 
 #[test]
 fn import_then_export_keeps_every_mapped_field() {
@@ -72,6 +81,8 @@ fn import_then_export_keeps_every_mapped_field() {
     std::fs::write(&unit, UNIT).unwrap();
     let db_unit = h.dir.join("db.service");
     std::fs::write(&db_unit, DB_UNIT).unwrap();
+    std::fs::write(h.dir.join("web.socket"), SOCKET).unwrap();
+    std::fs::write(h.dir.join("web-admin.socket"), ADMIN_SOCKET).unwrap();
 
     // supervisord
     let from_sup = h.dir.join("from-supervisord.toml");
@@ -139,6 +150,11 @@ fn import_then_export_keeps_every_mapped_field() {
         "{err}"
     );
     assert!(err.contains("SuccessExitStatus SIGUSR1"), "{err}");
+    assert!(
+        err.contains("web: not mapped: web.socket: [Socket] FreeBind=yes"),
+        "{err}"
+    );
+    assert!(!err.contains("Sockets="), "{err}");
     let c = stead_config(&from_unit);
     let web = &c.programs[0];
     assert_eq!(
@@ -161,6 +177,26 @@ fn import_then_export_keeps_every_mapped_field() {
     assert_eq!(web.stop_timeout.as_secs(), 15);
     assert!(!web.kill_tree);
     assert_eq!(web.exit_codes, [0, 3]);
+    // The socket units' sockets, with every option that has a key in stead.
+    let sockets: Vec<String> = web
+        .sockets
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {} {} {:o} {:?} {:?} {:?}",
+                s.listen, s.name, s.backlog, s.mode, s.owner, s.group, s.ipv6_only
+            )
+        })
+        .collect();
+    assert_eq!(
+        sockets,
+        [
+            "unix:/run/web/admin.sock admin 4096 660 Some(\"nobody\") Some(\"nogroup\") None",
+            "tcp://[::]:8080 web.socket 64 666 None None Some(true)",
+            "tcp://127.0.0.1:8081 web.socket 64 666 None None None",
+            "udp://[::1]:5353 web.socket 4096 666 None None Some(true)",
+        ]
+    );
 
     // …and back: export the imported config, import the exported unit, same fields.
     let units = h.dir.join("units");
@@ -209,6 +245,9 @@ fn import_then_export_keeps_every_mapped_field() {
     );
     assert_eq!(w2.exit_codes, web.exit_codes);
     assert_eq!(w2.depends_on, web.depends_on);
+    // The socket units were written beside the service, under their own names again.
+    assert!(units.join("web.socket").is_file() && units.join("web-admin.socket").is_file());
+    assert_eq!(w2.sockets, web.sockets);
 }
 
 fn stead_config(path: &std::path::Path) -> stead_supervisor::Config {

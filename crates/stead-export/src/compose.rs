@@ -4,7 +4,8 @@
 //! `deploy.replicas` from `numprocs`, `healthcheck:` from an exec `ready` (else `health`)
 //! check, `depends_on` with `condition: service_started` (`service_healthy` when the
 //! dependency's `ready` is its healthcheck, `service_completed_successfully` for a one-shot
-//! dependency).
+//! dependency), `ports:` from TCP and UDP `sockets` (published on the same host address and
+//! port).
 
 use serde_json::{Map, Value, json};
 use stead_config::RestartPolicy;
@@ -190,6 +191,10 @@ fn service(p: &mut Program<'_>, image: &str) -> Value {
     if let Some((h, _)) = check {
         s["healthcheck"] = h;
     }
+    let ports = published(p);
+    if !ports.is_empty() {
+        s["ports"] = Value::Array(ports);
+    }
     if c.user.is_some() || c.group_name.is_some() {
         p.drop(
             "`user`/`group` name host accounts; set `user:` to a uid:gid that exists in the image",
@@ -209,6 +214,41 @@ fn service(p: &mut Program<'_>, image: &str) -> Value {
         p.drop("`[log]` settings: output goes to the container's logging driver");
     }
     s
+}
+
+/// The TCP and UDP `sockets` as `ports:`: the container port published on the host at the
+/// same port (and address, unless it is all of them). Replicas cannot share a host port, so
+/// with `numprocs > 1` Docker chooses each replica's (noted).
+fn published(p: &mut Program<'_>) -> Vec<Value> {
+    let ports = crate::ports::ports(
+        p,
+        "Compose",
+        ", on all of its container's interfaces (0.0.0.0 or [::]); Compose publishes it on the host",
+        "the program must create it itself (a volume shares it with the host or other services)",
+    );
+    let replicas = p.cfg.numprocs > 1;
+    if replicas && !ports.is_empty() {
+        p.drop(format!(
+            "`sockets` with `numprocs = {}`: replicas cannot all publish one host port (under stead the instances share one socket); each replica's is chosen by Docker (`docker compose port`): put a proxy in front for one address",
+            p.cfg.numprocs
+        ));
+    }
+    ports
+        .iter()
+        .map(|port| {
+            let mut v = json!({
+                "target": port.addr.port(),
+                "protocol": port.protocol().to_ascii_lowercase(),
+            });
+            if !replicas {
+                v["published"] = json!(port.addr.port());
+            }
+            if !port.addr.ip().is_unspecified() {
+                v["host_ip"] = json!(port.addr.ip().to_string());
+            }
+            v
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -252,6 +292,37 @@ mod tests {
         assert!(!text.contains("healthcheck:"), "{text}");
         assert!(
             notes.iter().any(|n| n.contains("write the check as exec")),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn sockets_are_published_ports() {
+        let (text, notes) = compose(
+            "[program.web]\ncommand = ['/bin/web']\nsockets = ['tcp://0.0.0.0:8080', 'udp://127.0.0.1:53']\n\
+             [program.pool]\ncommand = ['/bin/pool']\nnumprocs = 2\nsockets = ['tcp://0.0.0.0:9000']\n",
+        );
+        assert!(
+            text.contains(
+                "    ports:\n    - protocol: \"tcp\"\n      published: 8080\n      target: 8080\n    - host_ip: \"127.0.0.1\"\n      protocol: \"udp\"\n      published: 53\n      target: 53\n"
+            ),
+            "{text}"
+        );
+        // Replicas cannot share a host port: Docker chooses each one's.
+        assert!(
+            text.contains("    ports:\n    - protocol: \"tcp\"\n      target: 9000\n"),
+            "{text}"
+        );
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("replicas cannot all publish one host port")),
+            "{notes:?}"
+        );
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("Compose hands the program no socket")),
             "{notes:?}"
         );
     }

@@ -2,8 +2,9 @@
 //! (`replicas = numprocs`), a Job per program that runs to completion (`restart =
 //! "on-failure"` → `restartPolicy: OnFailure`, `"never"` → `Never`; `numprocs` →
 //! `completions`/`parallelism`, `{index}` → an Indexed Job's `$(JOB_COMPLETION_INDEX)`),
-//! `terminationGracePeriodSeconds` from `stop_timeout`, `env`. Plain YAML documents for
-//! `kubectl apply -f`.
+//! `terminationGracePeriodSeconds` from `stop_timeout`, `env`; TCP and UDP `sockets` →
+//! `containerPort`s, and for a Deployment a `Service` that reaches them. Plain YAML documents
+//! for `kubectl apply -f`.
 
 use serde_json::{Value, json};
 use stead_config::RestartPolicy;
@@ -20,7 +21,7 @@ pub(crate) fn render(
     let docs: Vec<Value> = programs
         .iter_mut()
         .zip(images)
-        .map(|(p, image)| manifest(p, options, &image))
+        .flat_map(|(p, image)| manifest(p, options, &image))
         .collect();
     let text: Vec<String> = docs.iter().map(to_yaml).collect();
     Ok(vec![File {
@@ -32,7 +33,8 @@ pub(crate) fn render(
     }])
 }
 
-fn manifest(p: &mut Program<'_>, options: &Options, image: &str) -> Value {
+/// The program's workload (a Deployment or a Job), and the Service of a Deployment's ports.
+fn manifest(p: &mut Program<'_>, options: &Options, image: &str) -> Vec<Value> {
     let c = p.cfg;
     let name = dns_name(p.name);
     if name != p.name {
@@ -104,6 +106,17 @@ fn manifest(p: &mut Program<'_>, options: &Options, image: &str) -> Value {
         container["env"] = Value::Array(env);
     }
     probes(p, &mut container);
+    let ports = container_ports(p);
+    if !ports.is_empty() {
+        container["ports"] = Value::Array(
+            ports
+                .iter()
+                .map(|(name, port)| {
+                    json!({"name": name, "containerPort": port.addr.port(), "protocol": port.protocol()})
+                })
+                .collect(),
+        );
+    }
     let mut pod = json!({
         "terminationGracePeriodSeconds": seconds_ceil(p.finite_stop_timeout("Kubernetes", "terminationGracePeriodSeconds")),
         "containers": [container],
@@ -123,14 +136,14 @@ fn manifest(p: &mut Program<'_>, options: &Options, image: &str) -> Value {
         if indexed {
             spec["completionMode"] = json!("Indexed");
         }
-        json!({
+        vec![json!({
             "apiVersion": "batch/v1",
             "kind": "Job",
             "metadata": {"name": name, "labels": labels},
             "spec": spec,
-        })
+        })]
     } else {
-        json!({
+        let mut docs = vec![json!({
             "apiVersion": "apps/v1",
             "kind": "Deployment",
             "metadata": {"name": name, "labels": labels},
@@ -139,8 +152,75 @@ fn manifest(p: &mut Program<'_>, options: &Options, image: &str) -> Value {
                 "selector": {"matchLabels": {"app.kubernetes.io/name": name}},
                 "template": {"metadata": {"labels": labels}, "spec": pod},
             },
-        })
+        })];
+        if !ports.is_empty() {
+            // One address in the cluster for the replicas' ports, as stead's one socket
+            // was for its instances.
+            let service_ports: Vec<Value> = ports
+                .iter()
+                .map(|(port_name, port)| {
+                    json!({
+                        "name": port_name,
+                        "port": port.addr.port(),
+                        "targetPort": port_name,
+                        "protocol": port.protocol(),
+                    })
+                })
+                .collect();
+            docs.push(json!({
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": name, "labels": labels},
+                "spec": {
+                    "selector": {"app.kubernetes.io/name": name},
+                    "ports": service_ports,
+                },
+            }));
+        }
+        docs
     }
+}
+
+/// The TCP and UDP `sockets` as container ports, each with a name a Service can target: the
+/// socket's own when it is a valid port name (at most 15 lowercase letters, digits and
+/// single `-`, with a letter) that no other port has, else `tcp-PORT` / `udp-PORT`.
+fn container_ports(p: &mut Program<'_>) -> Vec<(String, crate::ports::Port)> {
+    let ports = crate::ports::ports(
+        p,
+        "Kubernetes",
+        ", on all of the pod's interfaces (0.0.0.0 or [::]); a Service reaches them",
+        "the program must create it itself (an emptyDir volume shares it between containers)",
+    );
+    let valid = |n: &str| {
+        (1..=15).contains(&n.len())
+            && n.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && n.chars().any(|c| c.is_ascii_lowercase())
+            && !n.starts_with('-')
+            && !n.ends_with('-')
+            && !n.contains("--")
+    };
+    let fallback = |port: &crate::ports::Port| {
+        format!(
+            "{}-{}",
+            port.protocol().to_ascii_lowercase(),
+            port.addr.port()
+        )
+    };
+    let names: Vec<String> = ports
+        .iter()
+        .map(|port| {
+            let own = ports.iter().filter(|o| o.name == port.name).count() == 1
+                && valid(&port.name)
+                && !ports.iter().any(|o| fallback(o) == port.name);
+            if own {
+                port.name.clone()
+            } else {
+                fallback(port)
+            }
+        })
+        .collect();
+    names.into_iter().zip(ports).collect()
 }
 
 /// The kubelet probes the pod's IP, not its loopback: a probe of 127.0.0.1 or localhost
@@ -292,5 +372,50 @@ mod tests {
             "{notes:?}"
         );
         assert!(!notes.iter().any(|(p, _)| p == "api"), "{notes:?}");
+    }
+
+    #[test]
+    fn sockets_are_container_ports_and_a_service() {
+        let config = stead_config::Config::parse_portable(
+            std::path::Path::new("/srv/stead.toml"),
+            "[program.web]\ncommand = ['/bin/web']\nsockets = [{ listen = 'tcp://0.0.0.0:8443', name = 'https' }, \
+             'tcp://[::]:8443', 'udp://0.0.0.0:53', 'tcp://0.0.0.0:53', 'unix:/run/web.sock']\n\
+             [program.job]\ncommand = ['/bin/job']\nrestart = 'never'\nsockets = ['tcp://0.0.0.0:9000']\n",
+        )
+        .unwrap();
+        let options = Options {
+            image: Some("app:1".into()),
+            ..Options::default()
+        };
+        let out = export(&config, Format::Kubernetes, &options).unwrap();
+        let text = &out.files[0].text;
+        // Each port and protocol once, named for the Service to target.
+        assert!(
+            text.contains(
+                "        ports:\n        - containerPort: 8443\n          name: \"https\"\n          protocol: \"TCP\"\n        - containerPort: 53\n          name: \"udp-53\"\n          protocol: \"UDP\"\n        - containerPort: 53\n          name: \"tcp-53\"\n          protocol: \"TCP\"\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("kind: \"Service\""), "{text}");
+        assert!(
+            text.contains("  - name: \"https\"\n    port: 8443\n    protocol: \"TCP\"\n    targetPort: \"https\"\n"),
+            "{text}"
+        );
+        // A Job gets its container port, and no Service.
+        assert_eq!(text.matches("kind: \"Service\"").count(), 1, "{text}");
+        assert!(text.contains("containerPort: 9000"), "{text}");
+        let notes: Vec<String> = out.warnings.into_iter().flat_map(|w| w.dropped).collect();
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("Kubernetes hands the program no socket (no LISTEN_FDS)")),
+            "{notes:?}"
+        );
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("`unix:/run/web.sock`: Kubernetes makes no unix socket")),
+            "{notes:?}"
+        );
     }
 }

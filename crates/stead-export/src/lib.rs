@@ -25,6 +25,7 @@ pub mod compose;
 pub mod import;
 pub mod kubernetes;
 pub mod nomad;
+mod ports;
 pub mod systemd;
 pub mod unit;
 mod yaml;

@@ -3,7 +3,8 @@
 //! (`attempts` = `max_restarts` within `interval` = `restart_window`, `delay` = the first
 //! backoff, `mode = "fail"`). Programs run by path on the host with the `raw_exec` driver,
 //! or in their `image` with `docker`. Programs that run to completion (`restart =
-//! "on-failure"`/`"never"`) go to a second job of type `batch`.
+//! "on-failure"`/`"never"`) go to a second job of type `batch`. TCP and UDP `sockets` are
+//! static ports of the group's `network` (and the docker task's `ports`).
 
 use std::fmt::Write;
 
@@ -69,6 +70,7 @@ fn group(p: &mut Program<'_>, options: &Options, out: &mut String) {
     let image = c.image.clone().or_else(|| options.image.clone());
     let _ = writeln!(out, "\n  group {} {{", hcl(p.name));
     let _ = writeln!(out, "    count = {}", c.numprocs);
+    let labels = network(p, docker, out);
     let (attempts, mode) = match (c.restart, c.max_restarts) {
         (RestartPolicy::Never, _) => (0, "fail"),
         (_, 0) => {
@@ -97,6 +99,10 @@ fn group(p: &mut Program<'_>, options: &Options, out: &mut String) {
     let _ = writeln!(out, "\n      config {{");
     if let Some(image) = &image {
         let _ = writeln!(out, "        image   = {}", hcl(image));
+    }
+    if docker && !labels.is_empty() {
+        let labels: Vec<String> = labels.iter().map(|l| hcl(l)).collect();
+        let _ = writeln!(out, "        ports   = [{}]", labels.join(", "));
     }
     let mut program = cmd.first().cloned().unwrap_or_default();
     if !docker && program.contains('/') && !std::path::Path::new(&program).is_absolute() {
@@ -162,6 +168,63 @@ fn group(p: &mut Program<'_>, options: &Options, out: &mut String) {
     let _ = writeln!(out, "    }}\n  }}");
 }
 
+/// The TCP and UDP `sockets` as static ports of the group's `network` block (Nomad reserves a
+/// port number for both protocols); their labels, for the docker driver's `ports`. A label is
+/// the socket's name when it is letters, digits and `_` and no other port has it, else
+/// `port_N`.
+fn network(p: &mut Program<'_>, docker: bool, out: &mut String) -> Vec<String> {
+    let inside = if docker {
+        ", on all of its container's interfaces (0.0.0.0 or [::]), and Docker publishes it on the client"
+    } else {
+        ""
+    };
+    let fix = if docker {
+        "the program must create it itself (a volume shares it with other tasks)"
+    } else {
+        "the program must create it itself"
+    };
+    let ports = crate::ports::ports(p, "Nomad", inside, fix);
+    let mut numbers: Vec<(u16, &str)> = Vec::new();
+    for port in &ports {
+        if !numbers.iter().any(|(n, _)| *n == port.addr.port()) {
+            numbers.push((port.addr.port(), &port.name));
+        }
+    }
+    let valid = |n: &str| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let labels: Vec<String> = numbers
+        .iter()
+        .map(|(n, name)| {
+            let own = valid(name)
+                && numbers.iter().filter(|(_, o)| o == name).count() == 1
+                && !numbers.iter().any(|(o, _)| format!("port_{o}") == *name);
+            if own {
+                (*name).to_string()
+            } else {
+                format!("port_{n}")
+            }
+        })
+        .collect();
+    if labels.is_empty() {
+        return labels;
+    }
+    let _ = writeln!(out, "\n    network {{");
+    for ((n, _), label) in numbers.iter().zip(&labels) {
+        let _ = writeln!(
+            out,
+            "      port {} {{\n        static = {n}\n      }}",
+            hcl(label)
+        );
+    }
+    let _ = writeln!(out, "    }}");
+    if p.cfg.numprocs > 1 {
+        p.drop(format!(
+            "`sockets` with `numprocs = {}`: each allocation reserves its static ports on its client, so Nomad places every one on a client of its own (under stead the instances share one socket)",
+            p.cfg.numprocs
+        ));
+    }
+    labels
+}
+
 #[cfg(test)]
 mod tests {
     use crate::{Format, Options, export};
@@ -185,6 +248,38 @@ mod tests {
                 .iter()
                 .any(|n| n.contains("Nomad starts groups in no order")),
             "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn sockets_are_static_ports_of_the_group() {
+        let config = stead_config::Config::parse_portable(
+            std::path::Path::new("/srv/stead.toml"),
+            "[program.web]\ncommand = ['/bin/web']\nsockets = [{ listen = 'tcp://0.0.0.0:8080', name = 'http' }, \
+             'udp://0.0.0.0:8080', 'tcp://0.0.0.0:9090']\n",
+        )
+        .unwrap();
+        let out = export(&config, Format::Nomad, &Options::default()).unwrap();
+        let text = &out.files[0].text;
+        assert!(
+            text.contains(
+                "    network {\n      port \"http\" {\n        static = 8080\n      }\n      port \"web\" {\n        static = 9090\n      }\n    }\n"
+            ),
+            "{text}"
+        );
+        // raw_exec runs on the client: no port mapping.
+        assert!(!text.contains("ports   ="), "{text}");
+        let options = Options {
+            image: Some("app:1".into()),
+            ..Options::default()
+        };
+        let out = export(&config, Format::Nomad, &options).unwrap();
+        assert!(
+            out.files[0]
+                .text
+                .contains("        ports   = [\"http\", \"web\"]\n"),
+            "{}",
+            out.files[0].text
         );
     }
 }

@@ -15,6 +15,9 @@
 //! | `health = { watchdog = … }` | `WatchdogSec=`; other health checks are noted |
 //! | `limits` | `MemoryMax=`, `CPUQuota=` (the action is always a kill by the kernel or nothing) |
 //! | (`--harden`) | the sandbox of [`harden`]: `default` unless `none` or `strict` |
+//! | `sockets` | a socket unit per set of names and options (`ListenStream=`, `ListenDatagram=`, `FileDescriptorName=`, `Backlog=`, `SocketMode=`, `SocketUser=`, `SocketGroup=`, `BindIPv6Only=`), named in the service's `Sockets=` and `Requires=`; see the `socket` module |
+
+mod socket;
 
 use std::path::Path;
 
@@ -31,9 +34,13 @@ pub(crate) fn render(programs: &mut [Program<'_>], options: &Options) -> Vec<Fil
         .iter()
         .map(|p| (p.name.to_string(), instance_units(p.name, p.cfg.numprocs)))
         .collect();
+    // The sockets of each program, in the socket units that hold them.
+    let groups: Vec<Vec<socket::Group<'_>>> = programs.iter_mut().map(socket::groups).collect();
+    let names: Vec<&str> = programs.iter().map(|p| p.name).collect();
+    let socket_units = socket::unit_names(&names, &groups);
     let mut files = Vec::new();
     let mut wants = Vec::new();
-    for p in programs.iter_mut() {
+    for ((p, groups), sockets) in programs.iter_mut().zip(&groups).zip(&socket_units) {
         let template = p.cfg.numprocs > 1;
         let unit_name = if template {
             format!("{}@.service", p.name)
@@ -41,8 +48,39 @@ pub(crate) fn render(programs: &mut [Program<'_>], options: &Options) -> Vec<Fil
             format!("{}.service", p.name)
         };
         let instances = instance_units(p.name, p.cfg.numprocs);
+        let activates = instances[0].clone();
         wants.extend(instances);
         let mut unit = program_unit(p, options, &target, template);
+        let mut socket_files = Vec::new();
+        if !sockets.is_empty() {
+            // Sockets= hands them to every instance and orders the start after them;
+            // Requires=: a socket that cannot be had fails the start, as under stead.
+            unit.set("Unit", "Requires", sockets.join(" "));
+            unit.set("Unit", "After", sockets.join(" "));
+            unit.set("Service", "Sockets", sockets.join(" "));
+            if sockets.len() > 1 {
+                p.drop(format!(
+                    "`sockets` with different names or options take {} socket units ({}), and systemd passes the descriptors of different units in no fixed order: the program must find each by its name in LISTEN_FDNAMES, not by its place",
+                    sockets.len(),
+                    sockets.join(", ")
+                ));
+            }
+            for (group, name) in groups.iter().zip(sockets) {
+                let file = socket::socket_unit(
+                    p,
+                    group,
+                    &socket::Context {
+                        unit_name: name,
+                        activates: &activates,
+                        template: template.then_some(unit_name.as_str()),
+                        target: &target,
+                        header: &header(options),
+                    },
+                );
+                socket_files.push(file);
+                wants.push(name.clone());
+            }
+        }
         let mut deps = Vec::new();
         for d in &p.cfg.depends_on {
             match units_of.get(d) {
@@ -62,6 +100,7 @@ pub(crate) fn render(programs: &mut [Program<'_>], options: &Options) -> Vec<Fil
             name: unit_name,
             text: header(options) + &unit.render(),
         });
+        files.append(&mut socket_files);
     }
     let mut t = Unit::default();
     t.set(
@@ -105,6 +144,9 @@ pub fn program_unit_for(
         notes: Vec::new(),
     };
     let unit = program_unit(&mut p, options, target, cfg.numprocs > 1);
+    if !cfg.sockets.is_empty() {
+        p.drop("`sockets`: this unit alone binds none; the socket units that do are written by `stead export systemd`, which also names them in the unit's Sockets=");
+    }
     (unit, p.notes)
 }
 
@@ -654,5 +696,121 @@ mod tests {
             "{user}"
         );
         assert!(user.contains("ProtectSystem=full") && !user.contains("CapabilityBoundingSet"));
+    }
+
+    fn export_all(text: &str) -> (Vec<crate::File>, Vec<String>) {
+        let config =
+            stead_config::Config::parse_portable(std::path::Path::new("/srv/stead.toml"), text)
+                .unwrap();
+        let out = export(&config, Format::Systemd, &Options::default()).unwrap();
+        let notes = out.warnings.into_iter().flat_map(|w| w.dropped).collect();
+        (out.files, notes)
+    }
+
+    fn file<'a>(files: &'a [crate::File], name: &str) -> &'a str {
+        let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+        &files
+            .iter()
+            .find(|f| f.name == name)
+            .unwrap_or_else(|| panic!("no {name} in {names:?}"))
+            .text
+    }
+
+    #[test]
+    fn sockets_become_socket_units_that_the_service_requires() {
+        let (files, notes) = export_all(
+            "[program.web]\ncommand = ['/bin/web']\nsockets = ['tcp://0.0.0.0:8080', 'tcp://[::]:8081', \
+             { listen = 'unix:run/../admin.sock', name = 'admin', mode = 0o660, owner = 'www-data' }, \
+             { listen = 'udp://[::]:5353', name = 'mdns', ipv6_only = true }]\n\
+             [program.pool]\ncommand = ['/bin/pool']\nnumprocs = 2\n\
+             sockets = [{ listen = 'tcp://[fe80::1%2]:9000', backlog = 128, reuse_address = false }]\n",
+        );
+        let web = file(&files, "web.service");
+        for line in [
+            "Requires=web.socket web-admin.socket web-mdns.socket\n",
+            "After=web.socket web-admin.socket web-mdns.socket\n",
+            "Sockets=web.socket web-admin.socket web-mdns.socket\n",
+        ] {
+            assert!(web.contains(line), "{web}");
+        }
+        // One unit per name: FileDescriptorName= names every socket of its unit.
+        let own = file(&files, "web.socket");
+        assert!(
+            own.contains(
+                "ListenStream=0.0.0.0:8080\nListenStream=[::]:8081\nFileDescriptorName=web\nBacklog=4096\nService=web.service\n"
+            ),
+            "{own}"
+        );
+        assert!(own.contains("PartOf=stead.target") && own.contains("WantedBy=stead.target"));
+        let admin = file(&files, "web-admin.socket");
+        assert!(
+            admin.contains(
+                "ListenStream=/srv/admin.sock\nFileDescriptorName=admin\nBacklog=4096\nSocketMode=0660\nSocketUser=www-data\nRemoveOnStop=yes\n"
+            ),
+            "{admin}"
+        );
+        let mdns = file(&files, "web-mdns.socket");
+        assert!(
+            mdns.contains(
+                "ListenDatagram=[::]:5353\nFileDescriptorName=mdns\nBindIPv6Only=ipv6-only\n"
+            ),
+            "{mdns}"
+        );
+        assert!(!mdns.contains("Backlog="), "{mdns}");
+        // A template: every instance is handed the one socket; traffic starts instance 0.
+        assert!(file(&files, "pool@.service").contains("Sockets=pool.socket\n"));
+        let pool = file(&files, "pool.socket");
+        assert!(
+            pool.contains("ListenStream=[fe80::1]:9000%2\nFileDescriptorName=pool\nBacklog=128\nService=pool@0.service\n"),
+            "{pool}"
+        );
+        assert!(pool.contains(
+            "# Unlike under stead, traffic while no instance runs starts pool@0.service"
+        ));
+        assert!(
+            file(&files, "stead.target").contains(
+                "Wants=web.service web.socket web-admin.socket web-mdns.socket pool@0.service pool@1.service pool.socket\n"
+            )
+        );
+        let said = |what: &str| notes.iter().any(|n| n.contains(what));
+        assert!(
+            said("in no fixed order: the program must find each by its name"),
+            "{notes:?}"
+        );
+        assert!(said(
+            "`reuse_address = false` on `tcp://[fe80::1%2]:9000`: systemd sets SO_REUSEADDR"
+        ));
+        assert!(said("`owner = \"www-data\"` without `group`"), "{notes:?}");
+        assert_eq!(notes.len(), 3, "{notes:?}");
+    }
+
+    #[test]
+    fn socket_unit_names_never_clash() {
+        let (files, _) = export_all(
+            "[program.my]\ncommand = ['/bin/my']\nsockets = ['tcp://0.0.0.0:1', { listen = 'tcp://0.0.0.0:2', name = 'app' }, \
+             { listen = 'tcp://0.0.0.0:3', name = 'a/b' }, { listen = 'tcp://0.0.0.0:4', backlog = 1 }, \
+             { listen = 'tcp://0.0.0.0:6', name = 'my-app.socket' }, { listen = 'tcp://0.0.0.0:7', name = 'legacy.socket' }]\n\
+             [program.my-app]\ncommand = ['/bin/my-app']\nsockets = [{ listen = 'tcp://0.0.0.0:5', name = 'x' }]\n",
+        );
+        let mut names: Vec<&str> = files
+            .iter()
+            .map(|f| f.name.as_str())
+            .filter(|n| n.ends_with(".socket"))
+            .collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            [
+                "legacy.socket",
+                "my-a_b.socket",
+                "my-app-2.socket",
+                "my-app.socket",
+                "my-my-app.socket",
+                "my-my.socket",
+                "my.socket"
+            ]
+        );
+        assert!(file(&files, "my-app.service").contains("Sockets=my-app.socket\n"));
+        assert!(file(&files, "my-app-2.socket").contains("FileDescriptorName=app\n"));
     }
 }

@@ -21,6 +21,8 @@ pub struct Draft {
     pub unmapped: Vec<String>,
     /// Ordering settings of a unit (`After=x`), resolved against the other imported units.
     pub(crate) after: Vec<(String, String)>,
+    /// The socket units a service names in `Sockets=`, found among the imported units.
+    pub(crate) sockets: Vec<String>,
 }
 
 impl Draft {

@@ -7,14 +7,23 @@
 //! `infinity`: no timeout), `Type=notify` → `ready`, `WatchdogSec`,
 //! `KillMode=process`, `SuccessExitStatus`. Everything else in `[Service]` is listed as not
 //! mapped; `[Unit]` ordering and `[Install]` are noted once.
+//!
+//! A service's socket units (those named in `Sockets=`, the one of its own name, and any
+//! imported whose `Service=` names it), among the units imported or beside the service,
+//! become its `sockets` (see [`SOCKET_MAPPED`]).
 
-use std::path::Path;
+mod socket;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use stead_config::{INFINITY, format_duration};
 
 use super::{Draft, program_name, toml_array, toml_str, toml_table};
 use crate::unit::{Unit, split_exec_words};
+pub use socket::SOCKET_MAPPED;
+use socket::SocketUnit;
 
 /// The directives the import maps (some with a note about what their value could not
 /// keep); every other directive of a unit is listed as not mapped, by name.
@@ -36,6 +45,8 @@ pub const MAPPED: &[(&str, &str)] = &[
     ("Service", "WatchdogSec"),
     ("Service", "SuccessExitStatus"),
     ("Service", "Type"),
+    // The socket units named are imported with the service (their sockets, or a note).
+    ("Service", "Sockets"),
     // Derived from `backoff` on export.
     ("Service", "RestartSteps"),
     ("Unit", "StartLimitBurst"),
@@ -52,8 +63,25 @@ pub const MAPPED: &[(&str, &str)] = &[
 ];
 
 /// Reads unit files into drafts; `After=`/`Requires=`/`Wants=` between them become
-/// `depends_on` (the others are listed as not mapped).
-pub fn import_units(paths: &[std::path::PathBuf]) -> Result<Vec<Draft>, String> {
+/// `depends_on` (the others are listed as not mapped). Socket units (`.socket`) among them, or
+/// beside a service, become the `sockets` of the service they hand sockets to; a socket unit
+/// given that no service given takes is an error.
+pub fn import_units(paths: &[PathBuf]) -> Result<Vec<Draft>, String> {
+    let (socket_paths, paths): (Vec<PathBuf>, Vec<PathBuf>) = paths
+        .iter()
+        .cloned()
+        .partition(|p| p.extension().is_some_and(|e| e == "socket"));
+    let paths = &paths[..];
+    if paths.is_empty() {
+        return Err(format!(
+            "{}: socket units alone; give the service each hands its sockets to as well",
+            socket_paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     let mut drafts = paths
         .iter()
         .map(|p| import_unit(p))
@@ -81,10 +109,15 @@ pub fn import_units(paths: &[std::path::PathBuf]) -> Result<Vec<Draft>, String> 
         }
         seen.push(&d.name);
     }
+    let attached = attach_sockets(paths, &socket_paths, &mut drafts)?;
     let names: Vec<String> = drafts.iter().map(|d| d.name.clone()).collect();
-    for d in &mut drafts {
+    for (d, sockets) in drafts.iter_mut().zip(&attached) {
         let mut deps: Vec<String> = Vec::new();
         for (setting, unit) in std::mem::take(&mut d.after) {
+            // The service's own socket units: `sockets` is their ordering and requirement.
+            if sockets.contains(&unit) {
+                continue;
+            }
             let stem = unit.strip_suffix(".service").unwrap_or(&unit);
             let program = program_name(stem.split('@').next().unwrap_or(stem));
             if names.contains(&program) && program != d.name && unit.ends_with(".service") {
@@ -100,6 +133,139 @@ pub fn import_units(paths: &[std::path::PathBuf]) -> Result<Vec<Draft>, String> 
         }
     }
     Ok(drafts)
+}
+
+/// Gives each service (`paths[i]`, `drafts[i]`) the sockets of its socket units: those its
+/// `Sockets=` names, the one of its own name (`NAME.socket`; a template's `NAME@.service` is
+/// handed `NAME.socket`'s with `Accept=yes` or a `Service=` naming an instance), and those in
+/// `socket_paths` whose `Service=` names it. A unit is looked for among `socket_paths`, then
+/// beside the service. Returns the socket units each service was given.
+fn attach_sockets(
+    paths: &[PathBuf],
+    socket_paths: &[PathBuf],
+    drafts: &mut [Draft],
+) -> Result<Vec<Vec<String>>, String> {
+    let mut units: HashMap<String, SocketUnit> = HashMap::new();
+    for p in socket_paths {
+        let u = SocketUnit::read(p)?;
+        if units.contains_key(&u.file) {
+            return Err(format!(
+                "{}: a second unit named `{}` (give each unit once)",
+                p.display(),
+                u.file
+            ));
+        }
+        units.insert(u.file.clone(), u);
+    }
+    // Which program has taken each socket unit, and each address.
+    let mut taken: HashMap<String, String> = HashMap::new();
+    let mut held: HashMap<String, String> = HashMap::new();
+    let mut attached = Vec::new();
+    for (path, d) in paths.iter().zip(drafts.iter_mut()) {
+        let file = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let template = is_template(path);
+        let stem = file.strip_suffix(".service").unwrap_or(&file);
+        let own = format!("{}.socket", stem.trim_end_matches('@'));
+        let activates_this = |u: &SocketUnit| match &u.service {
+            Some(s) if template => s
+                .strip_prefix(stem)
+                .is_some_and(|i| i.ends_with(".service")),
+            Some(s) => *s == file,
+            // With Accept=yes, a unit of its own name activates instances of NAME@.service.
+            None => !template && !u.accept && u.file == own,
+        };
+        let mut candidates: Vec<(String, bool)> =
+            d.sockets.iter().map(|s| (s.clone(), true)).collect();
+        candidates.push((own.clone(), false));
+        let mut given: Vec<&String> = units
+            .values()
+            .filter(|u| activates_this(u))
+            .map(|u| &u.file)
+            .collect();
+        given.sort();
+        candidates.extend(given.into_iter().map(|f| (f.clone(), false)));
+        let mut items = Vec::new();
+        let mut mine = Vec::new();
+        for (name, named) in candidates {
+            if mine.contains(&name) {
+                continue;
+            }
+            if !units.contains_key(&name) {
+                let beside = path.with_file_name(&name);
+                if beside.is_file() {
+                    units.insert(name.clone(), SocketUnit::read(&beside)?);
+                } else {
+                    if named {
+                        d.unmapped(format!(
+                            "[Service] Sockets={name} ({name} is neither among the units imported nor beside {file}: import it with the service)"
+                        ));
+                    }
+                    continue;
+                }
+            }
+            let u = &units[&name];
+            // The unit of the service's own name hands it sockets only when it activates it
+            // (a template's `NAME.socket` activates an instance, or one per connection).
+            let hands_this =
+                named || activates_this(u) || (template && u.accept && u.service.is_none());
+            if !hands_this {
+                continue;
+            }
+            mine.push(name.clone());
+            if u.accept {
+                taken.insert(name.clone(), d.name.clone());
+                d.unmapped(format!(
+                    "{name}: Accept=yes (systemd starts a process per connection and hands it the connection): stead hands the listening socket to the program, which accepts connections itself; its sockets were left out"
+                ));
+                continue;
+            }
+            if let Some(other) = taken.get(&name) {
+                d.unmapped(format!(
+                    "{name}: its sockets are [program.{other}]'s already, and stead hands a socket to one program; left out here"
+                ));
+                continue;
+            }
+            taken.insert(name.clone(), d.name.clone());
+            for n in &u.notes {
+                d.unmapped(n.clone());
+            }
+            for spec in &u.specs {
+                let address = spec.listen.to_string();
+                if let Some(other) = held.get(&address) {
+                    d.unmapped(format!(
+                        "{name}: `{address}` is [program.{other}]'s already, and stead holds an address for one program; left out here"
+                    ));
+                    continue;
+                }
+                held.insert(address, d.name.clone());
+                items.push(socket::item(spec, &d.name));
+            }
+        }
+        if !items.is_empty() {
+            d.set("sockets", socket::array(&items));
+        }
+        attached.push(mine);
+    }
+    for p in socket_paths {
+        let file = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if !taken.contains_key(&file) {
+            return Err(format!(
+                "{}: no service imported with it takes its sockets; import it with the service it activates ({}), or leave it out",
+                p.display(),
+                units[&file]
+                    .service
+                    .clone()
+                    .unwrap_or_else(|| file.replace(".socket", ".service"))
+            ));
+        }
+    }
+    Ok(attached)
 }
 
 /// A template unit (`NAME@.service`).
@@ -276,6 +442,9 @@ pub fn import_unit(path: &Path) -> Result<Draft, String> {
                 d.set("exit_codes", format!("[{}]", codes.join(", ")));
             }
             ("Service", "Type") => kind = value,
+            ("Service", "Sockets") => d
+                .sockets
+                .extend(value.split_whitespace().map(String::from)),
             ("Unit" | "Service", "StartLimitBurst") => start_limit.0 = Some(value),
             ("Unit" | "Service", "StartLimitIntervalSec" | "StartLimitInterval") => {
                 start_limit.1 = Some(value)
@@ -405,4 +574,150 @@ fn timespan(v: &str) -> Option<Duration> {
         rest = &rest[unit_len..];
     }
     (total.is_finite() && total < 1e9).then(|| Duration::from_secs_f64(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A directory of unit files, removed on drop.
+    struct Dir(PathBuf);
+
+    impl Dir {
+        fn new(name: &str, units: &[(&str, &str)]) -> Dir {
+            let dir =
+                std::env::temp_dir().join(format!("stead-export-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            for (file, text) in units {
+                std::fs::write(dir.join(file), text).unwrap();
+            }
+            Dir(dir)
+        }
+
+        fn paths(&self, files: &[&str]) -> Vec<PathBuf> {
+            files.iter().map(|f| self.0.join(f)).collect()
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn key<'a>(d: &'a Draft, k: &str) -> Option<&'a str> {
+        d.keys.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn a_services_socket_units_become_its_sockets() {
+        let dir = Dir::new(
+            "sockets",
+            &[
+                (
+                    "web.service",
+                    "[Unit]\nAfter=web.socket network.target\nRequires=web-admin.socket\n\
+                     [Service]\nExecStart=/bin/web\nSockets=web-admin.socket gone.socket\n",
+                ),
+                ("web.socket", "[Socket]\nListenStream=8080\n"),
+                (
+                    "web-admin.socket",
+                    "[Socket]\nListenStream=/run/web.sock\nFileDescriptorName=admin\nSocketMode=0600\nService=web.service\n",
+                ),
+                (
+                    "inetd@.service",
+                    "[Service]\nExecStart=/usr/sbin/in.telnetd\n",
+                ),
+                ("inetd.service", "[Service]\nExecStart=/usr/sbin/inetd\n"),
+                ("inetd.socket", "[Socket]\nListenStream=23\nAccept=yes\n"),
+                ("lonely.socket", "[Socket]\nListenStream=9\n"),
+            ],
+        );
+        // The socket units beside the services are found without being named.
+        let drafts = import_units(&dir.paths(&["web.service", "inetd@.service"])).unwrap();
+        let web = &drafts[0];
+        assert_eq!(
+            key(web, "sockets"),
+            Some(
+                "[{ listen = \"unix:/run/web.sock\", name = \"admin\", mode = 0o600 }, { listen = \"tcp://[::]:8080\", name = \"web.socket\" }]"
+            ),
+            "{web:?}"
+        );
+        // Ordering on its own sockets is implied; on other units it is noted.
+        assert!(
+            !web.unmapped
+                .iter()
+                .any(|n| n.contains("web.socket") && n.contains("After"))
+        );
+        assert!(
+            web.unmapped
+                .iter()
+                .any(|n| n == "[Unit] After=network.target")
+        );
+        assert!(
+            web.unmapped
+                .iter()
+                .any(|n| n.starts_with("[Service] Sockets=gone.socket (gone.socket is neither")),
+            "{:?}",
+            web.unmapped
+        );
+        let inetd = &drafts[1];
+        assert_eq!(key(inetd, "sockets"), None);
+        assert!(
+            inetd
+                .unmapped
+                .iter()
+                .any(|n| n.starts_with("inetd.socket: Accept=yes")),
+            "{:?}",
+            inetd.unmapped
+        );
+        let out = crate::import::write(&drafts, "test");
+        out.validate(Path::new("/etc/stead/stead.toml")).unwrap();
+        // An Accept=yes unit activates the template's instances, not the plain service.
+        let plain = import_units(&dir.paths(&["inetd.service"])).unwrap();
+        assert!(plain[0].unmapped.is_empty(), "{:?}", plain[0].unmapped);
+        // Given by name, a socket unit must belong to a service given with it.
+        let e = import_units(&dir.paths(&["web.service", "lonely.socket"])).unwrap_err();
+        assert!(
+            e.contains("lonely.socket: no service imported with it takes its sockets"),
+            "{e}"
+        );
+        assert!(import_units(&dir.paths(&["web.socket"])).is_err());
+    }
+
+    #[test]
+    fn a_socket_unit_serves_one_program_and_an_address_one_socket() {
+        let dir = Dir::new(
+            "shared-sockets",
+            &[
+                (
+                    "a.service",
+                    "[Service]\nExecStart=/bin/a\nSockets=shared.socket\n",
+                ),
+                (
+                    "b.service",
+                    "[Service]\nExecStart=/bin/b\nSockets=shared.socket\n",
+                ),
+                ("shared.socket", "[Socket]\nListenStream=0.0.0.0:80\n"),
+            ],
+        );
+        let drafts = import_units(&dir.paths(&["a.service", "b.service"])).unwrap();
+        assert_eq!(
+            key(&drafts[0], "sockets"),
+            Some("[{ listen = \"tcp://0.0.0.0:80\", name = \"shared.socket\" }]")
+        );
+        assert_eq!(key(&drafts[1], "sockets"), None);
+        assert!(
+            drafts[1]
+                .unmapped
+                .iter()
+                .any(|n| n.contains("shared.socket: its sockets are [program.a]'s already")),
+            "{:?}",
+            drafts[1].unmapped
+        );
+        crate::import::write(&drafts, "test")
+            .validate(Path::new("/etc/stead/stead.toml"))
+            .unwrap();
+    }
 }
