@@ -157,14 +157,17 @@ fn find_sources(state_dir: &Path, args: &LogsArgs) -> Result<Vec<Source>, Failur
     let client = crate::ctl::client(state_dir);
     match client.get::<StatusReport>(&crate::ctl::status_path(&args.names)) {
         Ok(report) => {
-            let mut out = Vec::new();
+            let mut out: Vec<Source> = Vec::new();
             for p in report.programs {
                 let Some(log) = p.log else { continue };
-                if let Some(f) = log.stdout {
-                    out.push(Source::new(&p.name, Stream::Out, f.into()));
-                }
-                if let Some(f) = log.stderr {
-                    out.push(Source::new(&p.name, Stream::Err, f.into()));
+                for (file, stream) in [(log.stdout, Stream::Out), (log.stderr, Stream::Err)] {
+                    let Some(f) = file else { continue };
+                    let path: std::path::PathBuf = f.into();
+                    // A rolling restart's replacement writes the instance's own files:
+                    // read each file once.
+                    if !out.iter().any(|s| s.live == path) {
+                        out.push(Source::new(&p.name, stream, path));
+                    }
                 }
             }
             Ok(out)

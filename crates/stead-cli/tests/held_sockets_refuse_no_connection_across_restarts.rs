@@ -76,8 +76,21 @@ fn hammer(
 }
 
 fn restart_while_hammered(h: &Harness, port: u16, request: &'static [u8], times: u32) -> Tally {
+    restart_while_hammered_by(h, port, request, times, 1)
+}
+
+/// [`restart_while_hammered`] with `clients` connecting at once.
+fn restart_while_hammered_by(
+    h: &Harness,
+    port: u16,
+    request: &'static [u8],
+    times: u32,
+    clients: usize,
+) -> Tally {
     let stop = Arc::new(AtomicBool::new(false));
-    let client = hammer(port, request, Arc::clone(&stop));
+    let all: Vec<_> = (0..clients)
+        .map(|_| hammer(port, request, Arc::clone(&stop)))
+        .collect();
     for _ in 0..times {
         std::thread::sleep(Duration::from_millis(300));
         let out = h.stead(&["restart", "web", "--timeout", "30s"]);
@@ -85,7 +98,15 @@ fn restart_while_hammered(h: &Harness, port: u16, request: &'static [u8], times:
     }
     std::thread::sleep(Duration::from_millis(300));
     stop.store(true, Ordering::Relaxed);
-    client.join().unwrap()
+    let mut t = Tally::default();
+    for c in all {
+        let one = c.join().unwrap();
+        t.ok += one.ok;
+        t.refused += one.refused;
+        t.other.extend(one.other);
+        t.answers.extend(one.answers);
+    }
+    t
 }
 
 #[test]
@@ -200,8 +221,10 @@ ready = {{ log = "listening on" }}
     h.wait_for("web running", Duration::from_secs(10), |h| {
         h.state_of("web") == "running"
     });
-    // Each request takes 50 ms in the server: a restart always finds some in flight.
-    let t = restart_while_hammered(&h, port, b"GET /slow/50 HTTP/1.0\r\n\r\n", 4);
+    // Four clients keep connecting: a restart always finds connections just accepted whose
+    // request has not arrived yet (a graceful shutdown that closed those dropped a few per
+    // restart).
+    let t = restart_while_hammered_by(&h, port, b"GET / HTTP/1.0\r\n\r\n", 10, 4);
     assert_eq!(t.refused, 0, "{t:?}");
     assert!(t.other.is_empty(), "in-flight requests are drained: {t:?}");
     assert!(t.ok > 20, "{t:?}");
@@ -348,4 +371,131 @@ assert fds[:4] == [0, 1, 2, 3] and len(fds) == 5, fds  # the fifth: listdir's ow
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn a_reload_never_changes_a_file_through_a_swapped_socket_path() {
+    let mut h = Harness::new("held-swap");
+    let run = h.dir.join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    let victim = h.dir.join("victim");
+    std::fs::write(&victim, "secret").unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let sock = run.join("app.sock");
+    std::fs::write(h.dir.join("server.py"), SERVER).unwrap();
+    let config = |mode: &str| {
+        format!(
+            "[program.web]\ncommand = [\"python3\", \"server.py\"]\nsockets = [{{ listen = \"unix:run/app.sock\", mode = {mode} }}]\n"
+        )
+    };
+    h.write_config(&config("0o660"));
+    h.up();
+    h.wait_for("web running", Duration::from_secs(10), |h| {
+        h.state_of("web") == "running"
+    });
+    // Whoever owns the directory swaps the socket for a link to another file.
+    std::fs::remove_file(&sock).unwrap();
+    std::os::unix::fs::symlink(&victim, &sock).unwrap();
+    h.write_config(&config("0o666"));
+    let out = h.stead(&["reload"]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("no longer the socket stead made"),
+        "{}",
+        text(&out)
+    );
+    let meta = std::fs::metadata(&victim).unwrap();
+    assert_eq!(
+        meta.permissions().mode() & 0o777,
+        0o600,
+        "the file behind the link is untouched"
+    );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "secret");
+    // At shutdown the link is not removed either (it is not what stead made).
+    let out = h.stead(&["shutdown"]);
+    assert!(out.status.success(), "{}", text(&out));
+    h.wait_exit(Duration::from_secs(10));
+    assert!(std::fs::symlink_metadata(&sock).is_ok());
+}
+
+#[test]
+fn a_refused_reload_leaves_kept_sockets_as_they_were() {
+    let mut h = Harness::new("held-keep");
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy_port = busy.local_addr().unwrap().port();
+    std::fs::write(h.dir.join("server.py"), SERVER).unwrap();
+    let config = |mode: &str, extra: &str| {
+        format!(
+            "[program.web]\ncommand = [\"python3\", \"server.py\"]\nsockets = [{{ listen = \"unix:a.sock\", mode = {mode} }}{extra}]\n"
+        )
+    };
+    h.write_config(&config("0o600", ""));
+    h.up();
+    h.wait_for("web running", Duration::from_secs(10), |h| {
+        h.state_of("web") == "running"
+    });
+    h.write_config(&config(
+        "0o666",
+        &format!(", \"tcp://127.0.0.1:{busy_port}\""),
+    ));
+    let out = h.stead(&["reload"]);
+    assert!(!out.status.success());
+    let mode = std::fs::metadata(h.dir.join("a.sock"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600, "a refused reload changed a kept socket");
+    drop(busy);
+}
+
+#[test]
+fn a_stale_socket_with_a_full_queue_is_refused_without_waiting() {
+    let h = Harness::new("held-full");
+    let sock = h.dir.join("hog.sock");
+    // A listener that never accepts, its queue full.
+    let hog = Command::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "import socket, time\ns = socket.socket(socket.AF_UNIX)\ns.bind({:?})\ns.listen(0)\n\
+             cs = []\nfor _ in range(8):\n    c = socket.socket(socket.AF_UNIX); c.setblocking(False)\n    \
+             try: c.connect({:?})\n    except OSError: pass\n    cs.append(c)\nprint('full', flush=True)\ntime.sleep(60)\n",
+            sock.display().to_string(),
+            sock.display().to_string()
+        ))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut hog = Guard(hog);
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(hog.0.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "full");
+    h.write_config("[program.web]\ncommand = [\"sleep\", \"60\"]\nsockets = [\"unix:hog.sock\"]\n");
+    let began = std::time::Instant::now();
+    let out = h.stead(&["up", "-c", h.config.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("a process listens on"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        began.elapsed() < Duration::from_secs(5),
+        "it waited: {:?}",
+        began.elapsed()
+    );
+    drop(hog);
+}
+
+/// Kills the child when dropped.
+struct Guard(std::process::Child);
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

@@ -249,3 +249,45 @@ numprocs = 2
         "the reloaded command runs: {ran:?}"
     );
 }
+
+#[test]
+fn a_rolling_restart_waits_for_readiness_and_a_stop_during_one_waits_for_both() {
+    let mut h = Harness::new("rolling-wait");
+    let port = free_port();
+    std::fs::write(
+        h.dir.join("server.py"),
+        "import socket, time\ns = socket.socket(fileno=3)\ntime.sleep(1)\nprint('READY', flush=True)\nwhile True:\n    c, _ = s.accept(); c.close()\n",
+    )
+    .unwrap();
+    h.write_config(&format!(
+        "[program.web]\ncommand = [\"python3\", \"server.py\"]\nsockets = [\"tcp://127.0.0.1:{port}\"]\nready = {{ log = \"READY\", timeout = \"20s\" }}\n"
+    ));
+    h.up();
+    h.wait_for("web ready", Duration::from_secs(10), |h| {
+        h.program("web")["ready"] == true
+    });
+    // Not running: a rolling restart starts it, and returns once it is ready.
+    assert!(h.stead(&["stop", "web"]).status.success());
+    let out = h.stead(&["restart", "--rolling", "web", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["programs"][0]["ready"], true, "{report}");
+
+    // A stop while the replacement starts answers once both processes are gone.
+    let out = h.stead(&["restart", "--rolling", "--no-wait", "web"]);
+    assert!(out.status.success(), "{}", text(&out));
+    h.wait_for("the replacement", Duration::from_secs(5), |h| {
+        pids(h, "web").len() == 2
+    });
+    let both = pids(&h, "web");
+    let out = h.stead(&["stop", "web"]);
+    assert!(out.status.success(), "{}", text(&out));
+    for pid in &both {
+        assert!(!alive(*pid), "pid {pid} still runs after stop returned");
+    }
+    h.wait_for("one instance left", Duration::from_secs(5), |h| {
+        h.status()["programs"].as_array().unwrap().len() == 1
+    });
+    let events = text(&h.stead(&["events"]));
+    assert!(events.contains("rollout"), "{events}");
+}

@@ -55,7 +55,7 @@ pub use log::{
 };
 pub use parse::parse_http_url;
 pub use signal::Signal;
-pub use socket::{Listen, SocketSpec, socket_name_problem};
+pub use socket::{Listen, SocketSpec, overlaps, socket_name_problem};
 
 /// The exit code of stead when a program went `fatal` and that ended the supervisor
 /// (`stead run`, or `exit_on_fatal = true`): a permanent failure, so that a native manager's

@@ -159,6 +159,11 @@ pub(super) fn parse(
     for ((file, text), root) in files.iter().zip(&roots) {
         let mut wi = Walker::new(text, dir_of(file), host);
         wi.log_defaults = log_defaults.clone();
+        // The sockets of the files before it: an address is held once across all of them.
+        wi.sockets_seen = ws
+            .last()
+            .map(|p| p.sockets_seen.clone())
+            .unwrap_or_default();
         for (key, value) in root.get_ref() {
             if key.get_ref() != "program" {
                 wi.c.error(
@@ -305,7 +310,7 @@ struct Walker<'t, 'h> {
     /// Every `depends_on` entry: (program, dependency, span of the entry).
     deps: Vec<(String, String, Range<usize>)>,
     /// Every held socket's address so far, with its program: each is held once.
-    sockets_seen: Vec<(String, crate::Listen)>,
+    sockets_seen: Vec<(String, crate::SocketSpec, Range<usize>)>,
     /// Check the config against this machine (binaries, users, directories, env files);
     /// off for `stead export`, whose programs run elsewhere.
     /// The checks against this host, or `None` for a portable load.
@@ -1123,6 +1128,29 @@ mod tests {
     }
 
     #[test]
+    fn overlapping_sockets_and_port_zero_are_refused() {
+        let err = parse_err(
+            "[program.a]\ncommand = ['sh']\nsockets = ['tcp://0.0.0.0:80', 'unix:/x/../y.sock']\n\
+             [program.b]\ncommand = ['sh']\nsockets = ['tcp://127.0.0.1:80', 'tcp://[::]:80', 'unix:/y.sock', 'tcp://127.0.0.1:0']\n\
+             [program.c]\ncommand = ['sh']\nsockets = [{ listen = 'tcp://[::]:81', ipv6_only = true }, 'tcp://0.0.0.0:81']\n",
+        );
+        let all: Vec<String> = err.diagnostics.iter().map(|d| d.message.clone()).collect();
+        assert_eq!(all.len(), 4, "{all:#?}");
+        assert!(
+            all[0].contains(
+                "`tcp://127.0.0.1:80` of [program.b] overlaps `tcp://0.0.0.0:80` of [program.a]"
+            ),
+            "{all:#?}"
+        );
+        assert!(
+            all[1].contains("`tcp://[::]:80` of [program.b] overlaps"),
+            "{all:#?}"
+        );
+        assert!(all[2].contains("`unix:/y.sock` is held twice"), "{all:#?}");
+        assert!(all[3].contains("port 0"), "{all:#?}");
+    }
+
+    #[test]
     fn a_probe_through_a_held_socket_is_refused() {
         let err = parse_err(
             "[program.a]\ncommand = ['sh']\nsockets = ['tcp://0.0.0.0:8080']\nready = { http = 'http://127.0.0.1:8080/up' }\n\
@@ -1517,6 +1545,34 @@ mod tests {
         // Relative paths in an included file start at its own directory; [log] applies.
         assert_eq!(c.programs[2].cwd, conf_d.join("www"));
         assert_eq!(c.programs[2].log.timestamps, crate::Timestamps::None);
+    }
+
+    #[test]
+    fn a_socket_is_held_once_across_included_files() {
+        let (_d, path) = with_includes(
+            "sockets",
+            "[supervisor]\ninclude = ['conf.d/*.toml']\n[program.db]\ncommand = ['db']\nsockets = ['tcp://0.0.0.0:5432']\n",
+            &[
+                (
+                    "a.toml",
+                    "[program.a]\ncommand = ['a']\nsockets = ['tcp://127.0.0.1:8080']\n",
+                ),
+                (
+                    "b.toml",
+                    "[program.b]\ncommand = ['b']\nsockets = ['tcp://127.0.0.1:5432', 'tcp://127.0.0.1:8080']\n",
+                ),
+            ],
+        );
+        let err = load(&path).unwrap_err().to_string();
+        assert!(err.contains("b.toml:3:"), "{err}");
+        assert!(
+            err.contains("overlaps `tcp://0.0.0.0:5432` of [program.db]"),
+            "{err}"
+        );
+        assert!(
+            err.contains("`tcp://127.0.0.1:8080` is held twice: by [program.a] and [program.b]"),
+            "{err}"
+        );
     }
 
     #[test]

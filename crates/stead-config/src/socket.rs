@@ -60,11 +60,20 @@ impl Listen {
                 )
             })
         };
+        let fixed_port = |a: SocketAddr| {
+            if a.port() == 0 {
+                Err(format!(
+                    "`{text}` has port 0, which picks another port at each start: clients could not find it; give a port"
+                ))
+            } else {
+                Ok(a)
+            }
+        };
         if let Some(rest) = text.strip_prefix("tcp://") {
-            return ip_port(rest, "tcp").map(Listen::Tcp);
+            return ip_port(rest, "tcp").and_then(fixed_port).map(Listen::Tcp);
         }
         if let Some(rest) = text.strip_prefix("udp://") {
-            return ip_port(rest, "udp").map(Listen::Udp);
+            return ip_port(rest, "udp").and_then(fixed_port).map(Listen::Udp);
         }
         if let Some(rest) = text.strip_prefix("unix:") {
             let rest = rest.strip_prefix("//").unwrap_or(rest);
@@ -76,7 +85,7 @@ impl Listen {
                     "`{text}`: abstract unix sockets are not supported; give a path, like unix:/run/app.sock"
                 ));
             }
-            let path = base.join(rest);
+            let path = normalize(&base.join(rest));
             // sockaddr_un holds 108 bytes with the terminating NUL.
             if path.as_os_str().len() > 107 {
                 return Err(format!(
@@ -100,6 +109,56 @@ impl Listen {
     /// ```
     pub fn is_stream(&self) -> bool {
         !matches!(self, Listen::Udp(_))
+    }
+}
+
+/// `a/./b/../c` as `a/c`, without asking the file system: two spellings of one path are one
+/// socket address.
+fn normalize(path: &std::path::Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Whether sockets `a` and `b` cannot both be bound: the same protocol and port where one
+/// address is a wildcard of the other's family (`0.0.0.0` takes every IPv4 address; `[::]`
+/// every IPv6 one and, unless `ipv6_only = true`, every IPv4 one too), or the same unix path.
+///
+/// ```
+/// use stead_config::{Listen, SocketSpec, overlaps};
+/// let s = |l: &str| SocketSpec::new(Listen::parse(l, std::path::Path::new("/")).unwrap(), "p");
+/// assert!(overlaps(&s("tcp://0.0.0.0:80"), &s("tcp://127.0.0.1:80")));
+/// assert!(overlaps(&s("tcp://[::]:80"), &s("tcp://0.0.0.0:80")));
+/// assert!(!overlaps(&s("tcp://0.0.0.0:80"), &s("udp://127.0.0.1:80")));
+/// let mut v6 = s("tcp://[::]:80");
+/// v6.ipv6_only = Some(true);
+/// assert!(!overlaps(&v6, &s("tcp://0.0.0.0:80")));
+/// ```
+pub fn overlaps(a: &SocketSpec, b: &SocketSpec) -> bool {
+    // Whether `w`, if a wildcard, takes `o`'s address.
+    let covers = |w: &SocketSpec, wa: &SocketAddr, oa: &SocketAddr| {
+        wa.ip().is_unspecified()
+            && if wa.is_ipv6() {
+                oa.is_ipv6() || w.ipv6_only != Some(true)
+            } else {
+                oa.is_ipv4()
+            }
+    };
+    match (&a.listen, &b.listen) {
+        (Listen::Tcp(x), Listen::Tcp(y)) | (Listen::Udp(x), Listen::Udp(y)) => {
+            x.port() == y.port() && (x.ip() == y.ip() || covers(a, x, y) || covers(b, y, x))
+        }
+        (Listen::Unix(x), Listen::Unix(y)) => x == y,
+        _ => false,
     }
 }
 

@@ -583,6 +583,18 @@ impl Engine {
                 }
             }
         }
+        if !self.slots[idx].program.config().sockets.is_empty() {
+            // No other process of the program holds its sockets: give them back blocking,
+            // as fresh ones are, whatever an earlier process set (O_NONBLOCK is shared).
+            let group = &self.slots[idx].program.config().group;
+            let alone = self
+                .groups
+                .get(group)
+                .is_none_or(|g| g.iter().all(|&j| j == idx || self.slots[j].child.is_none()));
+            if alone {
+                self.sockets.reset_for(self.slots[idx].program.config());
+            }
+        }
         let slot = &mut self.slots[idx];
         let config = slot.program.config();
         let program = slot.resolved.as_deref().unwrap_or(Path::new(""));
@@ -1134,19 +1146,24 @@ impl Engine {
         }
         let now = Instant::now();
         let waiters = std::mem::take(&mut self.waiters);
-        let by_name: HashMap<&str, usize> = self
-            .slots
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.program.config().name.as_str(), i))
-            .rev()
-            .collect();
+        // Every slot of a name: during a rolling restart an instance has two.
+        let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, s) in self.slots.iter().enumerate() {
+            by_name
+                .entry(s.program.config().name.as_str())
+                .or_default()
+                .push(i);
+        }
         let mut keep = Vec::new();
-        for w in waiters {
+        for mut w in waiters {
+            let mut seen = std::collections::HashSet::new();
+            w.names.retain(|n| seen.insert(n.clone()));
             let idxs: Vec<usize> = w
                 .names
                 .iter()
-                .filter_map(|n| by_name.get(n.as_str()).copied())
+                .filter_map(|n| by_name.get(n.as_str()))
+                .flatten()
+                .copied()
                 .collect();
             let settled = idxs.iter().all(|&i| {
                 let slot = &self.slots[i];

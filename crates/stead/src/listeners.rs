@@ -235,6 +235,12 @@ impl IntoIterator for Listeners {
     }
 }
 
+/// Takes the sockets a host handed over, before the runtime opens descriptors of its own
+/// (see `unix.rs`); `Service::run` calls it first.
+pub(crate) fn take_at_start() {
+    imp::take_at_start();
+}
+
 /// Every socket of the service, resolved once per process: the handed ones, then each
 /// declared name the host did not hand, bound here.
 pub(crate) fn resolve(declared: &[(String, Listen)]) -> io::Result<Listeners> {

@@ -281,6 +281,9 @@ impl Service {
     }
 
     fn launch(self, job: Job) -> Exit {
+        if !self.sockets.is_empty() {
+            crate::listeners::take_at_start();
+        }
         #[cfg(feature = "install")]
         if self.install_commands {
             let args: Vec<String> = std::env::args().skip(1).collect();

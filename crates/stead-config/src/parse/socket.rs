@@ -36,20 +36,28 @@ impl Walker<'_, '_> {
             let Some(spec) = self.socket(item, program) else {
                 continue;
             };
-            if let Some((other, _)) = self.sockets_seen.iter().find(|(_, l)| *l == spec.listen) {
-                let other = other.clone();
+            if let Some((other, held, _)) = self
+                .sockets_seen
+                .iter()
+                .find(|(_, held, _)| crate::overlaps(held, &spec))
+            {
+                let (other, held) = (other.clone(), held.listen.clone());
                 self.c.error(
                     item.span(),
-                    format!(
-                        "`{}` is held twice: by [program.{other}] and [program.{program}]",
-                        spec.listen
-                    ),
-                    Some("a socket belongs to one program; give each its own address (instances of one program share its sockets)".into()),
+                    if held == spec.listen {
+                        format!("`{held}` is held twice: by [program.{other}] and [program.{program}]")
+                    } else {
+                        format!(
+                            "`{}` of [program.{program}] overlaps `{held}` of [program.{other}]: both cannot be bound",
+                            spec.listen
+                        )
+                    },
+                    Some("a socket belongs to one program; give each its own address (instances of one program share its sockets; `ipv6_only = true` lets [::] and 0.0.0.0 share a port)".into()),
                 );
                 continue;
             }
             self.sockets_seen
-                .push((program.to_string(), spec.listen.clone()));
+                .push((program.to_string(), spec.clone(), item.span()));
             out.push(spec);
         }
         out
@@ -248,7 +256,10 @@ fn reaches(target: &str, addr: std::net::SocketAddr) -> bool {
     }
     let host = host.trim_start_matches('[').trim_end_matches(']');
     match host.parse::<std::net::IpAddr>() {
-        Ok(ip) => addr.ip().is_unspecified() || ip == addr.ip(),
+        // 0.0.0.0 takes IPv4 only; [::] both (as the system's default has it).
+        Ok(ip) => {
+            ip == addr.ip() || (addr.ip().is_unspecified() && (addr.is_ipv6() || ip.is_ipv4()))
+        }
         Err(_) => addr.ip().is_unspecified() || addr.ip().is_loopback(),
     }
 }

@@ -24,6 +24,8 @@ pub(super) struct Rollout {
     step: Option<Step>,
     /// The instances asked for, for the answer.
     names: Vec<String>,
+    /// The program its events are filed under.
+    group: String,
     /// How many were replaced so far.
     replaced: usize,
     reply: Option<Reply<ActionReport>>,
@@ -36,6 +38,9 @@ struct Step {
     config: ProgramConfig,
     /// The replacement is ready and the old instance is being stopped.
     stopping_old: bool,
+    /// Nothing ran to overlap: the instance itself was (re)started, and the step waits until
+    /// it is ready or gives up.
+    plain: bool,
 }
 
 /// What became of the current step.
@@ -55,7 +60,11 @@ impl Rollout {
         names: Vec<String>,
         reply: Option<Reply<ActionReport>>,
     ) -> Rollout {
+        let mut groups: Vec<&str> = slots.iter().map(|(_, c)| c.group.as_str()).collect();
+        groups.dedup();
+        let group = groups.join(", ");
         Rollout {
+            group,
             queue: slots.into(),
             step: None,
             names,
@@ -185,24 +194,32 @@ impl Engine {
         }
     }
 
-    /// Begins replacing slot `id`: a replacement slot beside it, started. `None` when there
-    /// is nothing to overlap (the instance is not running): it is then started or restarted
-    /// the plain way with the new settings.
+    /// Begins replacing slot `id`: a replacement slot beside it, started. When there is
+    /// nothing to overlap (the instance is not running) it is started or restarted the plain
+    /// way with the new settings, and the step waits for it; `None` when the slot is gone or
+    /// on its way out.
     fn replace(&mut self, id: u64, config: ProgramConfig, now: Instant) -> Option<Step> {
         let idx = self.slot_index(id)?;
         let old = &mut self.slots[idx];
-        if old.program.state() != State::Running || old.remove_when_stopped {
-            if !old.remove_when_stopped {
-                if old.program.state().is_at_rest() {
-                    old.pending_config = None;
-                    old.resolved = None;
-                    old.program.set_config(config);
-                } else {
-                    old.pending_config = Some(config);
-                }
-                self.feed(idx, Event::Restart, now);
-            }
+        if old.remove_when_stopped {
             return None;
+        }
+        if old.program.state() != State::Running {
+            if old.program.state().is_at_rest() {
+                old.pending_config = None;
+                old.resolved = None;
+                old.program.set_config(config.clone());
+            } else {
+                old.pending_config = Some(config.clone());
+            }
+            self.feed(idx, Event::Restart, now);
+            return Some(Step {
+                old: id,
+                new: id,
+                config,
+                stopping_old: false,
+                plain: true,
+            });
         }
         let name = config.name.clone();
         let old_pid = old.program.pid();
@@ -231,10 +248,28 @@ impl Engine {
             new: new_id,
             config,
             stopping_old: false,
+            plain: false,
         })
     }
 
     fn step_progress(&mut self, step: &mut Step, now: Instant) -> Progress {
+        if step.plain {
+            let Some(idx) = self.slot_index(step.old) else {
+                return Progress::Next;
+            };
+            let s = &self.slots[idx];
+            return match s.program.state() {
+                State::Running if s.checks.as_ref().is_none_or(Checks::is_ready) => Progress::Next,
+                State::Running | State::Starting | State::Waiting | State::Stopping => {
+                    Progress::Waiting
+                }
+                _ => Progress::Failed(format!(
+                    "{} did not become ready ({})",
+                    s.program.config().name,
+                    s.program.reason()
+                )),
+            };
+        }
         let Some(new_idx) = self.slot_index(step.new) else {
             return Progress::Failed("its replacement was removed".into());
         };
@@ -292,7 +327,7 @@ impl Engine {
     }
 
     fn rollout_done(&mut self, r: &mut Rollout, now: Instant, failed: Option<String>) {
-        let group = r.names.first().cloned().unwrap_or_default();
+        let group = r.group.clone();
         match &failed {
             None => self.events.push(
                 &group,

@@ -53,6 +53,9 @@ impl Table {
     pub(crate) fn prepare(&self, programs: &[ProgramConfig]) -> Result<Table, SocketError> {
         let mut next = Table::default();
         let mut owners: BTreeMap<&Listen, &str> = BTreeMap::new();
+        // Changes to kept sockets, made only once every new socket is bound: a refused
+        // reload must leave the kept ones as they were.
+        let mut changes: Vec<(&str, &Arc<Held>, &SocketSpec)> = Vec::new();
         for p in programs {
             for spec in &p.sockets {
                 match owners.get(&spec.listen) {
@@ -73,17 +76,7 @@ impl Table {
                 let held = match self.held.get(&spec.listen) {
                     Some(old) if old.spec == *spec => Arc::clone(old),
                     Some(old) => {
-                        imp::adjust(&old.bound, &old.spec, spec)
-                            .map_err(|e| error(&p.group, spec, &e))?;
-                        if old.spec.ipv6_only != spec.ipv6_only
-                            || old.spec.reuse_address != spec.reuse_address
-                        {
-                            tracing::warn!(
-                                "program {}: ipv6_only and reuse_address of {} take effect when stead restarts (the socket is kept open)",
-                                p.group,
-                                spec.listen
-                            );
-                        }
+                        changes.push((&p.group, old, spec));
                         Arc::new(Held {
                             spec: spec.clone(),
                             bound: old.bound.share(),
@@ -91,13 +84,57 @@ impl Table {
                     }
                     None => Arc::new(Held {
                         spec: spec.clone(),
-                        bound: imp::bind(spec).map_err(|e| error(&p.group, spec, &e))?,
+                        bound: imp::bind(spec).map_err(|e| self.error(&p.group, spec, &e))?,
                     }),
                 };
                 next.held.insert(spec.listen.clone(), held);
             }
         }
+        for (i, (program, old, spec)) in changes.iter().enumerate() {
+            if let Err(e) = imp::adjust(&old.bound, &old.spec, spec) {
+                // Put back what was changed before this one (best effort: it was so a
+                // moment ago), then refuse.
+                for (_, done, to) in &changes[..i] {
+                    let _ = imp::adjust(&done.bound, to, &done.spec);
+                }
+                return Err(self.error(program, spec, &e));
+            }
+            if old.spec.ipv6_only != spec.ipv6_only || old.spec.reuse_address != spec.reuse_address
+            {
+                tracing::warn!(
+                    "program {program}: ipv6_only and reuse_address of {} take effect when stead restarts (the socket is kept open)",
+                    spec.listen
+                );
+            }
+        }
         Ok(next)
+    }
+
+    /// Makes a program's sockets blocking again, before a spawn while no other process of
+    /// the program runs (see `Bound::make_blocking`).
+    pub(crate) fn reset_for(&self, program: &ProgramConfig) {
+        for s in &program.sockets {
+            if let Some(h) = self.held.get(&s.listen) {
+                h.bound.make_blocking();
+            }
+        }
+    }
+
+    /// Why binding `spec` failed, with a hint that knows what stead itself holds.
+    fn error(&self, program: &str, spec: &SocketSpec, e: &std::io::Error) -> SocketError {
+        let mut err = error(program, spec, e);
+        if e.kind() == std::io::ErrorKind::AddrInUse
+            && let Some(held) = self
+                .held
+                .values()
+                .find(|h| stead_config::overlaps(&h.spec, spec))
+        {
+            err.hint = format!(
+                "stead itself holds {}, which overlaps it: a held socket is kept until it leaves the config, so take it out in one reload and add the new address in the next, or restart stead",
+                held.spec.listen
+            );
+        }
+        err
     }
 
     /// The descriptors and names to hand to an instance of `program`, in its order.

@@ -20,6 +20,7 @@ impl Bound {
     pub(crate) fn share(&self) -> Bound {
         Bound
     }
+    pub(crate) fn make_blocking(&self) {}
 }
 
 pub(crate) fn bind(_spec: &SocketSpec) -> io::Result<Bound> {

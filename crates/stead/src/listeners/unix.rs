@@ -6,6 +6,7 @@ use std::net::{TcpListener, UdpSocket};
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixListener;
 use std::path::Path;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{Listen, Listener};
@@ -13,9 +14,19 @@ use super::{Listen, Listener};
 /// Handed descriptors belong to one owner per process: taken at most once.
 static TAKEN: AtomicBool = AtomicBool::new(false);
 
-pub(super) fn handed(declared: &[(String, Listen)]) -> Vec<(String, Listener)> {
+/// Sockets by name, as taken.
+type Named = Vec<(String, Listener)>;
+
+/// What was taken at start: the sockets, and notes for the log (which is not set up then).
+static HANDED: Mutex<Option<(Named, Vec<String>)>> = Mutex::new(None);
+
+/// Takes the descriptors the host handed with systemd's protocol. Called as the service
+/// starts, before the async runtime opens descriptors of its own: a `LISTEN_FDS` that
+/// claims more than was handed then finds nothing there, instead of the runtime's own.
+/// Only sockets are taken; anything else is left open and untouched.
+pub(super) fn take_at_start() {
     if TAKEN.swap(true, Ordering::SeqCst) {
-        return Vec::new();
+        return;
     }
     let var = |k: &str| std::env::var(k).ok();
     let fds = systemd_protocol(
@@ -25,23 +36,35 @@ pub(super) fn handed(declared: &[(String, Listen)]) -> Vec<(String, Listener)> {
         std::process::id(),
     );
     let mut out = Vec::with_capacity(fds.len());
+    let mut notes = Vec::new();
     for (fd, name) in fds {
         // SAFETY: F_GETFD on a number: no memory is touched.
         if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+            notes.push(format!(
+                "socket `{name}`: the host said descriptor {fd}, which is not open; ignored"
+            ));
             continue;
         }
-        // SAFETY: the protocol gives this process the descriptor; TAKEN makes it ours once.
-        let owned = unsafe { OwnedFd::from_raw_fd(fd) };
-        // Not for the service's own children.
-        // SAFETY: F_SETFD on a descriptor we own.
-        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
-        if let Some(l) = classify(owned) {
+        if let Some(l) = classify(fd) {
             out.push((name, l));
         } else {
-            tracing::warn!(
-                "socket `{name}` (descriptor {fd}) handed by the host is not a TCP, UDP or unix stream socket; left unused"
-            );
+            notes.push(format!(
+                "socket `{name}` (descriptor {fd}) handed by the host is not a TCP, UDP or unix stream socket; left open, unused"
+            ));
         }
+    }
+    *HANDED.lock().expect("handed sockets lock") = Some((out, notes));
+}
+
+pub(super) fn handed(declared: &[(String, Listen)]) -> Vec<(String, Listener)> {
+    take_at_start();
+    let (mut out, notes) = HANDED
+        .lock()
+        .expect("handed sockets lock")
+        .take()
+        .unwrap_or_default();
+    for n in notes {
+        tracing::warn!("{n}");
     }
     if out.is_empty() {
         out = launchd(declared);
@@ -49,9 +72,9 @@ pub(super) fn handed(declared: &[(String, Listen)]) -> Vec<(String, Listener)> {
     out
 }
 
-/// What kind of socket `fd` is, from its type and address family.
-fn classify(fd: OwnedFd) -> Option<Listener> {
-    let raw: RawFd = std::os::fd::AsRawFd::as_raw_fd(&fd);
+/// What kind of socket `raw` is, from its type and address family; taken (owned, and
+/// close-on-exec) only when it is one of ours to serve on.
+fn classify(raw: RawFd) -> Option<Listener> {
     let mut ty: libc::c_int = 0;
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: getsockopt writes an int into a live local.
@@ -76,11 +99,21 @@ fn classify(fd: OwnedFd) -> Option<Listener> {
     }
     let family = libc::c_int::from(addr.ss_family);
     let inet = family == libc::AF_INET || family == libc::AF_INET6;
-    Some(match ty {
-        libc::SOCK_STREAM if inet => Listener::Tcp(TcpListener::from(fd)),
-        libc::SOCK_DGRAM if inet => Listener::Udp(UdpSocket::from(fd)),
-        libc::SOCK_STREAM if family == libc::AF_UNIX => Listener::Unix(UnixListener::from(fd)),
+    let kind = match ty {
+        libc::SOCK_STREAM if inet => 0,
+        libc::SOCK_DGRAM if inet => 1,
+        libc::SOCK_STREAM if family == libc::AF_UNIX => 2,
         _ => return None,
+    };
+    // SAFETY: the protocol gives this process the descriptor, TAKEN makes it ours once, and
+    // it is a socket of a kind we serve on.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    // Not for the service's own children. SAFETY: F_SETFD on a descriptor we own.
+    unsafe { libc::fcntl(raw, libc::F_SETFD, libc::FD_CLOEXEC) };
+    Some(match kind {
+        0 => Listener::Tcp(TcpListener::from(fd)),
+        1 => Listener::Udp(UdpSocket::from(fd)),
+        _ => Listener::Unix(UnixListener::from(fd)),
     })
 }
 
@@ -113,8 +146,8 @@ fn launchd(declared: &[(String, Listen)]) -> Vec<(String, Listener)> {
             continue;
         }
         for i in 0..cnt {
-            // SAFETY: `i < cnt` elements of the array launchd gave; each descriptor is ours.
-            let fd = unsafe { OwnedFd::from_raw_fd(*fds.add(i)) };
+            // SAFETY: `i < cnt` elements of the array launchd gave.
+            let fd = unsafe { *fds.add(i) };
             if let Some(l) = classify(fd) {
                 out.push((name.clone(), l));
             }

@@ -6,6 +6,8 @@ use std::path::Path;
 
 use super::{Listen, Listener};
 
+pub(super) fn take_at_start() {}
+
 pub(super) fn handed(_declared: &[(String, Listen)]) -> Vec<(String, Listener)> {
     Vec::new()
 }
