@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the peers stead is measured against, from the package registries only, into
-# bench/out (nothing touches the host's init): supervisord (PyPI, in a venv), PM2 (npm, local
-# prefix), runit, s6 and daemontools (Debian, with a policy-rc.d that keeps their packaged
-# services from starting), horust (crates.io, cargo install --root).
+# bench/out (nothing touches the host's init): supervisord and gunicorn (PyPI, in a venv), PM2
+# (npm, local prefix), runit, s6 and daemontools (Debian, with a policy-rc.d that keeps their
+# packaged services from starting), horust (crates.io, cargo install --root).
 set -Eeuo pipefail
 cd "$(dirname "$0")"
 OUT=$PWD/out
@@ -12,6 +12,10 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 if [ ! -x "$OUT/venv/bin/supervisord" ]; then
   python3 -m venv "$OUT/venv"
   "$OUT/venv/bin/pip" install -q 'supervisor>=4.2'
+fi
+# The server that rolling.py restarts under load.
+if [ ! -x "$OUT/venv/bin/gunicorn" ]; then
+  "$OUT/venv/bin/pip" install -q gunicorn
 fi
 if [ ! -x "$OUT/npm/node_modules/.bin/pm2" ]; then
   npm install --silent --prefix "$OUT/npm" pm2 >/dev/null
