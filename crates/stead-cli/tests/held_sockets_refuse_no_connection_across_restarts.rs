@@ -32,49 +32,6 @@ while True:
     c.close()
 "#;
 
-#[derive(Default, Debug)]
-struct Tally {
-    ok: u32,
-    refused: u32,
-    other: Vec<String>,
-    answers: std::collections::BTreeSet<String>,
-}
-
-/// Connects to `port` without pause until `stop`, sending `request` and counting answers.
-fn hammer(
-    port: u16,
-    request: &'static [u8],
-    stop: Arc<AtomicBool>,
-) -> std::thread::JoinHandle<Tally> {
-    std::thread::spawn(move || {
-        let mut t = Tally::default();
-        while !stop.load(Ordering::Relaxed) {
-            let addr = ([127, 0, 0, 1], port).into();
-            match TcpStream::connect_timeout(&addr, Duration::from_secs(10)) {
-                Ok(mut c) => {
-                    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-                    let mut answer = String::new();
-                    match c
-                        .write_all(request)
-                        .and_then(|()| c.read_to_string(&mut answer))
-                    {
-                        Ok(_) if !answer.is_empty() => {
-                            t.ok += 1;
-                            t.answers
-                                .insert(answer.lines().next().unwrap_or("").to_string());
-                        }
-                        Ok(_) => t.other.push("closed without an answer".into()),
-                        Err(e) => t.other.push(e.to_string()),
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => t.refused += 1,
-                Err(e) => t.other.push(e.to_string()),
-            }
-        }
-        t
-    })
-}
-
 fn restart_while_hammered(h: &Harness, port: u16, request: &'static [u8], times: u32) -> Tally {
     restart_while_hammered_by(h, port, request, times, 1)
 }
@@ -100,11 +57,7 @@ fn restart_while_hammered_by(
     stop.store(true, Ordering::Relaxed);
     let mut t = Tally::default();
     for c in all {
-        let one = c.join().unwrap();
-        t.ok += one.ok;
-        t.refused += one.refused;
-        t.other.extend(one.other);
-        t.answers.extend(one.answers);
+        t.merge(c.join().unwrap());
     }
     t
 }
@@ -119,11 +72,12 @@ fn a_held_socket_refuses_no_connection_across_restarts() {
 [program.web]
 command = ["python3", "server.py"]
 sockets = ["tcp://127.0.0.1:{port}", {{ listen = "unix:web.sock", name = "admin" }}]
+ready = {{ log = "serving", timeout = "60s" }}
 "#
     ));
     h.up();
-    h.wait_for("web running", Duration::from_secs(10), |h| {
-        h.state_of("web") == "running"
+    h.wait_for("web ready", Duration::from_secs(60), |h| {
+        h.program("web")["ready"] == true
     });
     let t = restart_while_hammered(&h, port, b"x", 5);
     // A restart kills the old process with SIGTERM: a connection it had already accepted
@@ -174,12 +128,14 @@ fn gunicorn_serves_through_restarts_without_losing_a_request() {
 [program.web]
 command = ["python3", "-m", "gunicorn", "--workers", "2", "app:app"]
 sockets = ["tcp://127.0.0.1:{port}"]
+ready = {{ notify = true, timeout = "60s" }}
 stop_timeout = "20s"
 "#
     ));
     h.up();
-    h.wait_for("gunicorn answering", Duration::from_secs(20), |_| {
-        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    // Not a connect: the held socket takes connections before gunicorn is up.
+    h.wait_for("gunicorn ready", Duration::from_secs(60), |h| {
+        h.program("web")["ready"] == true
     });
     let t = restart_while_hammered(&h, port, b"GET / HTTP/1.0\r\n\r\n", 4);
     assert_eq!(t.refused, 0, "{t:?}");
@@ -188,12 +144,9 @@ stop_timeout = "20s"
         "gunicorn drains on SIGTERM: nothing may fail: {t:?}"
     );
     assert!(t.ok > 50, "{t:?}");
-    assert!(
-        t.answers
-            .iter()
-            .all(|a| a.starts_with("HTTP/1.") && a.contains(" 200 ")),
-        "{t:?}"
-    );
+    // Each body is the gunicorn master's pid: one per restart, and the first.
+    assert!(t.answers.iter().all(|a| a.parse::<u32>().is_ok()), "{t:?}");
+    assert!(t.answers.len() >= 4, "the restarts did not happen: {t:?}");
 }
 
 #[test]
@@ -218,8 +171,8 @@ ready = {{ log = "listening on" }}
         free_port()
     ));
     h.up();
-    h.wait_for("web running", Duration::from_secs(10), |h| {
-        h.state_of("web") == "running"
+    h.wait_for("web ready", Duration::from_secs(60), |h| {
+        h.program("web")["ready"] == true
     });
     // Four clients keep connecting: a restart always finds connections just accepted whose
     // request has not arrived yet (a graceful shutdown that closed those dropped a few per

@@ -750,3 +750,60 @@ pub fn dist_artifact(suffix: &str) -> PathBuf {
         .find(|p| p.to_string_lossy().ends_with(suffix))
         .unwrap_or_else(|| panic!("no *{suffix} in {}: run cargo xtask dist", dist.display()))
 }
+
+/// What a client that kept connecting to a socket saw (see [`hammer`]).
+#[derive(Default, Debug)]
+pub struct Tally {
+    pub ok: u32,
+    pub refused: u32,
+    /// Every other failure: resets, connections closed without an answer, timeouts.
+    pub other: Vec<String>,
+    /// The last line of each answer (a pid, a body), once each.
+    pub answers: std::collections::BTreeSet<String>,
+}
+
+impl Tally {
+    pub fn merge(&mut self, o: Tally) {
+        self.ok += o.ok;
+        self.refused += o.refused;
+        self.other.extend(o.other);
+        self.answers.extend(o.answers);
+    }
+}
+
+/// Connects to 127.0.0.1:`port` without pause until `stop`, each time sending `request` and
+/// reading the answer to its end.
+pub fn hammer(
+    port: u16,
+    request: &'static [u8],
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<Tally> {
+    use std::io::{Read, Write};
+    std::thread::spawn(move || {
+        let mut t = Tally::default();
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let addr = ([127, 0, 0, 1], port).into();
+            match std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(10)) {
+                Ok(mut c) => {
+                    let mut answer = String::new();
+                    let got = c
+                        .set_read_timeout(Some(Duration::from_secs(10)))
+                        .and_then(|()| c.write_all(request))
+                        .and_then(|()| c.read_to_string(&mut answer));
+                    match got {
+                        Ok(_) if !answer.is_empty() => {
+                            t.ok += 1;
+                            t.answers
+                                .insert(answer.lines().last().unwrap_or("").to_string());
+                        }
+                        Ok(_) => t.other.push("closed without an answer".into()),
+                        Err(e) => t.other.push(e.to_string()),
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => t.refused += 1,
+                Err(e) => t.other.push(e.to_string()),
+            }
+        }
+        t
+    })
+}
