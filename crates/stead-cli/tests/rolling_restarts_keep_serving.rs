@@ -252,3 +252,36 @@ fn a_rolling_restart_waits_for_readiness_and_a_stop_during_one_waits_for_both() 
     let events = text(&h.stead(&["events"]));
     assert!(events.contains("rollout"), "{events}");
 }
+
+#[test]
+fn without_a_ready_check_a_rolling_restart_moves_on_as_the_replacement_runs() {
+    let mut h = Harness::new("rolling-plain");
+    h.write_config("[program.w]\ncommand = [\"sleep\", \"600\"]\nnumprocs = 3\n");
+    h.up();
+    h.wait_for("three running", Duration::from_secs(10), |h| {
+        ["w:0", "w:1", "w:2"]
+            .iter()
+            .all(|n| h.state_of(n) == "running")
+    });
+    let before: Vec<u32> = ["w:0", "w:1", "w:2"]
+        .iter()
+        .map(|n| h.pid_of(n).unwrap())
+        .collect();
+    let began = std::time::Instant::now();
+    let out = h.stead(&["restart", "--rolling", "w", "--timeout", "20s"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        began.elapsed() < Duration::from_secs(5),
+        "nothing came to move it on: {:?}",
+        began.elapsed()
+    );
+    let after: Vec<u32> = ["w:0", "w:1", "w:2"]
+        .iter()
+        .map(|n| h.pid_of(n).unwrap())
+        .collect();
+    assert!(
+        after.iter().all(|p| !before.contains(p)),
+        "{before:?} {after:?}"
+    );
+    assert_eq!(h.status()["programs"].as_array().unwrap().len(), 3);
+}

@@ -161,8 +161,10 @@ impl Engine {
                     };
                     match self.replace(id, config, now) {
                         Some(step) => {
+                            // Looked at at once: without a `ready` check the replacement
+                            // is ready as it runs, and no later event might come to say so.
                             r.step = Some(step);
-                            Progress::Waiting
+                            continue;
                         }
                         None => Progress::Next,
                     }
