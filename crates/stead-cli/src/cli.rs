@@ -66,8 +66,8 @@ pub(crate) enum Command {
     /// Stop, then start programs; --rolling replaces one instance at a time.
     ///
     /// With --rolling each instance's replacement starts first, and the old instance is
-    /// stopped once the replacement is ready (its `ready` check passed): with held sockets
-    /// (`sockets = [...]`) no connection is refused or dropped. A replacement that does not
+    /// stopped once the replacement is ready (its ready check passed): with held sockets
+    /// (sockets = [...] in the config) no connection is refused or dropped. A replacement that does not
     /// become ready is stopped, the old instance keeps running, and the command fails.
     Restart(RestartArgs),
     /// Send a signal to programs' process trees: stead signal HUP web.

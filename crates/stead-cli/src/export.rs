@@ -53,7 +53,7 @@ pub(crate) enum ImportCommand {
     /// systemd service units, with their socket units: stead import systemd web.service web.socket …
     ///
     /// A service's socket units (its own name's, those in its Sockets=, those whose
-    /// Service= names it) become its `sockets = [...]`; they are looked for among the files
+    /// Service= names it) become its sockets = [...]; they are looked for among the files
     /// given, then beside the service.
     Systemd {
         /// The unit files (.service, and .socket).

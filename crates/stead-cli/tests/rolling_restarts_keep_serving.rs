@@ -285,3 +285,71 @@ fn without_a_ready_check_a_rolling_restart_moves_on_as_the_replacement_runs() {
     );
     assert_eq!(h.status()["programs"].as_array().unwrap().len(), 3);
 }
+
+#[test]
+fn nothing_cuts_into_a_rolling_restart_and_a_waiting_replacement_fails_it() {
+    let mut h = Harness::new("rolling-guard");
+    // Ready 1.5 s after it starts.
+    std::fs::write(
+        h.dir.join("slow.sh"),
+        "#!/bin/sh\nsleep 1.5\necho READY\nexec sleep 600\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        h.dir.join("slow.sh"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    h.write_config(
+        "[program.a]\ncommand = [\"sleep\", \"600\"]\n\
+         [program.web]\ncommand = [\"./slow.sh\"]\nready = { log = \"READY\", timeout = \"20s\" }\n\
+         [program.b]\ncommand = [\"sleep\", \"600\"]\ndepends_on = [\"a\"]\n",
+    );
+    h.up();
+    h.wait_for("web ready", Duration::from_secs(20), |h| {
+        h.program("web")["ready"] == true
+    });
+    let old = h.pid_of("web").unwrap();
+    let out = h.stead(&["restart", "--rolling", "--no-wait", "web"]);
+    assert!(out.status.success(), "{}", text(&out));
+    // A start, a restart and a reload would each bring back or disturb what the rollout
+    // stops: all refused while it runs, naming it.
+    for args in [&["start", "web"][..], &["restart", "web"], &["reload"]] {
+        let out = h.stead(args);
+        assert!(!out.status.success(), "{args:?} went through");
+        assert!(
+            text(&out).contains("rolling restart"),
+            "{args:?}: {}",
+            text(&out)
+        );
+    }
+    h.wait_for("the rollout done", Duration::from_secs(20), |h| {
+        text(&h.stead(&["events"])).contains("done: 1 instance(s) replaced")
+    });
+    assert_eq!(pids(&h, "web").len(), 1);
+    assert_ne!(h.pid_of("web"), Some(old));
+    assert!(
+        h.stead(&["start", "web"]).status.success(),
+        "a start of a running program is a no-op again"
+    );
+
+    // A replacement that must wait for a dependency fails the rollout at once; the old
+    // instance keeps running.
+    assert!(h.stead(&["stop", "a"]).status.success());
+    let b = h.pid_of("b").unwrap();
+    let began = std::time::Instant::now();
+    let out = h.stead(&["restart", "--rolling", "b", "--timeout", "20s"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("did not become ready"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        began.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        began.elapsed()
+    );
+    assert_eq!(h.pid_of("b"), Some(b));
+    assert!(alive(b));
+}

@@ -1074,6 +1074,12 @@ impl Engine {
                     }
                     return;
                 }
+                if verb != Verb::Stop
+                    && let Some(&busy) = idxs.iter().find(|&&i| self.in_rollout(i))
+                {
+                    let _ = reply.send(Err(self.busy_rolling(busy, &format!("a {verb}"))));
+                    return;
+                }
                 let event = match verb {
                     Verb::Start => Event::Start,
                     Verb::Stop => Event::Stop,
@@ -1202,10 +1208,10 @@ impl Engine {
                 None,
             ));
         }
-        if !self.rollouts.is_empty() {
+        if self.rolling() {
             return Err(ApiError::new(
                 409,
-                "a rolling restart is in progress; nothing was reloaded",
+                "a rolling restart is in progress (or its failed replacement is still stopping); nothing was reloaded",
                 Some("reload again once it is over (stead events -f shows it)".into()),
             ));
         }

@@ -30,6 +30,11 @@ impl Engine {
     pub(super) fn metrics(&self, now: Instant) -> String {
         let mut m = crate::metrics::Exposition::default();
         for idx in 0..self.slots.len() {
+            // A rolling restart's replacement is not yet the instance: one series per
+            // instance, or Prometheus drops a duplicate.
+            if self.slots[idx].surge_of.is_some() {
+                continue;
+            }
             let st = self.status_of(idx, now);
             m.program(&st);
         }

@@ -88,6 +88,39 @@ impl Engine {
         self.slots.iter().position(|s| s.id == id)
     }
 
+    /// Whether the instance of slot `idx` takes part in a rolling restart: queued or being
+    /// replaced, a replacement itself, or one with a replacement (live, or failed and still
+    /// stopping) under its name. A plain start or restart of it is refused meanwhile: it
+    /// would bring back what the rollout stops.
+    pub(super) fn in_rollout(&self, idx: usize) -> bool {
+        let slot = &self.slots[idx];
+        let name = &slot.program.config().name;
+        slot.surge_of.is_some()
+            || self.rollouts.iter().any(|r| r.involves(slot.id))
+            || self
+                .slots
+                .iter()
+                .any(|s| s.surge_of.is_some() && s.program.config().name == *name)
+    }
+
+    /// Whether a rollout or what is left of one (a failed replacement still stopping) is
+    /// there: a reload waits until both are gone, since two slots then share one name.
+    pub(super) fn rolling(&self) -> bool {
+        !self.rollouts.is_empty() || self.slots.iter().any(|s| s.surge_of.is_some())
+    }
+
+    /// The refusal of a request that would cut into a rolling restart of `idx`.
+    pub(super) fn busy_rolling(&self, idx: usize, what: &str) -> ApiError {
+        let name = self.slots[idx].program.config().name.clone();
+        ApiError::new(
+            409,
+            format!("a rolling restart of {name} is in progress; {what} would cut into it"),
+            Some(format!(
+                "wait until it is over (stead events -f shows it), or stop {name}"
+            )),
+        )
+    }
+
     /// Starts a rolling restart of the slots at `idxs`; answered on `reply` when it is over
     /// (at once, with the programs' states, when `reply` is `None`'s caller does not wait).
     pub(super) fn begin_rollout(
@@ -95,19 +128,8 @@ impl Engine {
         idxs: &[usize],
         reply: Option<Reply<ActionReport>>,
     ) -> Result<(), (ApiError, Option<Reply<ActionReport>>)> {
-        if let Some(busy) = idxs.iter().find(|&&i| {
-            let id = self.slots[i].id;
-            self.slots[i].surge_of.is_some() || self.rollouts.iter().any(|r| r.involves(id))
-        }) {
-            let name = self.slots[*busy].program.config().name.clone();
-            return Err((
-                ApiError::new(
-                    409,
-                    format!("a rolling restart of {name} is already in progress"),
-                    Some("wait until it is over (stead events -f shows it)".into()),
-                ),
-                reply,
-            ));
+        if let Some(&busy) = idxs.iter().find(|&&i| self.in_rollout(i)) {
+            return Err((self.busy_rolling(busy, "another"), reply));
         }
         let slots = idxs
             .iter()
@@ -262,9 +284,9 @@ impl Engine {
             let s = &self.slots[idx];
             return match s.program.state() {
                 State::Running if s.checks.as_ref().is_none_or(Checks::is_ready) => Progress::Next,
-                State::Running | State::Starting | State::Waiting | State::Stopping => {
-                    Progress::Waiting
-                }
+                // Not `Waiting`: what it waits for may never come, and the rollout would
+                // hold every reload until then.
+                State::Running | State::Starting | State::Stopping => Progress::Waiting,
                 _ => Progress::Failed(format!(
                     "{} did not become ready ({})",
                     s.program.config().name,
@@ -297,8 +319,10 @@ impl Engine {
                 step.stopping_old = true;
                 return self.step_progress(step, now);
             }
-            let gave_up = !matches!(state, State::Starting | State::Running | State::Waiting)
-                || new.program.restarts() > 0;
+            // Waiting for a dependency counts as giving up: it may never come, and the
+            // rollout would hold every reload until then.
+            let gave_up =
+                !matches!(state, State::Starting | State::Running) || new.program.restarts() > 0;
             if gave_up {
                 let reason = new.program.reason().to_string();
                 let new = &mut self.slots[new_idx];
