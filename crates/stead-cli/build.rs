@@ -29,6 +29,7 @@ const PROBES: &[&str] = &[
     "python_hcl2",
     "compose_schema",
     "prometheus_client",
+    "gunicorn",
     "debian_units",
     "nofile_headroom",
     "dist",
@@ -110,6 +111,7 @@ fn present(name: &str) -> bool {
             watch(&schema) && python_imports("jsonschema, yaml")
         }
         "prometheus_client" => python_imports("prometheus_client"),
+        "gunicorn" => python_imports("gunicorn"),
         "debian_units" => watch(&manifest.join("../../target/debian-units/complete")),
         "nofile_headroom" => nofile_hard_above(512),
         // `cargo xtask dist` has written the release artifacts (packages, installers).

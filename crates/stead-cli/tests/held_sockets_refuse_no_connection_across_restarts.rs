@@ -105,6 +105,10 @@ ready = {{ log = "serving", timeout = "60s" }}
 }
 
 #[test]
+#[cfg_attr(
+    not(has_gunicorn),
+    ignore = "needs gunicorn (python3 -m pip install gunicorn)"
+)]
 fn gunicorn_serves_through_restarts_without_losing_a_request() {
     let have = Command::new("python3")
         .args(["-c", "import gunicorn"])

@@ -38,6 +38,10 @@ fn pids(h: &Harness, name: &str) -> Vec<u32> {
 }
 
 #[test]
+#[cfg_attr(
+    not(has_gunicorn),
+    ignore = "needs gunicorn (python3 -m pip install gunicorn)"
+)]
 fn gunicorn_rolls_over_without_a_failed_request() {
     let have = Command::new("python3")
         .args(["-c", "import gunicorn"])
