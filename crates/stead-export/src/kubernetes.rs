@@ -379,7 +379,7 @@ mod tests {
         let config = stead_config::Config::parse_portable(
             std::path::Path::new("/srv/stead.toml"),
             "[program.web]\ncommand = ['/bin/web']\nsockets = [{ listen = 'tcp://0.0.0.0:8443', name = 'https' }, \
-             'tcp://[::]:8443', 'udp://0.0.0.0:53', 'tcp://0.0.0.0:53', 'unix:/run/web.sock']\n\
+             { listen = 'tcp://[::]:8443', ipv6_only = true }, 'udp://0.0.0.0:53', 'tcp://0.0.0.0:53', 'unix:/run/web.sock']\n\
              [program.job]\ncommand = ['/bin/job']\nrestart = 'never'\nsockets = ['tcp://0.0.0.0:9000']\n",
         )
         .unwrap();
