@@ -153,6 +153,9 @@ command = ["{{child}}", "--sleep", "forever"]
             .as_u64()
             .is_some_and(|b| b > 0)
     });
+    // The first sample may be of a child still starting (its resident set still growing):
+    // compare once it has settled and been sampled again, as the test above does.
+    std::thread::sleep(Duration::from_millis(1500));
     let (_, rss) = proc_usage(h.pid_of("busy").unwrap());
     let resp = metrics(port);
     let (_, body) = resp.split_once("\r\n\r\n").unwrap();
@@ -203,7 +206,10 @@ command = ["{{child}}", "--sleep", "forever"]
         );
     }
     let parsed_rss: u64 = lines.next().unwrap().parse().unwrap();
-    assert!(within(parsed_rss as f64, rss as f64, 10.0));
+    assert!(
+        within(parsed_rss as f64, rss as f64, 10.0),
+        "rss: metrics {parsed_rss}, /proc {rss}"
+    );
     h.stead(&["shutdown"]);
     h.wait_exit(T);
 }
