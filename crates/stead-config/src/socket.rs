@@ -1,6 +1,7 @@
 //! Held sockets: `sockets = [...]` of a program. stead binds each one once and hands it to
 //! every instance, across restarts and reloads, with the systemd socket-activation protocol
-//! (`LISTEN_FDS`, `LISTEN_PID`, `LISTEN_FDNAMES`, descriptors from 3).
+//! (`LISTEN_FDS`, `LISTEN_PID`, `LISTEN_FDNAMES`, descriptors from 3) on Unix, and on Windows
+//! down an inherited pipe (the `stead-handover` crate).
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -183,9 +184,11 @@ pub struct SocketSpec {
     pub owner: Option<String>,
     /// A unix socket's group (a group name; default: stead's).
     pub group: Option<String>,
-    /// `SO_REUSEADDR` (default true): a restarted stead can bind again at once.
+    /// `SO_REUSEADDR` (default true): a restarted stead can bind again at once. (On Windows,
+    /// where that is the default, true sets nothing and false sets `SO_EXCLUSIVEADDRUSE`.)
     pub reuse_address: bool,
-    /// `IPV6_V6ONLY` for an IPv6 address; `None` keeps the system's default.
+    /// `IPV6_V6ONLY` for an IPv6 address; `None` keeps the system's default (`false` on
+    /// Windows, whose own default is `true`: as on Linux, `[::]` takes IPv4 too).
     pub ipv6_only: Option<bool>,
 }
 

@@ -27,6 +27,8 @@
 use std::io;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 #[cfg(unix)]
 #[path = "listeners/unix.rs"]
@@ -235,16 +237,47 @@ impl IntoIterator for Listeners {
     }
 }
 
-/// Takes the sockets a host handed over, before the runtime opens descriptors of its own
-/// (see `unix.rs`); `Service::run` calls it first.
+/// Sockets by name, as taken from the host.
+type Named = Vec<(String, Listener)>;
+
+/// The hand-over belongs to one owner per process: taken at most once.
+static TAKEN: AtomicBool = AtomicBool::new(false);
+
+/// What was taken at start: the sockets, and notes for the log (which is not set up then).
+static HANDED: Mutex<Option<(Named, Vec<String>)>> = Mutex::new(None);
+
+/// Takes the sockets a host handed over, once per process, before the runtime opens
+/// descriptors of its own (see `unix.rs`); `Service::run` calls it first.
 pub(crate) fn take_at_start() {
-    imp::take_at_start();
+    if TAKEN.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let taken = imp::take();
+    *HANDED.lock().expect("handed sockets lock") = Some(taken);
+}
+
+/// The sockets taken at start (the notes about them logged now), or what the platform
+/// finds by name for `declared` when none was handed (launchd).
+fn handed(declared: &[(String, Listen)]) -> Named {
+    take_at_start();
+    let (out, notes) = HANDED
+        .lock()
+        .expect("handed sockets lock")
+        .take()
+        .unwrap_or_default();
+    for n in notes {
+        tracing::warn!("{n}");
+    }
+    if out.is_empty() {
+        return imp::by_name(declared);
+    }
+    out
 }
 
 /// Every socket of the service, resolved once per process: the handed ones, then each
 /// declared name the host did not hand, bound here.
 pub(crate) fn resolve(declared: &[(String, Listen)]) -> io::Result<Listeners> {
-    let mut items = imp::handed(declared);
+    let mut items = handed(declared);
     let handed = !items.is_empty();
     for (n, addr) in declared {
         if items.iter().any(|(have, _)| have == n) {

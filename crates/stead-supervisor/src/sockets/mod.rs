@@ -4,7 +4,9 @@
 //! queues new connections in the socket's backlog, so none is refused.
 //!
 //! The table here is the pure part (which program holds what, what a reload keeps); binding
-//! is `unix.rs` / `windows.rs`.
+//! is `unix.rs` / `windows.rs`. On Windows the hand-over is not by descriptor number: the
+//! spawn duplicates each socket for the new process and sends it down a pipe (see
+//! `spawn/windows.rs` and the `stead-handover` crate).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -154,7 +156,7 @@ impl Table {
 fn error(program: &str, spec: &SocketSpec, e: &std::io::Error) -> SocketError {
     let hint = match e.kind() {
         std::io::ErrorKind::AddrInUse => {
-            "another process listens there (`ss -ltnp` names it): stop it, or choose another address".to_string()
+            "another process listens there (`ss -ltnp` names it; on Windows `netstat -ano`): stop it, or choose another address".to_string()
         }
         std::io::ErrorKind::PermissionDenied => match &spec.listen {
             Listen::Tcp(a) | Listen::Udp(a) if a.port() < 1024 => {
@@ -165,7 +167,9 @@ fn error(program: &str, spec: &SocketSpec, e: &std::io::Error) -> SocketError {
         std::io::ErrorKind::AddrNotAvailable => {
             "no interface of this machine has that address: use one it has, or 0.0.0.0 / [::] for all".to_string()
         }
-        std::io::ErrorKind::Unsupported => "remove `sockets` from the program".to_string(),
+        std::io::ErrorKind::Unsupported => {
+            "hold a tcp:// or udp:// address instead, or remove it from `sockets`".to_string()
+        }
         _ => "fix the address in the config file".to_string(),
     };
     SocketError {

@@ -1,10 +1,15 @@
 //! Windows backend: a Job Object per program (kill on close), its own console process group
 //! for `CTRL_BREAK_EVENT`, one waiting thread per child feeding the engine's exit channel.
+//! Held sockets are duplicated for each new process and sent down an inherited pipe
+//! (`handover_windows.rs`).
+
+#[path = "handover_windows.rs"]
+mod handover;
 
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use process_wrap::std::{ChildWrapper, CommandWrap, CreationFlags, JobObject};
 use tokio::sync::mpsc;
@@ -38,6 +43,11 @@ pub(crate) fn end_leftovers(
 }
 
 static EXITS: OnceLock<mpsc::UnboundedSender<(u32, ExitStatus)>> = OnceLock::new();
+
+/// Held by every process creation of the spawn layer: while a program's process is created,
+/// the read end of its sockets' pipe is inheritable, and no other process of ours may be
+/// created meanwhile and inherit it too.
+static SPAWN_LOCK: Mutex<()> = Mutex::new(());
 
 /// A spawned program instance inside its Job Object. Dropping it closes the job, which kills
 /// whatever is left of the tree.
@@ -140,12 +150,6 @@ pub(crate) fn init_supervisor(_state_dir: Option<&Path>) -> io::Result<()> {
 /// Starts one instance in a new Job Object and console process group, then hands a process
 /// handle to a thread that reports its exit.
 pub(crate) fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
-    if !req.sockets.is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "held sockets are not supported on Windows yet",
-        ));
-    }
     let cfg = req.config;
     if cfg.user.is_some() || cfg.group_name.is_some() {
         return Err(io::Error::new(
@@ -160,7 +164,18 @@ pub(crate) fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
         .stdin(Stdio::null())
         .envs(&cfg.env)
         .envs(&req.extra_env)
-        .env(INSTANCE_VAR, &req.instance_id);
+        .env(INSTANCE_VAR, &req.instance_id)
+        // Only a hand-over of this spawn's own is ever announced to the program.
+        .env_remove(stead_handover::HANDLE_VAR)
+        .env_remove(stead_handover::PARENT_VAR);
+    let sockets = if req.sockets.is_empty() {
+        None
+    } else {
+        let pipe = handover::Pipe::new(&req.sockets)?;
+        cmd.env(stead_handover::HANDLE_VAR, pipe.child_handle())
+            .env(stead_handover::PARENT_VAR, std::process::id().to_string());
+        Some(pipe)
+    };
     match req.output {
         Output::Capture {
             merge_stderr: false,
@@ -177,8 +192,21 @@ pub(crate) fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
         windows::Win32::System::Threading::PROCESS_CREATION_FLAGS(CREATE_NEW_PROCESS_GROUP),
     ));
     wrapped.wrap(JobObject);
-    let mut child = wrapped.spawn()?;
+    let mut child = {
+        let _lock = SPAWN_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
+        let _inheritable = sockets
+            .as_ref()
+            .map(handover::Pipe::inheritable)
+            .transpose()?;
+        wrapped.spawn()?
+    };
     let pid = child.id();
+    if let Some(pipe) = sockets
+        && let Err(e) = pipe.send(pid, &req.sockets)
+    {
+        let _ = child.start_kill();
+        return Err(e);
+    }
     // The command holds the merged pipe's write ends until it is dropped with `wrapped`.
     let stdout = match merged {
         Some(r) => Some(Box::new(r) as OutputPipe),
@@ -356,15 +384,19 @@ pub(crate) fn spawn_aux(
     extra_env: &std::collections::BTreeMap<String, String>,
     _account: (Option<&str>, Option<&str>),
 ) -> io::Result<super::AuxChild> {
-    let mut child = Command::new(&argv[0])
+    let mut command = Command::new(&argv[0]);
+    command
         .args(&argv[1..])
         .current_dir(cwd)
         .envs(env)
         .envs(extra_env)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()?;
+        .stderr(Stdio::piped());
+    let mut child = {
+        let _lock = SPAWN_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
+        command.spawn()?
+    };
     let (tx, rx) = tokio::sync::oneshot::channel();
     let stderr = child.stderr.take();
     let pid = child.id();

@@ -6,28 +6,14 @@ use std::net::{TcpListener, UdpSocket};
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixListener;
 use std::path::Path;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{Listen, Listener};
-
-/// Handed descriptors belong to one owner per process: taken at most once.
-static TAKEN: AtomicBool = AtomicBool::new(false);
-
-/// Sockets by name, as taken.
-type Named = Vec<(String, Listener)>;
-
-/// What was taken at start: the sockets, and notes for the log (which is not set up then).
-static HANDED: Mutex<Option<(Named, Vec<String>)>> = Mutex::new(None);
 
 /// Takes the descriptors the host handed with systemd's protocol. Called as the service
 /// starts, before the async runtime opens descriptors of its own: a `LISTEN_FDS` that
 /// claims more than was handed then finds nothing there, instead of the runtime's own.
-/// Only sockets are taken; anything else is left open and untouched.
-pub(super) fn take_at_start() {
-    if TAKEN.swap(true, Ordering::SeqCst) {
-        return;
-    }
+/// Only sockets are taken; anything else is left open and untouched. Called once.
+pub(super) fn take() -> (Vec<(String, Listener)>, Vec<String>) {
     let var = |k: &str| std::env::var(k).ok();
     let fds = systemd_protocol(
         var("LISTEN_PID").as_deref(),
@@ -53,23 +39,12 @@ pub(super) fn take_at_start() {
             ));
         }
     }
-    *HANDED.lock().expect("handed sockets lock") = Some((out, notes));
+    (out, notes)
 }
 
-pub(super) fn handed(declared: &[(String, Listen)]) -> Vec<(String, Listener)> {
-    take_at_start();
-    let (mut out, notes) = HANDED
-        .lock()
-        .expect("handed sockets lock")
-        .take()
-        .unwrap_or_default();
-    for n in notes {
-        tracing::warn!("{n}");
-    }
-    if out.is_empty() {
-        out = launchd(declared);
-    }
-    out
+/// Sockets found by name when none was handed: launchd's (macOS), else none.
+pub(super) fn by_name(declared: &[(String, Listen)]) -> Vec<(String, Listener)> {
+    launchd(declared)
 }
 
 /// What kind of socket `raw` is, from its type and address family; taken (owned, and
@@ -105,7 +80,7 @@ fn classify(raw: RawFd) -> Option<Listener> {
         libc::SOCK_STREAM if family == libc::AF_UNIX => 2,
         _ => return None,
     };
-    // SAFETY: the protocol gives this process the descriptor, TAKEN makes it ours once, and
+    // SAFETY: the protocol gives this process the descriptor, `take` runs once, and
     // it is a socket of a kind we serve on.
     let fd = unsafe { OwnedFd::from_raw_fd(raw) };
     // Not for the service's own children. SAFETY: F_SETFD on a descriptor we own.
