@@ -63,7 +63,7 @@ pub(crate) enum Command {
     Start(ActionArgs),
     /// Stop programs: stop_signal to the whole tree, SIGKILL after stop_timeout.
     Stop(ActionArgs),
-    /// Stop, then start programs; --rolling replaces one instance at a time.
+    /// Stop, then start programs; --rolling replaces them instance by instance.
     ///
     /// With --rolling each instance's replacement starts first, and the old instance is
     /// stopped once the replacement is ready (its ready check passed): with held sockets
@@ -191,10 +191,23 @@ pub(crate) struct ActionArgs {
 pub(crate) struct RestartArgs {
     #[command(flatten)]
     pub action: ActionArgs,
-    /// One instance at a time: start the replacement, wait until it is ready, then stop
-    /// the old one.
+    /// Instance by instance: start the replacement, wait until it is ready, then stop the
+    /// old one (one at a time, unless the program's update limits or the options below say
+    /// otherwise).
     #[arg(long)]
     pub rolling: bool,
+    /// With --rolling: how many replacements may run beside old instances at once, a count
+    /// or a percentage of the program's instances (instead of its max_surge).
+    #[arg(long, value_name = "N|P%", requires = "rolling", value_parser = amount)]
+    pub max_surge: Option<stead_supervisor::config::Amount>,
+    /// With --rolling: how many instances may be restarted in place at once, below their
+    /// count while they restart (instead of the program's max_unavailable).
+    #[arg(long, value_name = "N|P%", requires = "rolling", value_parser = amount)]
+    pub max_unavailable: Option<stead_supervisor::config::Amount>,
+}
+
+fn amount(s: &str) -> Result<stead_supervisor::config::Amount, String> {
+    s.parse()
 }
 
 #[derive(Debug, Args)]
@@ -247,9 +260,14 @@ pub(crate) fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Up(args) => crate::run::up(args, state),
         Command::Run(args) => crate::run::run(args, state),
         Command::Status(a) => crate::ctl::status(&state, &a.names, a.json.json),
-        Command::Start(a) => crate::ctl::action(&state, Verb::Start, &a, false),
-        Command::Stop(a) => crate::ctl::action(&state, Verb::Stop, &a, false),
-        Command::Restart(a) => crate::ctl::action(&state, Verb::Restart, &a.action, a.rolling),
+        Command::Start(a) => crate::ctl::action(&state, Verb::Start, &a, None),
+        Command::Stop(a) => crate::ctl::action(&state, Verb::Stop, &a, None),
+        Command::Restart(a) => crate::ctl::action(
+            &state,
+            Verb::Restart,
+            &a.action,
+            a.rolling.then_some((a.max_surge, a.max_unavailable)),
+        ),
         Command::Signal(a) => crate::ctl::signal(&state, &a),
         Command::Reload(a) => crate::ctl::reload(&state, &a),
         Command::Shutdown(a) => crate::ctl::shutdown(&state, &a),

@@ -13,6 +13,7 @@ use stead_supervisor::control::client::{Answer, Client, ClientError};
 use crate::cli::ActionArgs;
 use crate::render;
 use crate::{EXIT_FAILED, EXIT_NOT_FOUND, EXIT_PERMISSION, EXIT_TEMPORARY, EXIT_USAGE, Failure};
+use stead_supervisor::config::Amount;
 
 /// `--timeout`, set once from the command line.
 static TIMEOUT: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
@@ -78,13 +79,16 @@ pub(crate) fn action(
     state_dir: &Path,
     verb: Verb,
     args: &ActionArgs,
-    rolling: bool,
+    rolling: Option<(Option<Amount>, Option<Amount>)>,
 ) -> Result<u8, Failure> {
+    let (max_surge, max_unavailable) = rolling.unwrap_or_default();
     let req = ActionRequest {
         names: args.names.clone(),
         all: args.all,
         wait: !args.no_wait,
-        rolling,
+        rolling: rolling.is_some(),
+        max_surge,
+        max_unavailable,
     };
     let answer = if args.no_wait {
         Answer::Prompt

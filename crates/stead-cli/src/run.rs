@@ -63,7 +63,9 @@ pub(crate) struct RunArgs {
     #[arg(long)]
     pub no_kill_tree: bool,
     /// Hold a socket for the program across its restarts, handed over as LISTEN_FDS from
-    /// descriptor 3 (repeatable, in order): tcp://IP:PORT, udp://IP:PORT or unix:PATH.
+    /// descriptor 3 (repeatable, in order): tcp://IP:PORT, udp://IP:PORT or unix:PATH. On
+    /// Windows (TCP and UDP only) the program gets them down the pipe STEAD_SOCKETS_HANDLE
+    /// names, which services built with the stead library read.
     #[arg(long = "socket", value_name = "ADDRESS")]
     pub sockets: Vec<String>,
     /// Capture output into the logs directory of the state directory (rotated, with

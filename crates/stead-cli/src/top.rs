@@ -140,7 +140,7 @@ fn act(client: &Client, view: &mut View, verb: Verb) {
         names: vec![name.clone()],
         all: false,
         wait: false,
-        rolling: false,
+        ..ActionRequest::default()
     };
     view.message = match client.post::<ActionReport>(verb.endpoint().path(), &req) {
         Ok(_) => format!("{verb}: {name}"),

@@ -42,6 +42,11 @@ fn bad_control_requests_get_4xx() {
         (b"POST /v1/stop HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: 0\r\n\r\n".to_vec(), "400"),
         (b"POST /v1/stop HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: 2\r\n\r\n{}".to_vec(), "400"),
         (b"POST /v1/signal HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: 17\r\n\r\n{\"signal\":\"TERM\"}".to_vec(), "400"),
+        // Rolling limits without a rolling restart, both zero, or out of range.
+        (b"POST /v1/restart HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: 29\r\n\r\n{\"names\":[\"a\"],\"max_surge\":2}".to_vec(), "400"),
+        (b"POST /v1/restart HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: 67\r\n\r\n{\"names\":[\"a\"],\"rolling\":true,\"max_surge\":0,\"max_unavailable\":\"0%\"}".to_vec(), "400"),
+        (b"POST /v1/restart HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: 49\r\n\r\n{\"names\":[\"a\"],\"rolling\":true,\"max_surge\":\"150%\"}".to_vec(), "400"),
+        (b"POST /v1/restart HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: 45\r\n\r\n{\"names\":[\"a\"],\"rolling\":true,\"max_surge\":-1}".to_vec(), "400"),
         // A bad escape in the query.
         (b"GET /v1/status?name=a%2 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n".to_vec(), "400"),
     ];

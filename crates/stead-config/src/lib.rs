@@ -37,6 +37,7 @@ mod parse;
 pub mod signal;
 mod socket;
 pub mod terminal;
+mod update;
 pub mod vars;
 
 use std::collections::BTreeMap;
@@ -56,6 +57,7 @@ pub use log::{
 pub use parse::parse_http_url;
 pub use signal::Signal;
 pub use socket::{Listen, SocketSpec, overlaps, socket_name_problem};
+pub use update::{Amount, RollingLimits, UpdateStrategy};
 
 /// The exit code of stead when a program went `fatal` and that ended the supervisor
 /// (`stead run`, or `exit_on_fatal = true`): a permanent failure, so that a native manager's
@@ -122,24 +124,6 @@ pub enum RestartPolicy {
     OnFailure,
     /// Never restart; the program ends in state `exited`.
     Never,
-}
-
-/// How a running program takes new settings at `stead reload` (`update = …`).
-///
-/// ```
-/// let p = stead_config::ProgramConfig::new("web", vec!["./web".into()]);
-/// assert_eq!(p.update, stead_config::UpdateStrategy::Restart);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum UpdateStrategy {
-    /// Stop each instance, then start it with the new settings.
-    #[default]
-    Restart,
-    /// For each instance in turn: start its replacement, wait until the replacement is
-    /// ready, then stop the old one (`stead restart --rolling`). A replacement that does not
-    /// become ready is stopped and the old instance keeps running.
-    Rolling,
 }
 
 /// How long to wait before restarting a program that keeps failing quickly.
@@ -248,6 +232,10 @@ pub struct ProgramConfig {
     pub on_unhealthy: Option<Vec<String>>,
     /// `update = "rolling"`: how a reload that changed the program applies to it.
     pub update: UpdateStrategy,
+    /// `update = { max_surge = …, max_unavailable = … }`: how far a rolling update (at a
+    /// reload with `strategy = "rolling"`, or `stead restart --rolling`) may go beside and
+    /// below `numprocs`.
+    pub rolling: RollingLimits,
     /// `sockets = [...]`: sockets stead binds once and hands to every instance, kept open
     /// across restarts and reloads (see [`SocketSpec`]).
     pub sockets: Vec<SocketSpec>,
@@ -322,6 +310,7 @@ impl ProgramConfig {
             on_unhealthy: None,
             sockets: Vec::new(),
             update: UpdateStrategy::Restart,
+            rolling: RollingLimits::default(),
         }
     }
 }

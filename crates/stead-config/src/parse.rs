@@ -13,6 +13,7 @@ use toml::de::{DeTable, DeValue};
 mod check;
 mod log;
 mod socket;
+mod update;
 
 pub use check::split_http_url as parse_http_url;
 
@@ -782,15 +783,7 @@ impl Walker<'_, '_> {
                 "on_fatal" => p.on_fatal = self.hook(v, "on_fatal"),
                 "on_unhealthy" => p.on_unhealthy = self.hook(v, "on_unhealthy"),
                 "sockets" => p.sockets = self.sockets(v, &name),
-                "update" => {
-                    if let Some(u) = self.choice(v, "update", &["restart", "rolling"]) {
-                        p.update = if u == "rolling" {
-                            crate::UpdateStrategy::Rolling
-                        } else {
-                            crate::UpdateStrategy::Restart
-                        };
-                    }
-                }
+                "update" => (p.update, p.rolling) = self.update(v, &name),
                 "log" => {
                     let place = format!("[program.{name}.log]");
                     if let Some(lt) = self.table(v, &place) {
@@ -1125,6 +1118,69 @@ mod tests {
             );
             assert_eq!((s[2].ipv6_only, s[2].reuse_address), (Some(true), false));
         }
+    }
+
+    #[test]
+    fn update_takes_a_strategy_and_rolling_limits() {
+        let c = parse(
+            Path::new("t.toml"),
+            "[program.a]\ncommand = ['sh']\nupdate = 'rolling'\n\
+             [program.b]\ncommand = ['sh']\nnumprocs = 4\n\
+             update = { strategy = 'rolling', max_surge = '50%', max_unavailable = 1 }\n\
+             [program.c]\ncommand = ['sh']\n[program.c.update]\nstrategy = 'restart'\nmax_surge = 0\nmax_unavailable = '25%'\n",
+        )
+        .unwrap();
+        let p = |n: &str| c.programs.iter().find(|p| p.name == n).unwrap();
+        assert_eq!(p("a").update, crate::UpdateStrategy::Rolling);
+        assert_eq!(p("a").rolling, crate::RollingLimits::default());
+        assert_eq!(p("b:0").update, crate::UpdateStrategy::Rolling);
+        assert_eq!(p("b:0").rolling.max_surge, crate::Amount::Percent(50));
+        assert_eq!(p("b:0").rolling.max_unavailable, crate::Amount::Count(1));
+        assert_eq!(p("b:0").rolling.resolve(4), (2, 1));
+        assert_eq!(p("c").update, crate::UpdateStrategy::Restart);
+        assert_eq!(
+            p("c").rolling.resolve(1),
+            (0, 1),
+            "25% of 1 rounds down to 0: one in place, never a surge ruled out"
+        );
+    }
+
+    #[test]
+    fn bad_rolling_limits_are_refused_with_the_fix() {
+        let err = parse_err(
+            "[program.a]\ncommand = ['sh']\nupdate = { strategy = 'rolling', max_surge = 0, max_unavailable = '0%' }\n\
+             [program.b]\ncommand = ['sh']\nupdate = { strategy = 'rolling', max_surge = '150%', max_surg = 1 }\n\
+             [program.c]\ncommand = ['sh']\nupdate = { max_surge = 2 }\n\
+             [program.d]\ncommand = ['sh']\nupdate = 3\n\
+             [program.e]\ncommand = ['sh']\nupdate = { strategy = 'rollin', max_unavailable = 1.5 }\n",
+        );
+        let all: Vec<String> = err
+            .diagnostics
+            .iter()
+            .map(|d| format!("{} / {}", d.message, d.hint.clone().unwrap_or_default()))
+            .collect();
+        assert_eq!(all.len(), 7, "{all:#?}");
+        assert!(all[0].contains("cannot both be 0"), "{all:#?}");
+        assert!(
+            all[1].contains("`max_surge`: `150%` is not a percentage"),
+            "{all:#?}"
+        );
+        assert!(
+            all[2].contains("unknown key `max_surg`")
+                && all[2].contains("did you mean `max_surge`"),
+            "{all:#?}"
+        );
+        assert!(all[3].contains("has no `strategy`"), "{all:#?}");
+        assert!(all[4].contains("`update` must be"), "{all:#?}");
+        assert!(
+            all[5].contains("unknown strategy \"rollin\"")
+                && all[5].contains("did you mean \"rolling\""),
+            "{all:#?}"
+        );
+        assert!(
+            all[6].contains("`max_unavailable` must be a count or a percentage, not a float"),
+            "{all:#?}"
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod checks;
 mod hooks;
 mod resources;
 mod rollout;
+pub(crate) use rollout::Pace;
 
 use crate::config::{Config, ProgramConfig};
 use crate::control::api::{
@@ -1052,13 +1053,13 @@ impl Engine {
                         return;
                     }
                 };
-                if rolling {
+                if let Some(pace) = rolling {
                     let (waiting, prompt) = if wait {
                         (Some(reply), None)
                     } else {
                         (None, Some(reply))
                     };
-                    match self.begin_rollout(&idxs, waiting) {
+                    match self.begin_rollout(&idxs, pace, waiting) {
                         Ok(()) => {
                             if let Some(reply) = prompt {
                                 let programs =
@@ -1079,6 +1080,9 @@ impl Engine {
                 {
                     let _ = reply.send(Err(self.busy_rolling(busy, &format!("a {verb}"))));
                     return;
+                }
+                if verb == Verb::Stop {
+                    self.unqueue(&idxs);
                 }
                 let event = match verb {
                     Verb::Start => Event::Start,
@@ -1309,6 +1313,19 @@ impl Engine {
             if std::mem::take(&mut slot.remove_when_stopped) && cfg.autostart {
                 to_start.push(next.len());
             }
+            if matches!(fate, fleet::Fate::Unchanged(_)) {
+                // At most its pacing changed: taken in place, nothing restarts.
+                let pace = |c: &mut ProgramConfig| {
+                    c.update = cfg.update;
+                    c.rolling = cfg.rolling;
+                };
+                let mut now = slot.program.config().clone();
+                pace(&mut now);
+                slot.program.set_config(now);
+                if let Some(p) = slot.pending_config.as_mut() {
+                    pace(p);
+                }
+            }
             if matches!(fate, fleet::Fate::Changed(_)) {
                 match slot.program.state() {
                     State::Running if cfg.update == crate::config::UpdateStrategy::Rolling => {
@@ -1352,8 +1369,12 @@ impl Engine {
         }
         if !to_roll.is_empty() {
             let names = to_roll.iter().map(|(_, c)| c.name.clone()).collect();
-            self.rollouts
-                .push(rollout::Rollout::new(to_roll, names, None));
+            self.rollouts.push(rollout::Rollout::new(
+                to_roll,
+                names,
+                rollout::Pace::default(),
+                None,
+            ));
         }
         for idx in first_removed..self.slots.len() {
             self.feed(idx, Event::Stop, now);

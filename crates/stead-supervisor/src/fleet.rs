@@ -352,7 +352,7 @@ pub fn reload_plan(
             Some(&i) if !kept[i] => {
                 kept[i] = true;
                 let (now, pending) = running[i];
-                if now == cfg && pending.is_none_or(|p| p == cfg) {
+                if same_but_pacing(now, cfg) && pending.is_none_or(|p| same_but_pacing(p, cfg)) {
                     plan.unchanged.push(cfg.name.clone());
                     plan.fates.push(Fate::Unchanged(i));
                 } else {
@@ -372,6 +372,18 @@ pub fn reload_plan(
         }
     }
     plan
+}
+
+/// Whether `a` and `b` differ at most in how a change would be rolled out (`update`, its
+/// limits): a program whose only change is that runs on, and takes the new pacing in place.
+pub(crate) fn same_but_pacing(a: &ProgramConfig, b: &ProgramConfig) -> bool {
+    if a == b {
+        return true;
+    }
+    let mut b = b.clone();
+    b.update = a.update;
+    b.rolling = a.rolling;
+    *a == b
 }
 
 #[cfg(test)]

@@ -264,10 +264,18 @@ pub struct ActionRequest {
     /// Answer only once every named program has settled (default true).
     #[serde(default = "yes")]
     pub wait: bool,
-    /// A restart, one instance at a time: each replacement is started and must be ready
+    /// A restart, instance by instance: each replacement is started and must be ready
     /// before the instance it replaces is stopped. Restart only.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub rolling: bool,
+    /// With `rolling`: replacements beside running instances at once (a count or `"25%"`),
+    /// instead of each program's `max_surge`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_surge: Option<crate::config::Amount>,
+    /// With `rolling`: instances restarted in place at once, instead of each program's
+    /// `max_unavailable`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_unavailable: Option<crate::config::Amount>,
 }
 
 fn yes() -> bool {

@@ -55,8 +55,8 @@ pub(crate) enum Request {
         verb: Verb,
         names: Vec<String>,
         wait: bool,
-        /// A rolling restart (see [`api::ActionRequest::rolling`]).
-        rolling: bool,
+        /// A rolling restart at this pace (see [`api::ActionRequest::rolling`]).
+        rolling: Option<crate::engine::Pace>,
         reply: Reply<ActionReport>,
     },
     Signal {

@@ -601,11 +601,22 @@ async fn route(
                     Some("POST it to /v1/restart".into()),
                 ));
             }
+            if !req.rolling && (req.max_surge.is_some() || req.max_unavailable.is_some()) {
+                return Err(ApiError::new(
+                    400,
+                    "`max_surge` and `max_unavailable` apply to a rolling restart",
+                    Some("add \"rolling\": true".into()),
+                ));
+            }
+            let rolling = req.rolling.then_some(crate::engine::Pace {
+                max_surge: req.max_surge,
+                max_unavailable: req.max_unavailable,
+            });
             ask(engine, |reply| Request::Action {
                 verb: v,
                 names,
                 wait: req.wait,
-                rolling: req.rolling,
+                rolling,
                 reply,
             })
             .await
