@@ -17,6 +17,9 @@ servers' start-ups do not delay its sends; how late it sent anyway is reported, 
 the latencies. Each scenario is one row:
 
   stead-rolling   stead, gunicorn (2 workers) on a socket stead holds, `stead restart --rolling`
+  stead-rolling-workers
+                  the same, ready once a worker has loaded the app (gunicorn's post_worker_init
+                  hook logs a line, `ready = { log = ... }`) instead of gunicorn's READY=1
   stead-restart   the same, plain `stead restart` (stop, then start; the held socket queues)
   stead-http      stead, the library's http example (`cargo build --release -p stead
                   --example http`) on a held socket, `stead restart --rolling`
@@ -65,6 +68,11 @@ APP_PY = """\
 def app(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"hello\\n"]
+"""
+
+GUNICORN_CONF = """\
+def post_worker_init(worker):
+    worker.log.info("worker %s serving", worker.pid)
 """
 
 # PM2's documented graceful shutdown for reloads: on SIGINT stop accepting, finish, exit.
@@ -247,6 +255,18 @@ class SteadRolling(Stead):
     label = "stead `restart --rolling`, gunicorn, held socket"
 
 
+class SteadRollingWorkers(Stead):
+    name = "stead-rolling-workers"
+    label = "stead `restart --rolling`, gunicorn, ready once a worker serves"
+    # gunicorn says READY=1 before its workers boot; its post_worker_init hook says when one
+    # has loaded the app and is about to accept (docs/config.md, "Ready means serving").
+    ready = 'ready = { log = "worker [0-9]+ serving", timeout = "30s" }'
+
+    def program(self):
+        self.write("gunicorn.conf.py", GUNICORN_CONF)
+        return super().program()
+
+
 class SteadRestart(Stead):
     name = "stead-restart"
     label = "stead `restart` (stop, start), gunicorn, held socket"
@@ -389,7 +409,7 @@ class Systemd(Scenario):
         self.log.close()
 
 
-SCENARIOS = [SteadRolling, SteadRestart, SteadHttp, Supervisord, PM2, Systemd]
+SCENARIOS = [SteadRolling, SteadRollingWorkers, SteadRestart, SteadHttp, Supervisord, PM2, Systemd]
 
 
 def percentile(values, q):

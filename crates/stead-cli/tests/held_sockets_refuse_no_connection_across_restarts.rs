@@ -110,37 +110,11 @@ ready = {{ log = "serving", timeout = "60s" }}
     ignore = "needs gunicorn (python3 -m pip install gunicorn)"
 )]
 fn gunicorn_serves_through_restarts_without_losing_a_request() {
-    let have = Command::new("python3")
-        .args(["-c", "import gunicorn"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if skip_unless(
-        have,
-        "gunicorn is not installed (python3 -m pip install gunicorn)",
-    ) {
-        return;
-    }
     let mut h = Harness::new("held-gunicorn");
     let port = free_port();
-    std::fs::write(
-        h.dir.join("app.py"),
-        "import os\ndef app(env, start):\n    start('200 OK', [('Content-Type', 'text/plain')])\n    return [str(os.getppid()).encode()]\n",
-    )
-    .unwrap();
-    h.write_config(&format!(
-        r#"
-[program.web]
-command = ["python3", "-m", "gunicorn", "--workers", "2", "app:app"]
-sockets = ["tcp://127.0.0.1:{port}"]
-ready = {{ notify = true, timeout = "60s" }}
-stop_timeout = "20s"
-"#
-    ));
-    h.up();
-    // Not a connect: the held socket takes connections before gunicorn is up.
-    h.wait_for("gunicorn ready", Duration::from_secs(60), |h| {
-        h.program("web")["ready"] == true
-    });
+    if !up_gunicorn(&mut h, port, "") {
+        return;
+    }
     let t = restart_while_hammered(&h, port, b"GET / HTTP/1.0\r\n\r\n", 4);
     assert_eq!(t.refused, 0, "{t:?}");
     assert!(

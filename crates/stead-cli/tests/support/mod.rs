@@ -807,3 +807,42 @@ pub fn hammer(
         t
     })
 }
+
+/// Runs gunicorn from the Python package index (two sync workers; a WSGI app that answers with its master's pid)
+/// as `[program.web]` on a socket stead holds at 127.0.0.1:`port`, with `extra` appended to
+/// the program's table, and waits until gunicorn says `READY=1`. Returns false, having said
+/// why, where gunicorn is missing (a test that calls it is `cfg_attr(not(has_gunicorn),
+/// ignore)`, so under `CI=true` a missing gunicorn fails instead).
+pub fn up_gunicorn(h: &mut Harness, port: u16, extra: &str) -> bool {
+    let have = Command::new("python3")
+        .args(["-c", "import gunicorn"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if skip_unless(
+        have,
+        "gunicorn is not installed (python3 -m pip install gunicorn)",
+    ) {
+        return false;
+    }
+    std::fs::write(
+        h.dir.join("app.py"),
+        "import os\ndef app(env, start):\n    start('200 OK', [('Content-Type', 'text/plain')])\n    return [str(os.getppid()).encode()]\n",
+    )
+    .unwrap();
+    h.write_config(&format!(
+        r#"
+[program.web]
+command = ["python3", "-m", "gunicorn", "--workers", "2", "app:app"]
+sockets = ["tcp://127.0.0.1:{port}"]
+ready = {{ notify = true, timeout = "60s" }}
+stop_timeout = "20s"
+{extra}
+"#
+    ));
+    h.up();
+    // Not a connect: the held socket takes connections before gunicorn is up.
+    h.wait_for("gunicorn ready", Duration::from_secs(60), |h| {
+        h.program("web")["ready"] == true
+    });
+    true
+}
