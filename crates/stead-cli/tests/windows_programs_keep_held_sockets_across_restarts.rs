@@ -12,7 +12,6 @@
 mod support;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -45,20 +44,6 @@ fn first_answer(port: u16, limit: Duration, log: &std::path::Path) -> String {
     }
 }
 
-/// Waits for a background `wine` process, killing it after `limit`.
-fn wait_exit(child: &mut Child, limit: Duration) -> Option<i32> {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if let Some(st) = child.try_wait().unwrap() {
-            return st.code();
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    None
-}
-
 fn status(wine: &Wine) -> serde_json::Value {
     let (code, out) = wine.run(
         &["./stead.exe", "status", "--json"],
@@ -83,18 +68,7 @@ fn windows_programs_keep_held_sockets_across_restarts() {
     let h = Harness::new("wine-held");
     let wine = Wine::up(tool, &h.dir);
     wine.put(&[&target.join("stead.exe"), &target.join("examples/http.exe")]);
-    let background = |args: &[&str], log: &str| {
-        let out = std::fs::File::create(h.dir.join(log)).unwrap();
-        wine.tool()
-            .args(["exec", "--", "wine"])
-            .args(args)
-            .current_dir(&wine.drive_c)
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .unwrap()
-    };
+    let background = |args: &[&str], log: &str| wine.spawn(args, &h.dir.join(log));
 
     // `stead run --socket`: the program serves on the socket it is handed.
     let port = free_port();
@@ -121,7 +95,7 @@ fn windows_programs_keep_held_sockets_across_restarts() {
         Duration::from_secs(30),
     );
     assert_eq!(code, Some(0), "{out}");
-    let code = wait_exit(&mut run, Duration::from_secs(30));
+    let code = wait_within(&mut run, Duration::from_secs(30));
     let out = std::fs::read_to_string(h.dir.join("run.out")).unwrap_or_default();
     assert!(
         out.contains(&format!(
@@ -209,7 +183,7 @@ fn windows_programs_keep_held_sockets_across_restarts() {
     let (code, out) = wine.run(&["./stead.exe", "shutdown"], Duration::from_secs(30));
     assert_eq!(code, Some(0), "{out}");
     assert_eq!(
-        wait_exit(&mut supervisor, Duration::from_secs(30)),
+        wait_within(&mut supervisor, Duration::from_secs(30)),
         Some(0),
         "{}",
         std::fs::read_to_string(&up_log).unwrap_or_default()

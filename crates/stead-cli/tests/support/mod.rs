@@ -519,32 +519,43 @@ impl Wine {
         c
     }
 
-    /// Runs `wine ARGS` in C:\ with output to a file (wine helpers may keep pipes open).
-    pub fn run(&self, args: &[&str], limit: Duration) -> (Option<i32>, String) {
-        let log = std::fs::File::create(&self.out).unwrap();
-        let mut child = self
-            .tool()
+    /// Starts `wine ARGS` in C:\ in the background, its output to the file `log` (wine
+    /// helpers may keep pipes open, so never a pipe).
+    pub fn spawn(&self, args: &[&str], log: &Path) -> Child {
+        let out = std::fs::File::create(log).unwrap();
+        self.tool()
             .args(["exec", "--", "wine"])
             .args(args)
             .current_dir(&self.drive_c)
             .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
             .spawn()
-            .unwrap();
-        let start = Instant::now();
-        let code = loop {
-            if let Some(st) = child.try_wait().unwrap() {
-                break st.code();
-            }
-            if start.elapsed() > limit {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
+            .unwrap()
+    }
+
+    /// Runs `wine ARGS` in C:\ to its end (killed after `limit`): its exit code and output.
+    pub fn run(&self, args: &[&str], limit: Duration) -> (Option<i32>, String) {
+        let mut child = self.spawn(args, &self.out);
+        let code = wait_within(&mut child, limit);
         (code, std::fs::read_to_string(&self.out).unwrap_or_default())
+    }
+}
+
+/// Waits for `child` to end: its exit code, or `None` when it was killed after `limit` (or
+/// died of a signal).
+pub fn wait_within(child: &mut Child, limit: Duration) -> Option<i32> {
+    let start = Instant::now();
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st.code();
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
