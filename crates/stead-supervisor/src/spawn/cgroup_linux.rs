@@ -302,29 +302,29 @@ const FORK_AND_MOVE: &str = "STEAD_FORK_AND_MOVE";
 
 /// Set once `clone3` with `CLONE_INTO_CGROUP` is known not to exist here (a kernel before
 /// 5.7, or a seccomp filter that answers `ENOSYS`): every later start forks and moves.
-pub(super) static NO_CLONE_INTO: AtomicBool = AtomicBool::new(false);
+static NO_CLONE_INTO: AtomicBool = AtomicBool::new(false);
 
 /// `struct clone_args` as far as `cgroup` (`CLONE_ARGS_SIZE_VER2`, Linux 5.7). Declared here
 /// because the `libc` crate has it, and `CLONE_INTO_CGROUP`, only for some targets (not musl
 /// on `x86_64` for the flag): the layout is the kernel's ABI, the same on every architecture.
 #[repr(C)]
 #[derive(Default)]
-pub(super) struct CloneArgs {
-    pub(super) flags: u64,
-    pub(super) pidfd: u64,
-    pub(super) child_tid: u64,
-    pub(super) parent_tid: u64,
-    pub(super) exit_signal: u64,
-    pub(super) stack: u64,
-    pub(super) stack_size: u64,
-    pub(super) tls: u64,
-    pub(super) set_tid: u64,
-    pub(super) set_tid_size: u64,
-    pub(super) cgroup: u64,
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
 }
 
 /// `CLONE_INTO_CGROUP` from `linux/sched.h`.
-pub(super) const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 
 /// Forks a child that is born in the cgroup `dir` (an fd from [`dir_for`]): the kernel puts
 /// it there as it is created, so the start pays no move (a write to `cgroup.procs` takes the

@@ -115,8 +115,7 @@ pub(super) fn fork_exec(p: &Prepared) -> io::Result<(u32, OwnedFd)> {
     argv.push(std::ptr::null());
     let mut envp: Vec<*const libc::c_char> = p.envp.iter().map(|a| a.as_ptr()).collect();
     // `LISTEN_PID=` and room for any pid, filled in by the child; and room for the held
-    // sockets' temporary numbers. Both are written only by the child (in our memory, when
-    // it shares it: we read neither afterwards).
+    // sockets' temporary numbers. Both are written only in the child's copy of memory.
     let mut listen_pid = [0u8; 32];
     listen_pid[..11].copy_from_slice(b"LISTEN_PID=");
     let listen_pid = (&raw mut listen_pid).cast::<u8>();
@@ -142,40 +141,12 @@ pub(super) fn fork_exec(p: &Prepared) -> io::Result<(u32, OwnedFd)> {
             lim
         })
     });
-    let mut call = ChildCall {
-        p,
-        argv: &argv,
-        envp: &envp,
-        stdio: (null_fd, out_fd, err_fd),
-        report: (report, ceiling),
-        procs_fd: None,
-        nofile: nofile.as_ref(),
-        scratch: scratch.as_mut_ptr(),
-        listen_pid,
-        shared: true,
-    };
-    // First a child that shares our memory until it execs (born in the instance's cgroup),
-    // which costs no copy of the supervisor's address space.
-    let cgroup = p.cgroup.as_ref().map(AsRawFd::as_raw_fd);
-    // SAFETY: `child_entry` runs `child`, which keeps the shared-memory rules of `clone_vm`
-    // (async-signal-safe calls on memory prepared above, credentials by raw system calls,
-    // handlers reset before signals are unblocked); `call` lives until it has exec'd or
-    // exited, which `spawn` waits for.
-    match unsafe { super::clone_vm::spawn(cgroup, child_entry, (&raw mut call).cast()) } {
-        Ok(pid) => {
-            drop(err_w);
-            return Ok((pid as u32, err_r));
-        }
-        Err(Some(e)) => return Err(e),
-        Err(None) => {}
-    }
-    call.shared = false;
-    // Otherwise a fork, born in the instance's cgroup where the kernel can do it, or one
-    // that moves itself through `cgroup.procs`.
+    // Born in the instance's cgroup where the kernel can do it; otherwise a plain fork and
+    // the child moves itself through `cgroup.procs`.
     // SAFETY (fork_into and fork): the child runs only async-signal-safe calls on memory
     // prepared above, then execs or _exits; the parent's state is untouched by it.
-    let cloned = match cgroup {
-        Some(dir) => unsafe { super::cgroup::fork_into(dir) },
+    let cloned = match p.cgroup.as_ref() {
+        Some(dir) => unsafe { super::cgroup::fork_into(dir.as_raw_fd()) },
         None => Err(None),
     };
     let mut procs = None;
@@ -183,7 +154,10 @@ pub(super) fn fork_exec(p: &Prepared) -> io::Result<(u32, OwnedFd)> {
         Ok(pid) => pid,
         Err(Some(e)) => return Err(e),
         Err(None) => {
-            procs = cgroup.and_then(super::cgroup::procs_of);
+            procs = p
+                .cgroup
+                .as_ref()
+                .and_then(|dir| super::cgroup::procs_of(dir.as_raw_fd()));
             // SAFETY: as above.
             unsafe { libc::fork() }
         }
@@ -192,58 +166,40 @@ pub(super) fn fork_exec(p: &Prepared) -> io::Result<(u32, OwnedFd)> {
         return Err(io::Error::last_os_error());
     }
     if pid == 0 {
-        call.procs_fd = procs.as_ref().map(AsRawFd::as_raw_fd);
-        // SAFETY: see above; every pointer refers to memory owned by `p`, `argv`, `envp` or
-        // `scratch`, which stay alive in this (copied) address space until exec.
-        unsafe { child(&call) }
+        let procs_fd = procs.as_ref().map(AsRawFd::as_raw_fd);
+        // SAFETY: see above; every pointer refers to memory owned by `p`, `argv` or `envp`,
+        // which stay alive in this (copied) address space until exec.
+        unsafe {
+            child(
+                p,
+                &argv,
+                &envp,
+                (null_fd, out_fd, err_fd),
+                (report, ceiling),
+                (procs_fd, nofile.as_ref()),
+                (&p.sockets, &mut scratch, listen_pid),
+            )
+        }
     }
     drop(procs);
     drop(err_w);
     Ok((pid as u32, err_r))
 }
 
-/// Everything the child needs, prepared by the parent: one pointer to it is what a child
-/// started on its own stack gets.
-struct ChildCall<'a> {
-    p: &'a Prepared,
-    argv: &'a [*const libc::c_char],
-    envp: &'a [*const libc::c_char],
-    /// `/dev/null` for stdin, the new stdout and stderr.
-    stdio: (RawFd, Option<RawFd>, Option<RawFd>),
-    /// The exec-error pipe and the highest descriptor to mark close-on-exec.
-    report: (RawFd, libc::c_int),
-    /// `cgroup.procs` to write ourselves into, when not born in the cgroup.
-    procs_fd: Option<RawFd>,
-    nofile: Option<&'a libc::rlimit>,
-    /// Room for the held sockets' temporary numbers (`p.sockets.len()` of them).
-    scratch: *mut RawFd,
-    /// The `LISTEN_PID=` entry of `envp`, filled in with the child's pid.
-    listen_pid: *mut u8,
-    /// Whether the child shares the parent's memory (started by `clone_vm::spawn`).
-    shared: bool,
-}
-
-/// The entry of a child started by `clone_vm::spawn`, on its own stack.
-///
-/// # Safety
-///
-/// `arg` points at a live [`ChildCall`].
-unsafe extern "C" fn child_entry(arg: *mut std::ffi::c_void) -> ! {
-    // SAFETY: the caller's promise.
-    unsafe { child(&*arg.cast::<ChildCall<'_>>()) }
-}
-
 /// The child side. Never returns.
 ///
 /// # Safety
 ///
-/// Must only be called in a freshly started child, with pointers valid in its address
-/// space; with `call.shared`, following `clone_vm`'s rules.
-unsafe fn child(call: &ChildCall<'_>) -> ! {
-    let p = call.p;
-    let (null_fd, out_fd, err_fd) = call.stdio;
-    let (report, ceiling) = call.report;
-    let sockets = &p.sockets;
+/// Must only be called in a freshly forked child, with pointers valid in its address space.
+unsafe fn child(
+    p: &Prepared,
+    argv: &[*const libc::c_char],
+    envp: &[*const libc::c_char],
+    (null_fd, out_fd, err_fd): (RawFd, Option<RawFd>, Option<RawFd>),
+    (report, ceiling): (RawFd, libc::c_int),
+    (procs_fd, nofile): (Option<RawFd>, Option<&libc::rlimit>),
+    (sockets, scratch, listen_pid): (&[RawFd], &mut [RawFd], *mut u8),
+) -> ! {
     let report = std::cell::Cell::new(report);
     let fail = |stage: i32| -> ! {
         // Reading errno allocates nothing; write and _exit are async-signal-safe.
@@ -267,7 +223,7 @@ unsafe fn child(call: &ChildCall<'_>) -> ! {
         // Into the instance's cgroup ("0": the writer itself) while still privileged, when
         // it was not born there. A refusal only loses the cgroup accounting (resources then
         // come from /proc).
-        if let Some(fd) = call.procs_fd {
+        if let Some(fd) = procs_fd {
             libc::write(fd, b"0".as_ptr().cast(), 1);
             libc::close(fd);
         }
@@ -297,39 +253,40 @@ unsafe fn child(call: &ChildCall<'_>) -> ! {
             }
             report.set(moved);
             for (i, fd) in sockets.iter().enumerate() {
-                let temp = libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, above);
-                if temp < 0 {
-                    fail(6);
-                }
-                *call.scratch.add(i) = temp;
-            }
-            for i in 0..sockets.len() {
-                if libc::dup2(*call.scratch.add(i), 3 + i as libc::c_int) < 0 {
+                scratch[i] = libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, above);
+                if scratch[i] < 0 {
                     fail(6);
                 }
             }
-            write_pid(call.listen_pid.add(11), libc::getpid());
+            for (i, fd) in scratch.iter().enumerate() {
+                if libc::dup2(*fd, 3 + i as libc::c_int) < 0 {
+                    fail(6);
+                }
+            }
+            write_pid(listen_pid.add(11), libc::getpid());
             above
         };
         cloexec_from(first_free, ceiling);
-        if let Some(lim) = call.nofile {
+        if let Some(lim) = nofile {
             // Failure leaves the program stead's raised limit: more, never less.
             libc::setrlimit(libc::RLIMIT_NOFILE, lim);
         }
-        // A clean signal state: no handler of the supervisor's left (in shared memory one
-        // would run as the supervisor's), nothing blocked, SIGPIPE back to its default (Rust
-        // ignores it; handlers are reset by exec, ignored dispositions are not).
-        if call.shared {
-            super::clone_vm::reset_handlers();
-        }
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        // A clean signal state: nothing blocked, SIGPIPE back to its default (Rust ignores
+        // it; handlers are reset by exec, ignored dispositions are not).
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&raw mut set);
         libc::sigprocmask(libc::SIG_SETMASK, &raw const set, std::ptr::null_mut());
-        if let Some((uid, gid, groups)) = &p.creds
-            && !super::clone_vm::set_credentials(*uid, *gid, groups)
-        {
-            fail(3);
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        if let Some((uid, gid, groups)) = &p.creds {
+            if libc::setgroups(groups.len() as _, groups.as_ptr()) != 0 {
+                fail(3);
+            }
+            if libc::setgid(*gid) != 0 {
+                fail(3);
+            }
+            if libc::setuid(*uid) != 0 {
+                fail(3);
+            }
         }
         // After the credentials: a change of uid clears the parent-death signal.
         #[cfg(target_os = "linux")]
@@ -343,7 +300,7 @@ unsafe fn child(call: &ChildCall<'_>) -> ! {
         if libc::chdir(p.cwd.as_ptr()) != 0 {
             fail(4);
         }
-        libc::execve(p.path.as_ptr(), call.argv.as_ptr(), call.envp.as_ptr());
+        libc::execve(p.path.as_ptr(), argv.as_ptr(), envp.as_ptr());
         fail(5)
     }
 }

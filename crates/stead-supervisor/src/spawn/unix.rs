@@ -23,13 +23,6 @@ pub(crate) mod cgroup;
 pub(crate) mod cgroup;
 #[path = "fork_exec.rs"]
 mod fork_exec;
-// Children that share the supervisor's memory until they exec (Linux), or forked ones.
-#[cfg(target_os = "linux")]
-#[path = "clone_vm_linux.rs"]
-mod clone_vm;
-#[cfg(not(target_os = "linux"))]
-#[path = "clone_vm_none.rs"]
-mod clone_vm;
 // What only Linux has: /proc scans, supplementary groups, pipe sizes.
 #[cfg(target_os = "linux")]
 #[path = "os_linux.rs"]
