@@ -126,12 +126,8 @@ fn metrics(port: u16) -> String {
     ignore = "needs python3 prometheus_client (pip install prometheus-client)"
 )]
 fn the_official_parser_reads_all_the_metrics() {
-    let have_parser = std::process::Command::new("python3")
-        .args(["-c", "import prometheus_client"])
-        .status()
-        .is_ok_and(|s| s.success());
     if skip_unless(
-        have_parser,
+        python_has("prometheus_client"),
         "python3 prometheus_client is not installed (pip install prometheus-client)",
     ) {
         return;

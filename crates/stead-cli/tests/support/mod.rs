@@ -819,18 +819,23 @@ pub fn hammer(
     })
 }
 
+/// Whether `python3` can import `module`: a test's own check where its build probe
+/// (`has_…` in build.rs) may be stale.
+pub fn python_has(module: &str) -> bool {
+    Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// Runs gunicorn from the Python package index (two sync workers; a WSGI app that answers with its master's pid)
 /// as `[program.web]` on a socket stead holds at 127.0.0.1:`port`, with `extra` appended to
 /// the program's table, and waits until gunicorn says `READY=1`. Returns false, having said
 /// why, where gunicorn is missing (a test that calls it is `cfg_attr(not(has_gunicorn),
 /// ignore)`, so under `CI=true` a missing gunicorn fails instead).
 pub fn up_gunicorn(h: &mut Harness, port: u16, extra: &str) -> bool {
-    let have = Command::new("python3")
-        .args(["-c", "import gunicorn"])
-        .status()
-        .is_ok_and(|s| s.success());
     if skip_unless(
-        have,
+        python_has("gunicorn"),
         "gunicorn is not installed (python3 -m pip install gunicorn)",
     ) {
         return false;
