@@ -29,6 +29,8 @@ mod export;
 mod host;
 mod install;
 mod logs;
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod mathlib;
 #[cfg(all(
     target_arch = "x86_64",
     any(test, all(target_env = "musl", not(debug_assertions)))
