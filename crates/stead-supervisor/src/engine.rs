@@ -54,8 +54,9 @@ struct Slot {
     program: Program,
     child: Option<ProcessTree>,
     instance_id: String,
-    /// Settings to apply at the next spawn (a changed program on reload).
-    pending_config: Option<ProgramConfig>,
+    /// Settings to apply at the next spawn (a changed program on reload). Boxed: it is
+    /// rarely there, and inline it would cost every slot the size of a whole config.
+    pending_config: Option<Box<ProgramConfig>>,
     /// The program file, found once and kept until the settings change or a start fails.
     resolved: Option<PathBuf>,
     remove_when_stopped: bool,
@@ -231,6 +232,9 @@ impl Engine {
         };
         // The programs live in their slots; the engine's copy of the config keeps the rest.
         engine.config.programs = Vec::new();
+        // Exactly as many slots as programs: a doubled vector's spare half would be 2 KiB per
+        // program of address space and, once moved, of resident memory.
+        engine.slots.reserve_exact(setup.config.programs.len());
         for p in setup.config.programs {
             let autostart = p.autostart;
             let mut slot = engine.new_slot(p);
@@ -540,7 +544,7 @@ impl Engine {
         let instance_id = format!("{}.{}", std::process::id(), self.seq);
         let slot = &mut self.slots[idx];
         if let Some(cfg) = slot.pending_config.take() {
-            slot.program.set_config(cfg);
+            slot.program.set_config(*cfg);
             slot.resolved = None;
         }
         // A previous generation still being killed is tracked until it is gone.
@@ -1258,7 +1262,7 @@ impl Engine {
             let running: Vec<(&ProgramConfig, Option<&ProgramConfig>)> = self
                 .slots
                 .iter()
-                .map(|s| (s.program.config(), s.pending_config.as_ref()))
+                .map(|s| (s.program.config(), s.pending_config.as_deref()))
                 .collect();
             fleet::reload_plan(
                 &running,
@@ -1333,7 +1337,7 @@ impl Engine {
                         to_roll.push((slot.id, cfg.clone()));
                     }
                     State::Running | State::Starting | State::Stopping => {
-                        slot.pending_config = Some(cfg.clone());
+                        slot.pending_config = Some(Box::new(cfg.clone()));
                         to_restart.push(next.len());
                     }
                     state => {

@@ -245,8 +245,9 @@ impl Engine {
                 let s = &self.slots[i];
                 let config = s
                     .pending_config
-                    .clone()
-                    .unwrap_or_else(|| s.program.config().clone());
+                    .as_deref()
+                    .unwrap_or_else(|| s.program.config())
+                    .clone();
                 (s.id, config)
             })
             .collect();
@@ -383,7 +384,7 @@ impl Engine {
         if let Some(slot) = self.slot_index(id).map(|i| &mut self.slots[i])
             && config != *slot.program.config()
         {
-            slot.pending_config = Some(config);
+            slot.pending_config = Some(Box::new(config));
         }
     }
 
@@ -426,7 +427,7 @@ impl Engine {
                 old.resolved = None;
                 old.program.set_config(config.clone());
             } else {
-                old.pending_config = Some(config.clone());
+                old.pending_config = Some(Box::new(config.clone()));
             }
             if running {
                 let name = config.name.clone();
