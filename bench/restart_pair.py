@@ -38,9 +38,9 @@ def main():
     for i, b in enumerate(args.binaries):
         if b.endswith("floor"):
             procs.append(subprocess.Popen([b, "100"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-            marks[i] = b"8888888"
+            marks[i] = "8888888"
             continue
-        marks[i] = f"7777{i}000".encode()
+        marks[i] = f"7777{i}000"
         d = os.path.join(scratch, str(i))
         os.makedirs(d)
         with open(os.path.join(d, "stead.toml"), "w") as f:
@@ -53,18 +53,7 @@ def main():
     time.sleep(3)
 
     def marked(i):
-        out = set()
-        for n in os.listdir("/proc"):
-            if not n.isdigit():
-                continue
-            try:
-                with open(f"/proc/{n}/cmdline", "rb") as f:
-                    argv = f.read().split(b"\0")
-            except OSError:
-                continue
-            if len(argv) > 1 and argv[0] == b"sleep" and argv[1] == marks[i]:
-                out.add(int(n))
-        return out
+        return set(supervisors.programs(marks[i]))
 
     took = {i: [] for i in marks}
     try:

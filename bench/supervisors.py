@@ -78,19 +78,21 @@ def descendants(pid):
     return seen
 
 
-def is_program(pid):
+def is_program(pid, mark=MARK):
+    """Whether `pid` is a benchmark program: `sleep MARK`."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             argv = f.read().split(b"\0")
-        return len(argv) >= 2 and argv[0].endswith(b"sleep") and argv[1] == MARK.encode()
+        return len(argv) >= 2 and argv[0].endswith(b"sleep") and argv[1] == mark.encode()
     except OSError:
         return False
 
 
-def programs():
+def programs(mark=MARK):
+    """The live (not zombie) processes `sleep MARK`."""
     out = []
     for name in os.listdir("/proc"):
-        if name.isdigit() and is_program(int(name)):
+        if name.isdigit() and is_program(int(name), mark):
             try:
                 if proc_stat(int(name))[0] != "Z":
                     out.append(int(name))
