@@ -232,8 +232,8 @@ impl Engine {
         };
         // The programs live in their slots; the engine's copy of the config keeps the rest.
         engine.config.programs = Vec::new();
-        // Exactly as many slots as programs: a doubled vector's spare half would be 2 KiB per
-        // program of address space and, once moved, of resident memory.
+        // Exactly as many slots as programs: a vector grown by doubling keeps up to one
+        // spare slot (1.7 KiB) per program, and leaves each outgrown copy to the allocator.
         engine.slots.reserve_exact(setup.config.programs.len());
         for p in setup.config.programs {
             let autostart = p.autostart;
